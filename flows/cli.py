@@ -1,0 +1,244 @@
+"""The `videobot` command: make a video, decide at a gate, read a job's status."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from contextlib import nullcontext
+from pathlib import Path
+
+from videobot.db.store import unready_scenes
+from videobot.decisions import GATE_STAGES, Decision, approval_blocked, parse_scene_numbers
+from videobot.requests import InvalidRequest, clean_prompt, parse_format, resolve_language
+from videobot.settings import ConfigurationError
+
+USAGE_ERROR = 2
+
+
+class CommandError(Exception):
+    """A one-line error for the person at the terminal, with its exit code."""
+
+    def __init__(self, message: str, code: int = USAGE_ERROR) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="videobot", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    make = commands.add_parser("make", help="make a 50-second narrated video from a prompt")
+    make.add_argument("prompt", nargs="?", help="what the video is about (up to 2,000 characters)")
+    make.add_argument("--voice", metavar="FILE", help="a voice note (ogg) to use as the prompt")
+    make.add_argument("--format", help="16:9 (default), 9:16 or 1:1")
+    make.add_argument("--language", help="en, ru or auto (default: the prompt's language)")
+    make.add_argument("--auto-approve", action="store_true", help="approve every gate")
+
+    approve = commands.add_parser("approve", help="decide at the gate a job is waiting at")
+    approve.add_argument("job", help="job id (or its first 8 characters)")
+    approve.add_argument("--stage", required=True, choices=GATE_STAGES)
+    action = approve.add_mutually_exclusive_group()
+    action.add_argument("--redo", metavar="SCENES", help="scenes to make again, e.g. 3,5")
+    action.add_argument("--feedback", help="regenerate the script with this feedback")
+    action.add_argument("--edit", metavar="PART_OR_SCENE", help="intro/main/outro or a scene")
+    action.add_argument("--cancel", action="store_true", help="cancel the job")
+    approve.add_argument("--text", help="the new text, with --edit")
+
+    up = commands.add_parser("up", help="run the Prefect server and the deployments here")
+    up.add_argument("--port", type=int, default=4200, help="Prefect UI/API port (4200)")
+
+    status = commands.add_parser("status", help="stage, per-scene state and cost of a job")
+    status.add_argument("job", help="job id (or its first 8 characters)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler = {"make": cmd_make, "approve": cmd_approve, "status": cmd_status, "up": cmd_up}[
+        args.command
+    ]
+    try:
+        return handler(args)
+    except CommandError as exc:
+        print(f"videobot: {exc}", file=sys.stderr)
+        return exc.code
+    except (InvalidRequest, ConfigurationError) as exc:
+        print(f"videobot: {exc}", file=sys.stderr)
+        return USAGE_ERROR
+
+
+def cmd_make(args: argparse.Namespace) -> int:
+    from flows.local_run import prefect_api, run_locally
+    from flows.stack import running_stack_api
+    from flows.submit import submit_and_follow
+    from tasks.limits import ensure_limits
+    from tasks.runtime import runtime
+
+    settings_ = _settings()
+    fmt = parse_format(args.format or settings_.video_format)
+    voice = _voice_note(args.voice) if args.voice else None
+    if voice is not None and args.prompt:
+        raise CommandError("give a text prompt or --voice, not both")
+    prompt = "" if voice else clean_prompt(args.prompt or "")
+    language = (
+        resolve_language(args.language, "")
+        if voice and args.language
+        else "auto"
+        if voice
+        else resolve_language(args.language or settings_.language, prompt)
+    )
+    rt = runtime()
+    store = rt.store
+    started = time.monotonic()
+    stack_api = running_stack_api(settings_)
+    with prefect_api() if stack_api is None else nullcontext(stack_api):
+        if stack_api is None:
+            ensure_limits(settings_)
+        job = store.create_job(
+            user_id=f"cli:{getpass.getuser()}",
+            prompt=prompt,
+            language=language,
+            fmt=fmt.value,
+            prompt_kind="voice" if voice else "text",
+        )
+        if voice is not None:
+            target = rt.media.voice_prompt(job.id)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(voice, target)
+            store.update_job(job.id, voice_path=str(target))
+        print(f"Job {job.id} · {fmt.value} · {language}", flush=True)
+        if stack_api is None:
+            path, error = run_locally(job.id, auto_approve=args.auto_approve)
+        else:
+            path, error = submit_and_follow(job.id, stack_api, auto_approve=args.auto_approve)
+    job = store.job(job.id)
+    elapsed = time.monotonic() - started
+    print(f"Prefect flow run: {job.flow_run_name} · {elapsed:.1f} s · cost ${job.cost_usd:.4f}")
+    if error or job.status == "failed":
+        raise CommandError(f"the job failed: {job.error or error}", code=1)
+    if not path:
+        print(f"Job {job.status}.")
+        return 0
+    print(f"Video: {path}")
+    return 0
+
+
+def cmd_approve(args: argparse.Namespace) -> int:
+    from prefect.exceptions import ObjectNotFound
+    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+
+    from flows.gates import resume_with
+
+    store = _store()
+    job = _find(store, args.job)
+    gate = store.waiting_gate(job.id)
+    if gate is None or gate.stage != args.stage:
+        where = f"the {gate.stage} gate" if gate else f"stage {job.stage} ({job.status})"
+        raise CommandError(
+            f"job {str(job.id)[:8]} is not waiting at the {args.stage} gate; it is at {where}"
+        )
+    decision = _decision_from_args(args)
+    problem = decision.problem(args.stage)
+    if problem is None and decision.action == "approve" and args.stage != "script":
+        problem = approval_blocked(args.stage, unready_scenes(store.segments(job.id), args.stage))
+    if problem:
+        raise CommandError(problem)
+    api_url = get_current_settings().api.url or job.prefect_api_url
+    if job.flow_run_id is None or not api_url:
+        raise CommandError(f"job {str(job.id)[:8]} has no flow run to resume")
+    try:
+        with temporary_settings({PREFECT_API_URL: api_url}):
+            resume_with(job.flow_run_id, decision)
+    except (ObjectNotFound, RuntimeError) as exc:
+        raise CommandError(f"the run could not be resumed: {exc}") from None
+    except OSError as exc:
+        raise CommandError(
+            f"cannot reach the Prefect API at {api_url} ({type(exc).__name__}); is the process "
+            "running this job still up?",
+            code=1,
+        ) from None
+    print(f"Job {str(job.id)[:8]}: {args.stage} → {decision.action}")
+    return 0
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from flows.stack import run_stack
+
+    return run_stack(_settings(), port=args.port)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from videobot.messages import status_text
+
+    store = _store()
+    job = _find(store, args.job)
+    position = store.queue_position(job.id)
+    print(status_text(job, store.segments(job.id), store.calls(job.id), position))
+    return 0
+
+
+MAX_VOICE_BYTES = 20 * 1024 * 1024
+
+
+def _voice_note(path: str) -> Path:
+    voice = Path(path)
+    if not voice.is_file():
+        raise CommandError(f"no voice note at {path}")
+    if voice.stat().st_size > MAX_VOICE_BYTES:
+        raise CommandError("the voice note is over 20 MB")
+    return voice
+
+
+def _decision_from_args(args: argparse.Namespace) -> Decision:
+    by = f"cli:{getpass.getuser()}"
+    if args.cancel:
+        return Decision.make("cancel", by)
+    if args.feedback is not None:
+        return Decision.make("regenerate", by, feedback=args.feedback)
+    if args.redo is not None:
+        try:
+            return Decision.make("redo", by, scenes=parse_scene_numbers(args.redo))
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+    if args.edit is not None:
+        if not args.text:
+            raise CommandError("--edit needs --text with the new text")
+        if args.stage == "script":
+            if args.edit not in ("intro", "main", "outro"):
+                raise CommandError("at the script gate --edit takes intro, main or outro")
+            return Decision.make("edit", by, part=args.edit, text=args.text)
+        try:
+            (scene,) = parse_scene_numbers(args.edit)
+        except ValueError:
+            raise CommandError("--edit takes one scene number (1-10)") from None
+        return Decision.make("edit", by, scene=scene, text=args.text)
+    return Decision.make("approve", by)
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    from videobot.settings import get_settings
+
+    return get_settings()
+
+
+def _store():  # type: ignore[no-untyped-def]
+    from tasks.runtime import runtime
+
+    return runtime().store
+
+
+def _find(store, prefix: str):  # type: ignore[no-untyped-def]
+    from videobot.db.store import JobNotFound
+
+    try:
+        return store.find_job(prefix)
+    except JobNotFound:
+        raise CommandError(f"no job with id '{prefix}'") from None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""Approval gates: wait for a person's decision without defaults, replaying decisions taken."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from uuid import UUID
+
+from prefect import get_run_logger, pause_flow_run, suspend_flow_run
+from prefect.context import FlowRunContext
+from prefect.input import RunInput
+
+from tasks.runtime import runtime
+from videobot.decisions import Decision
+
+
+class DecisionInput(RunInput, Decision):
+    """The resume form: the Prefect UI shows these fields with their descriptions."""
+
+
+def _has_deployment() -> bool:
+    context = FlowRunContext.get()
+    return bool(context and context.flow_run and context.flow_run.deployment_id)
+
+
+def await_decision(
+    job_id: UUID,
+    stage: str,
+    attempt: int,
+    *,
+    auto_approve: bool,
+    extra_check: Callable[[Decision], str | None] | None = None,
+) -> Decision:
+    """The decision for gate `{stage}-{attempt}`.
+
+    A decision already recorded (by an earlier run of this job) is replayed. Otherwise the run
+    suspends when it came from a deployment (no process is held while a person thinks) and
+    pauses in place when it did not. An invalid decision is logged and the gate waits again.
+    """
+    rt = runtime()
+    recorded = rt.store.decision(job_id, stage, attempt)
+    if recorded is not None:
+        return recorded
+    if auto_approve:
+        decision = Decision.make("approve", "auto-approve")
+        rt.store.record_decision(job_id, stage, attempt, decision)
+        return decision
+
+    rt.store.open_gate(job_id, stage, attempt)
+    timeout = int(rt.settings.approval_timeout_hours * 3600)
+    logger = get_run_logger()
+    for retry in range(1000):
+        # Prefect keys allow lowercase letters, digits and dashes only.
+        key = f"{stage}-{attempt}" if retry == 0 else f"{stage}-{attempt}-again-{retry}"
+        if _has_deployment():
+            received = suspend_flow_run(wait_for_input=DecisionInput, key=key, timeout=timeout)
+        else:
+            received = pause_flow_run(
+                wait_for_input=DecisionInput,
+                key=key,
+                timeout=timeout,
+                poll_interval=rt.settings.gate_poll_seconds,
+            )
+        decision = Decision.model_validate(received.model_dump())
+        problem = decision.problem(stage) or (extra_check(decision) if extra_check else None)
+        if problem is None:
+            break
+        logger.warning("Decision refused at the %s gate: %s; waiting again", stage, problem)
+    rt.store.record_decision(job_id, stage, attempt, decision)
+    rt.store.set_stage(job_id, stage)
+    return decision
+
+
+def resume_with(flow_run_id: UUID, decision: Decision, *, within: float = 10.0) -> None:
+    """Resume a waiting run with `decision`. Prefect records the paused state before it saves
+    the input schema, so a resume in that instant is refused: try again briefly."""
+    import time
+
+    from prefect.flow_runs import resume_flow_run
+
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            resume_flow_run(flow_run_id, run_input=decision.model_dump(mode="json"))
+            return
+        except RuntimeError as exc:
+            if "schema not found" not in str(exc).lower() or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)

@@ -1,0 +1,154 @@
+"""Run `make-video` in this process and answer its gates from the terminal."""
+
+from __future__ import annotations
+
+import os
+import queue
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+from uuid import UUID
+
+from prefect import tags
+from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+
+from flows.gates import resume_with
+from tasks.runtime import runtime
+from videobot.costs import gate_note
+from videobot.db.models import Approval
+from videobot.messages import GATE_HELP, media_text, script_text
+from videobot.naming import job_tags
+from videobot.requests import InvalidRequest
+from videobot.terminal_input import parse_gate_line
+
+
+@contextmanager
+def prefect_api() -> Iterator[str]:
+    """The Prefect API to use: the configured one, or a local server for this process.
+
+    The local server keeps its history in Prefect's own database (~/.prefect by default), so
+    the run shows up in the UI later; its address is recorded on the job so that
+    `videobot approve` from another shell can reach it while this process runs.
+    """
+    configured = get_current_settings().api.url
+    if configured:
+        yield configured
+        return
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()
+    server.start(timeout=60)
+    with temporary_settings({PREFECT_API_URL: server.api_url}):
+        yield server.api_url
+
+
+def _stdin_lines(lines: queue.Queue[str | None]) -> None:
+    for line in sys.stdin:
+        lines.put(line)
+    lines.put(None)
+
+
+def run_locally(job_id: UUID, *, auto_approve: bool) -> tuple[str | None, str | None]:
+    """Run the flow to its end; returns (final video path, error). Gates are asked here."""
+    from flows.make_video import make_video
+
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["path"] = make_video(job_id, "terminal", auto_approve)
+        except BaseException as exc:  # reported to the person below
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=target, name=f"make-video-{job_id}", daemon=True)
+    job = runtime().store.job(job_id)
+    with tags(*job_tags(job.user_id, job.format, runtime().settings)):
+        worker.start()
+    if not auto_approve:
+        answer_gates(job_id, worker.is_alive)
+    worker.join()
+    error = outcome.get("error")
+    return outcome.get("path"), (str(error) or type(error).__name__) if error else None
+
+
+def answer_gates(job_id: UUID, running: Callable[[], bool], *, show: bool = False) -> None:
+    """Ask at each gate the job reaches, while `running()`; answers resume the run.
+
+    `show` prints what is to be judged first, for runs whose channel output goes elsewhere
+    (a served deployment prints in its own process).
+    """
+    store = runtime().store
+    lines: queue.Queue[str | None] = queue.Queue()
+    interactive = os.environ.get("VIDEOBOT_NO_PROMPT") != "1"
+    if interactive:
+        threading.Thread(target=_stdin_lines, args=(lines,), daemon=True).start()
+    asked: tuple[str, int] | None = None
+    while running():
+        gate = store.waiting_gate(job_id)
+        if gate is None or gate.presented_at is None:
+            asked = None
+            time.sleep(0.3)
+            continue
+        if asked != (gate.stage, gate.attempt):
+            asked = (gate.stage, gate.attempt)
+            if show:
+                print(gate_content(job_id, gate), flush=True)
+            print(_prompt_text(job_id, gate, interactive), flush=True)
+        try:
+            line = lines.get(timeout=0.3)
+        except queue.Empty:
+            continue
+        if line is None:
+            interactive = False
+            print(_prompt_text(job_id, gate, interactive), flush=True)
+            continue
+        _answer(job_id, gate, line)
+
+
+def gate_content(job_id: UUID, gate: Approval) -> str:
+    """The script, or the scene files and contact sheet, as recorded for this gate."""
+    rt = runtime()
+    job = rt.store.job(job_id)
+    if gate.stage == "script":
+        script = rt.store.script_of(job)
+        heard = job.prompt if job.prompt_kind == "voice" else None
+        return script_text(script, gate.attempt, heard) if script else ""
+    sheet = rt.media.contact_sheet(job_id, gate.stage, gate.attempt)
+    segments = rt.store.segments(job_id)
+    note = gate_note(rt.settings, gate.stage, len(segments))
+    return media_text(
+        gate.stage, segments, str(sheet) if sheet.is_file() else None, gate.attempt, note
+    )
+
+
+def _prompt_text(job_id: UUID, gate: Approval, interactive: bool) -> str:
+    other_shell = f"videobot approve {job_id} --stage {gate.stage}"
+    if not interactive:
+        return f"Waiting at the {gate.stage} gate. Decide from another shell: {other_shell} …"
+    return f"{gate.stage} gate: {GATE_HELP[gate.stage]}\n(or from another shell: {other_shell})"
+
+
+def _answer(job_id: UUID, gate: Approval, line: str) -> None:
+    store = runtime().store
+    if not line.strip():
+        return
+    try:
+        decision = parse_gate_line(gate.stage, line, decided_by="terminal")
+    except InvalidRequest as exc:
+        print(f"  {exc}. {GATE_HELP[gate.stage]}", flush=True)
+        return
+    problem = decision.problem(gate.stage)
+    if problem:
+        print(f"  {problem}", flush=True)
+        return
+    current = store.waiting_gate(job_id)
+    if current is None or (current.stage, current.attempt) != (gate.stage, gate.attempt):
+        print("  that gate was already decided (from another shell?)", flush=True)
+        return
+    job = store.job(job_id)
+    assert job.flow_run_id is not None
+    resume_with(job.flow_run_id, decision)
+    print(f"  → {decision.action}", flush=True)

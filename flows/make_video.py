@@ -1,0 +1,31 @@
+"""The `make-video` flow: one prompt in, one narrated 50-second MP4 out, with three gates."""
+
+from __future__ import annotations
+
+from typing import Literal
+from uuid import UUID
+
+from prefect import flow
+from prefect.runtime import flow_run
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from flows.pipeline import attach_run, run_pipeline
+
+ChannelKind = Literal["terminal"]
+
+
+def _run_name() -> str:
+    return f"video-{str(flow_run.parameters['job_id'])[:8]}"
+
+
+@flow(
+    name="make-video",
+    flow_run_name=_run_name,
+    task_runner=ThreadPoolTaskRunner(max_workers=10),
+    persist_result=True,
+    log_prints=True,
+)
+def make_video(job_id: UUID, channel: ChannelKind = "terminal", auto_approve: bool = False) -> str:
+    """Run (or resume) the whole pipeline for one job; returns the final video's path."""
+    attach_run(job_id)
+    return run_pipeline(job_id, channel, auto_approve)

@@ -1,0 +1,141 @@
+"""`videobot up`: the Prefect server, the served deployments (and the bot), in one command."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from videobot.settings import Settings
+
+DEFAULT_PORT = 4200
+
+
+def stack_file(settings: Settings) -> Path:
+    return settings.data_dir / "stack.json"
+
+
+def running_stack_api(settings: Settings) -> str | None:
+    """The API of a `videobot up` that is running now, if any."""
+    try:
+        state = json.loads(stack_file(settings).read_text())
+        os.kill(int(state["pid"]), 0)
+    except (OSError, ValueError, KeyError):
+        return None
+    url = str(state["api_url"])
+    return url if _healthy(url) else None
+
+
+def _healthy(api_url: str, path: str = "/health") -> bool:
+    try:
+        with urllib.request.urlopen(f"{api_url}{path}", timeout=2) as reply:
+            return bool(reply.status == 200)
+    except OSError:
+        return False
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+def run_stack(settings: Settings, port: int = DEFAULT_PORT) -> int:
+    """Start everything, print where it is, and stop it all cleanly on Ctrl-C."""
+    if running_stack_api(settings):
+        print("videobot: the stack is already up", file=sys.stderr)
+        return 2
+    if not _free(port):
+        print(f"videobot: port {port} is taken (use --port)", file=sys.stderr)
+        return 2
+    # Ctrl-C and a plain `kill` both stop everything (a background start may ignore SIGINT).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    api_url = f"http://127.0.0.1:{port}/api"
+    env = {**os.environ, "PREFECT_API_URL": api_url, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    database = env.get("PREFECT_API_DATABASE_CONNECTION_URL", "SQLite in ~/.prefect")
+    procs: list[tuple[str, subprocess.Popen[bytes]]] = []
+    try:
+        procs.append(
+            (
+                "prefect server",
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "prefect",
+                        "server",
+                        "start",
+                        "--host",
+                        "127.0.0.1",
+                        "--port",
+                        str(port),
+                    ],
+                    env=env,
+                    start_new_session=True,
+                ),
+            )
+        )
+        deadline = time.monotonic() + 90
+        while not _healthy(api_url):
+            if time.monotonic() > deadline or procs[0][1].poll() is not None:
+                print("videobot: the Prefect server did not start", file=sys.stderr)
+                return 1
+            time.sleep(0.5)
+        procs.append(
+            (
+                "deployments",
+                subprocess.Popen(
+                    [sys.executable, "-m", "deployments.serve"],
+                    env=env,
+                    start_new_session=True,
+                ),
+            )
+        )
+        # Announce (and let `videobot make` submit) only once the deployments exist.
+        served = f"{api_url}/deployments/name/make-video/make-video"
+        while not _healthy(served, path=""):
+            if time.monotonic() > deadline + 60 or procs[-1][1].poll() is not None:
+                print("videobot: the deployments were not served", file=sys.stderr)
+                return 1
+            time.sleep(0.5)
+        if settings.telegram_bot_token is not None:
+            print("videobot: TELEGRAM_BOT_TOKEN is set, but this build has no Telegram bot yet")
+        stack_file(settings).parent.mkdir(parents=True, exist_ok=True)
+        stack_file(settings).write_text(json.dumps({"pid": os.getpid(), "api_url": api_url}))
+        print(
+            f"videobot is up. Prefect UI: http://127.0.0.1:{port} · database: {database}\n"
+            "`videobot make` now submits to the make-video deployment. Ctrl-C stops it all.",
+            flush=True,
+        )
+        while all(p.poll() is None for _, p in procs):
+            time.sleep(0.5)
+        dead = next(name for name, p in procs if p.poll() is not None)
+        print(f"videobot: {dead} stopped; stopping the rest", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nvideobot: stopping…", flush=True)
+        return 0
+    finally:
+        stack_file(settings).unlink(missing_ok=True)
+        for _, proc in reversed(procs):
+            _stop(proc)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGINT the process group, then SIGKILL it if it has not stopped within 15 s."""
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(5)
+    except ProcessLookupError:
+        pass

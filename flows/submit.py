@@ -1,0 +1,52 @@
+"""Hand a job to the served `make-video` deployment and follow it from the terminal."""
+
+from __future__ import annotations
+
+import time
+from uuid import UUID
+
+from prefect import get_client
+from prefect.deployments import run_deployment
+from prefect.settings import PREFECT_API_URL, temporary_settings
+
+from flows.local_run import answer_gates
+from tasks.runtime import runtime
+from videobot.db.models import FINISHED_STATUSES
+from videobot.naming import job_tags
+
+
+def submit_and_follow(
+    job_id: UUID, api_url: str, *, auto_approve: bool
+) -> tuple[str | None, str | None]:
+    """Trigger the deployment (queued on the server), then ask at its gates until it ends."""
+    store = runtime().store
+    job = store.job(job_id)
+    with temporary_settings({PREFECT_API_URL: api_url}):
+        run = run_deployment(
+            "make-video/make-video",
+            parameters={"job_id": str(job_id), "auto_approve": auto_approve},
+            tags=job_tags(job.user_id, job.format, runtime().settings),
+            timeout=0,
+        )
+        print(f"Submitted as flow run {run.name}; queued until a worker slot is free.", flush=True)
+
+        def running() -> bool:
+            if store.job(job_id).status in FINISHED_STATUSES:
+                return False
+            with get_client(sync_client=True) as client:
+                state = client.read_flow_run(run.id).state
+            return not (state and state.is_final() and not state.is_paused())
+
+        if auto_approve:
+            while running():
+                time.sleep(1)
+        else:
+            answer_gates(job_id, running, show=True)
+        with get_client(sync_client=True) as client:
+            state = client.read_flow_run(run.id).state
+    job = store.job(job_id)
+    if job.final_path and job.status == "delivered":
+        return job.final_path, None
+    if state is not None and state.is_failed() or job.status == "failed":
+        return None, job.error or (state.message if state else "the run failed")
+    return None, None

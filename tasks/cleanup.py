@@ -1,0 +1,176 @@
+"""Housekeeping steps: delete one job's media, expire one job that waited too long at a gate."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from prefect import get_client, get_run_logger, task
+from prefect.exceptions import ObjectNotFound
+from prefect.runtime import task_run
+from prefect.states import Cancelled
+
+from tasks.runtime import runtime
+from videobot.db.maintenance import (
+    expire_job,
+    expiry_reason,
+    record_media_removed,
+    still_to_clean,
+    still_to_expire,
+)
+from videobot.db.models import utcnow
+from videobot.db.store import JobNotFound
+from videobot.media.paths import MediaLayout
+
+# Jobs do not record their channel yet; every job so far talks through the terminal.
+CHANNEL = "terminal"
+
+
+class UnsafeMediaPath(ValueError):
+    """A directory to delete that is not a job directory directly under the media root."""
+
+
+@dataclass(frozen=True)
+class RemovedMedia:
+    """What one cleanup step did; `removed` is False when the job no longer qualified."""
+
+    job_id: UUID
+    status: str
+    files: int
+    bytes: int
+    removed: bool
+
+
+def _short_run_name() -> str:
+    return f"{task_run.task_name}-{str(task_run.parameters['job_id'])[:8]}"
+
+
+def job_media_dir(media: MediaLayout, job_id: UUID) -> Path:
+    """The job's media directory, checked to be a real directory directly under the root.
+
+    A symlink is refused rather than followed: deleting through it could reach anything.
+    """
+    root = media.root.resolve()
+    target = media.job_dir(job_id)
+    if target.is_symlink() or target.resolve().parent != root:
+        raise UnsafeMediaPath(f"refusing to delete {target}: not a job directory in {root}")
+    if target.exists() and not target.is_dir():
+        raise UnsafeMediaPath(f"refusing to delete {target}: not a directory")
+    return target
+
+
+def remove_tree(path: Path) -> tuple[int, int]:
+    """Delete `path` and everything under it; returns (files, bytes) removed.
+
+    File by file, so the counts are exactly what went, and a retry after a partial failure
+    finishes the job. Symlinks inside are removed, never followed. A missing path is (0, 0).
+    """
+    files = size = 0
+    if not path.exists():
+        return 0, 0
+    for dirpath, dirnames, filenames in os.walk(path, topdown=False, followlinks=False):
+        here = Path(dirpath)
+        for name in filenames:
+            entry = here / name
+            try:
+                entry_size = entry.lstat().st_size
+                entry.unlink()
+            except FileNotFoundError:
+                continue
+            files, size = files + 1, size + entry_size
+        for name in dirnames:
+            entry = here / name
+            if entry.is_symlink():
+                entry.unlink(missing_ok=True)
+                files += 1
+            elif entry.exists():
+                entry.rmdir()
+    path.rmdir()
+    return files, size
+
+
+def _retry_unless_unsafe(task: Any, task_run: Any, state: Any) -> bool:
+    """A refused path stays refused; retrying only makes sense for I/O errors."""
+    return not isinstance(state.data, UnsafeMediaPath)
+
+
+@task(
+    name="remove-media",
+    task_run_name=_short_run_name,
+    retries=2,
+    retry_delay_seconds=5,
+    retry_condition_fn=_retry_unless_unsafe,
+)
+def remove_job_media(job_id: UUID, older_than_hours: float) -> RemovedMedia:
+    """Delete one finished job's media directory and record it; the job row stays."""
+    rt = runtime()
+    now = utcnow()
+    # Checked again right before deleting: the job may have been rerun since it was listed.
+    job = still_to_clean(rt.store, job_id, now, timedelta(hours=older_than_hours))
+    if job is None:
+        try:
+            status = rt.store.job(job_id).status
+        except JobNotFound:
+            status = "deleted"
+        return RemovedMedia(job_id, status, 0, 0, removed=False)
+    files, size = remove_tree(job_media_dir(rt.media, job_id))
+    record_media_removed(rt.store, job_id, size, files, now)
+    return RemovedMedia(job_id, job.status, files, size, removed=True)
+
+
+def cancel_paused_run(flow_run_id: UUID, reason: str) -> bool:
+    """Cancel the flow run if it is paused or suspended; True when it was cancelled.
+
+    A run that no longer exists, or that is moving again, is left as it is.
+    """
+    with get_client(sync_client=True) as client:
+        try:
+            run = client.read_flow_run(flow_run_id)
+            if run.state is None or not run.state.is_paused():
+                return False
+            # Forced: the orchestration rules only allow a paused run to resume or time out.
+            client.set_flow_run_state(flow_run_id, Cancelled(message=reason), force=True)
+        except ObjectNotFound:
+            return False
+    return True
+
+
+def expiry_notice(timeout: timedelta) -> str:
+    """What the person reads when their video expired at a gate."""
+    hours = timeout.total_seconds() / 3600
+    return (
+        f"No decision arrived within {hours:g} hours, so this video has expired. "
+        "Send your idea again to start a new one."
+    )
+
+
+@task(name="expire-gate", task_run_name=_short_run_name, retries=2, retry_delay_seconds=5)
+def expire_waiting_job(job_id: UUID, timeout_hours: float) -> bool:
+    """Expire a job stuck at a gate: cancel its paused run, mark it expired, tell the person.
+
+    Returns False when the job no longer qualified (a decision arrived first).
+    """
+    rt = runtime()
+    logger = get_run_logger()
+    timeout = timedelta(hours=timeout_hours)
+    now = utcnow()
+    found = still_to_expire(rt.store, job_id, now, timeout)
+    if found is None:
+        return False
+    job, _gate = found
+    # The run is cancelled before the row changes: if this step fails, the job still waits
+    # and the next cleanup run tries again; the other order could leave a paused run behind.
+    if job.flow_run_id is not None and cancel_paused_run(job.flow_run_id, expiry_reason(timeout)):
+        logger.info("Cancelled paused flow run %s of job %s", job.flow_run_id, str(job_id)[:8])
+    expired = expire_job(rt.store, job_id, now, timeout)
+    if expired is None:
+        return False
+    try:
+        rt.channel(CHANNEL).progress(expired, expiry_notice(timeout))
+    except Exception as exc:  # the job has expired either way; a lost message is only logged
+        logger.warning("Could not tell the person job %s expired: %s", str(job_id)[:8], exc)
+    return True

@@ -1,0 +1,80 @@
+"""Shared fixtures: an isolated data directory, one Prefect server per session, real databases."""
+
+from __future__ import annotations
+
+import functools
+import os
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.runway_kit import Kit, build_kit
+from tests.fakes.runway_server import FakeRunway
+
+# Before anything reads settings: every test session gets its own data dir and app database.
+_SESSION_DIR = Path(tempfile.mkdtemp(prefix="videobot-tests-"))
+os.environ["DATA_DIR"] = str(_SESSION_DIR / "data")
+os.environ.pop("DATABASE_URL", None)
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ["VIDEOBOT_NO_PROMPT"] = "1"
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@pytest.fixture(scope="session")
+def prefect_server() -> Iterator[str]:
+    """One Prefect API (with its own temporary database) for the whole session."""
+    from prefect.settings import get_current_settings
+    from prefect.testing.utilities import prefect_test_harness
+
+    from tasks.limits import ensure_limits
+    from videobot.settings import get_settings
+
+    with prefect_test_harness(server_startup_timeout=90):
+        url = get_current_settings().api.url
+        assert url
+        ensure_limits(get_settings())
+        yield url
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this session, dropped at the end."""
+    import psycopg
+
+    name = f"videobot_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The same test on a SQLite file and on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'app.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def runway() -> Iterator[FakeRunway]:
+    """A fake Runway API on 127.0.0.1."""
+    with FakeRunway() as server:
+        yield server
+
+
+@pytest.fixture
+def kit(runway: FakeRunway, tmp_path: Path) -> Iterator[Callable[..., Kit]]:
+    """Builds both Runway providers on real clients pointed at the fake, with overrides."""
+    with ExitStack() as stack:
+        yield functools.partial(build_kit, runway, tmp_path / "data", stack)

@@ -1,0 +1,311 @@
+"""A fake OpenAI API on 127.0.0.1: a real HTTP server the real `openai` client talks to.
+
+    from tests.fakes.openai_server import FakeOpenAI
+
+    with FakeOpenAI() as fake:                       # port 0: a free port is chosen
+        client = openai.OpenAI(api_key="sk-test", base_url=fake.base_url, max_retries=0)
+        ...                                          # or Settings(openai_base_url=fake.base_url)
+        fake.requests                                # every request, in arrival order
+        fake.requests_to("responses")                # those to one endpoint
+
+Endpoints (POST, under /v1): responses, chat/completions, images/generations, audio/speech,
+audio/transcriptions. A structured-output request gets an answer generated from its JSON schema
+(arrays get `minItems` items, strings readable text); `fake.replies[schema_name] = {...}` fixes
+the answer for one schema. A non-strict schema is refused with 400, as OpenAI does. Images are
+real PNGs (b64_json) of the requested size; speech is a real WAV (a sine tone, about as long as
+the text takes to read; only response_format="wav"); transcription answers `fake.transcript` in
+`fake.transcript_language` (None: no language reported).
+
+Faults, queued per endpoint and used one per request, first in first out (`times=` repeats):
+
+    fake.fail("responses", 500)                                   # an error status
+    fake.fail("responses", 429, headers={"Retry-After": "7"})     # with headers
+    fake.fail("images/generations", 429, code="insufficient_quota")
+    fake.delay("audio/speech", 2.0)       # answer after 2 s: a client with a shorter timeout
+    fake.drop("responses")                # close the connection without answering
+    fake.refuse("chat/completions", times=3)                      # the model refuses
+    fake.reply_text("responses", "{not json")     # this raw model output (or transcript)
+    fake.content_filter("responses")      # the answer is stopped by the content filter
+
+`FakeOpenAI(fault_rate=0.3, seed=1)` also fails that share of the other requests, at random but
+reproducibly, with 500, 502, 503 or 429 (retry-after-ms: 10). `api_key="sk-..."` makes any other
+key get a 401 whose message echoes the key masked, like OpenAI's. Each Recorded request keeps
+method, path, endpoint, headers (lower-case names), json or form and files, the fault used, and
+the status and JSON the fake answered (`status`, `reply`). `fake.clear()` forgets both requests
+and queued faults.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import random
+import socket
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+
+from tests.fakes import openai_replies as replies
+from tests.fakes.openai_replies import Upload
+
+ENDPOINTS = (
+    "responses", "chat/completions", "images/generations", "audio/speech", "audio/transcriptions"
+)
+RANDOM_STATUSES = (500, 502, 503, 429)
+_JSON = replies.JSON
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    endpoint: str
+    headers: dict[str, str]
+    json: dict[str, Any] | None = None
+    form: dict[str, str] = field(default_factory=dict)
+    files: dict[str, Upload] = field(default_factory=dict)
+    fault: str | None = None  # e.g. "status 500", "delay", "drop", "refusal", "text"
+    status: int | None = None  # what the fake answered; None when it dropped the connection
+    reply: dict[str, Any] | None = None  # the JSON it answered (not audio)
+
+    @property
+    def schema(self) -> dict[str, Any] | None:
+        """The structured-output format asked for: {name, schema, strict}, or None."""
+        return replies.requested_schema(self.json or {})
+
+
+@dataclass(frozen=True)
+class _Fault:
+    kind: str  # status, delay, drop, refusal, text, filter
+    status: int = 0
+    headers: dict[str, str] = field(default_factory=dict)
+    code: str | None = None
+    message: str | None = None
+    seconds: float = 0.0
+    text: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"status {self.status}" if self.kind == "status" else self.kind
+
+
+class FakeOpenAI:
+    def __init__(self, *, fault_rate: float = 0.0, seed: int = 0,
+                 api_key: str | None = None) -> None:
+        self.fault_rate = fault_rate
+        self.api_key = api_key
+        self.transcript = "How volcanoes work"
+        self.transcript_language: str | None = "en"
+        self.replies: dict[str, dict[str, Any]] = {}
+        self.requests: list[Recorded] = []
+        self._rng = random.Random(seed)
+        self._faults: dict[str, collections.deque[_Fault]] = collections.defaultdict(
+            collections.deque
+        )
+        self._lock = threading.Lock()
+        self._closing = threading.Event()
+        self._connections: set[socket.socket] = set()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server.daemon_threads = True
+        self._server.fake = self  # type: ignore[attr-defined]
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={"poll_interval": 0.05}, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+
+    def start(self) -> FakeOpenAI:
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        self._closing.set()  # wakes delayed answers
+        self._server.shutdown()
+        with self._lock:
+            for conn in list(self._connections):
+                with contextlib.suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)
+        self._server.server_close()
+
+    def __enter__(self) -> FakeOpenAI:
+        return self.start()
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    # Faults -----------------------------------------------------------------------------
+
+    def fail(self, endpoint: str, status: int, *, headers: dict[str, str] | None = None,
+             code: str | None = None, message: str | None = None, times: int = 1) -> None:
+        self._queue(endpoint, _Fault("status", status, dict(headers or {}), code, message), times)
+
+    def delay(self, endpoint: str, seconds: float, *, times: int = 1) -> None:
+        self._queue(endpoint, _Fault("delay", seconds=seconds), times)
+
+    def drop(self, endpoint: str, *, times: int = 1) -> None:
+        self._queue(endpoint, _Fault("drop"), times)
+
+    def refuse(self, endpoint: str, *, times: int = 1) -> None:
+        self._queue(endpoint, _Fault("refusal"), times)
+
+    def reply_text(self, endpoint: str, text: str, *, times: int = 1) -> None:
+        self._queue(endpoint, _Fault("text", text=text), times)
+
+    def content_filter(self, endpoint: str, *, times: int = 1) -> None:
+        self._queue(endpoint, _Fault("filter"), times)
+
+    def requests_to(self, endpoint: str) -> list[Recorded]:
+        name = _endpoint(endpoint)
+        with self._lock:
+            return [r for r in self.requests if r.endpoint == name]
+
+    def clear(self) -> None:
+        """Forget recorded requests and queued faults."""
+        with self._lock:
+            self.requests.clear()
+            self._faults.clear()
+
+    def _queue(self, endpoint: str, fault: _Fault, times: int) -> None:
+        name = _endpoint(endpoint)
+        if name not in ENDPOINTS:
+            raise ValueError(f"unknown endpoint {endpoint!r}; one of {', '.join(ENDPOINTS)}")
+        with self._lock:
+            self._faults[name].extend([fault] * times)
+
+    def _next_fault(self, endpoint: str) -> _Fault | None:
+        with self._lock:
+            queued = self._faults.get(endpoint)
+            if queued:
+                return queued.popleft()
+            if self.fault_rate and self._rng.random() < self.fault_rate:
+                status = self._rng.choice(RANDOM_STATUSES)
+                headers = {"retry-after-ms": "10"} if status == 429 else {}
+                return _Fault("status", status, headers)
+        return None
+
+
+def _endpoint(name: str) -> str:
+    name = name.strip().strip("/")
+    return name.removeprefix("v1/")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as the SDK's connection pool expects
+
+    @property
+    def fake(self) -> FakeOpenAI:
+        return self.server.fake  # type: ignore[attr-defined]
+
+    def setup(self) -> None:
+        super().setup()
+        with self.fake._lock:
+            self.fake._connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.fake._lock:
+            self.fake._connections.discard(self.connection)
+        with contextlib.suppress(OSError):
+            super().finish()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self._json(404, replies.error_body(404, "Unknown path.", None))
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("content-length") or 0))
+        path = self.path.split("?", 1)[0]
+        record = Recorded("POST", path, _endpoint(path),
+                          {k.lower(): v for k, v in self.headers.items()})
+        self._parse_body(record, body)
+        with self.fake._lock:
+            self.fake.requests.append(record)
+        fault = None
+        answer: tuple[int, dict[str, Any], dict[str, str]] | None
+        if record.endpoint not in ENDPOINTS:
+            answer = 404, replies.error_body(404, f"Unknown path {path}.", None), {}
+        elif (refused := self._unauthorized()) is not None:
+            answer = 401, refused, {}
+        elif (fault := self.fake._next_fault(record.endpoint)) and fault.kind == "status":
+            answer = fault.status, replies.error_body(fault.status, fault.message, fault.code), \
+                fault.headers
+        else:
+            answer = None
+        record.fault = fault.label if fault else None
+        if answer is not None:
+            record.status, record.reply = answer[0], answer[1]
+            self._send(answer[0], replies.dumps(answer[1]), _JSON, answer[2])
+            return
+        if fault and fault.kind == "drop":
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if fault and fault.kind == "delay" and self.fake._closing.wait(fault.seconds):
+            return
+        status, payload, content_type = _answer(self.fake, record, len(body), fault)
+        record.status = status
+        record.reply = replies.loads(payload) if content_type == _JSON else None
+        self._send(status, payload, content_type)
+
+    def _parse_body(self, record: Recorded, body: bytes) -> None:
+        content_type = self.headers.get("content-type", "")
+        if content_type.startswith("application/json"):
+            record.json = replies.loads(body)
+        elif content_type.startswith("multipart/form-data"):
+            record.form, record.files = replies.parse_multipart(content_type, body)
+
+    def _unauthorized(self) -> dict[str, Any] | None:
+        header = self.headers.get("authorization", "")
+        key = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
+        if key and (self.fake.api_key is None or key == self.fake.api_key):
+            return None
+        masked = f"{key[:3]}{'*' * 8}{key[-4:]}" if key else "(none)"
+        message = f"Incorrect API key provided: {masked}. You can find your API key at " \
+                  "https://platform.openai.com/account/api-keys."
+        return replies.error_body(401, message, "invalid_api_key")
+
+    def _json(self, status: int, body: dict[str, Any],
+              headers: dict[str, str] | None = None) -> None:
+        self._send(status, replies.dumps(body), "application/json", headers)
+
+    def _send(self, status: int, payload: bytes, content_type: str,
+              headers: dict[str, str] | None = None) -> None:
+        try:
+            self.send_response(status)
+            self.send_header("content-type", content_type)
+            self.send_header("content-length", str(len(payload)))
+            self.send_header("x-request-id", replies.new_id("req"))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+            self.wfile.flush()
+        except OSError:  # the client gave up (timed out) before the answer
+            self.close_connection = True
+
+
+def _answer(fake: FakeOpenAI, record: Recorded, size: int,
+            fault: _Fault | None) -> tuple[int, bytes, str]:
+    """Status, body and content type of a successful (or content-faulted) answer."""
+    body = record.json or {}
+    if record.endpoint in ("responses", "chat/completions"):
+        kind, text = (fault.kind, fault.text) if fault else ("", "")
+        return replies.structured(record.endpoint, body, size, kind, text, fake.replies)
+    if record.endpoint == "images/generations":
+        images = replies.images_body(
+            str(body.get("prompt", "")), str(body.get("size") or "1024x1024"), body.get("quality")
+        )
+        return 200, replies.dumps(images), _JSON
+    if record.endpoint == "audio/speech":
+        if body.get("response_format") != "wav":
+            error = replies.error_body(400, "This fake only speaks response_format=wav.", None)
+            return 400, replies.dumps(error), _JSON
+        seconds = replies.speech_seconds(str(body.get("input", "")))
+        return 200, replies.wav_bytes(seconds), "audio/wav"
+    text = fault.text if fault and fault.kind == "text" else fake.transcript
+    return 200, replies.dumps(replies.transcription_body(text, fake.transcript_language)), _JSON

@@ -1,0 +1,320 @@
+"""A fake Runway API on 127.0.0.1 that the real `runwayml` SDK talks to over HTTP.
+
+    from tests.fakes.runway_server import DAILY_CAP_BODY, FakeRunway
+
+    @pytest.fixture
+    def runway() -> Iterator[FakeRunway]:
+        with FakeRunway() as server:  # a free port; server.url is the SDK's base_url
+            yield server
+
+    settings = Settings(runwayml_api_secret=SecretStr(FakeRunway.API_KEY),
+                        runwayml_base_url=runway.url, ...)
+
+Routes: POST /v1/text_to_image, POST /v1/image_to_video, GET and DELETE /v1/tasks/{id}, and
+GET /outputs/{name}: what a task produced, real media: a PNG at the ratio's pixel size, or a
+24 fps H.264 MP4 of the requested duration (ffmpeg testsrc2, made once per size and cached).
+Requests need `Authorization: Bearer <API_KEY>` and `X-Runway-Version`; bodies are checked
+(model, promptText, ratio "W:H", promptImage / referenceImages as https URL or image data URI
+of at most 5 MiB): 401 or 400 otherwise, as Runway answers.
+
+Progress: a task answers PENDING then RUNNING for `polls_to_finish` polls in all (default 0:
+the first poll finds it finished), then its outcome; `task_seconds` (per kind, default none)
+also keeps a task RUNNING until that long after it was made, for real latency:
+
+    server.task_seconds = {"image": 2.0, "video": 5.0}
+
+DELETE cancels a task still running.
+
+Inspect: `requests` (every request: method, path, lower-case headers, JSON body, status
+answered), `calls(method, path_prefix)`, `created(kind)` (tasks made), `tasks` by id.
+
+Faults:
+    server.fail("/v1/text_to_image", status=500)                      # the next request there
+    server.fail("/v1/text_to_image", status=429, headers={"Retry-After": "7"}, times=2)
+    server.fail("/v1/image_to_video", status=429, body=DAILY_CAP_BODY)
+    server.fail("/v1/tasks/*", delay=2.0)         # answers after 2 s, then handles it normally
+    server.script_task(status="FAILED", failure_code="SAFETY.INPUT.TEXT")  # the next task made
+    server.script_task(status="CANCELLED")
+    server.script_task(throttled_polls=3)         # THROTTLED for 3 polls, then as usual
+    server.fault_rate = 0.3                       # that share of requests answer 500/502/503/429
+    server.seed(7)                                #   (seeded; 429s carry Retry-After: 1)
+    server.fault_paths = ("/v1/",)                #   where fault_rate applies (default: all)
+    server.video_size = (1104, 832)               # clips at this size whatever the ratio
+
+tests/fakes/runway_kit.py wires the providers to it with a clock that never really sleeps.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import uuid
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+
+from tests.fakes.runway_tasks import FakeTask, TaskScript, check_create, mp4, png
+
+DAILY_CAP_BODY = {"error": "Your daily task limit has been reached."}
+_RANDOM_FAULTS = (500, 502, 503, 429)
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+    status: int = 0
+
+
+@dataclass
+class ScriptedFault:
+    pattern: str  # a path, or a prefix ending in "*"
+    method: str | None
+    status: int | None
+    headers: dict[str, str]
+    body: Any
+    delay: float
+    times: int
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.method is not None and self.method != method:
+            return False
+        if self.pattern.endswith("*"):
+            return path.startswith(self.pattern[:-1])
+        return path == self.pattern
+
+
+class FakeRunway:
+    """The fake server; a context manager that starts and stops it."""
+
+    API_KEY = "key_" + "0" * 128
+
+    def __init__(self, *, polls_to_finish: int = 0, api_key: str = API_KEY) -> None:
+        self.api_key = api_key
+        self.polls_to_finish = polls_to_finish
+        self.fault_rate = 0.0
+        self.fault_paths: tuple[str, ...] = ("/v1/", "/outputs/")
+        self.video_size: tuple[int, int] | None = None
+        self.task_seconds: dict[str, float] = {}
+        self.requests: list[Recorded] = []
+        self.tasks: dict[str, FakeTask] = {}
+        self._faults: list[ScriptedFault] = []
+        self._scripts: list[TaskScript] = []
+        self._outputs: dict[str, tuple[str, tuple[int, int], int]] = {}
+        self._rng = random.Random(0)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._httpd.daemon_threads = True
+        self._httpd.fake = self  # type: ignore[attr-defined]
+        # A short poll interval makes shutdown quick (serve_forever checks it that often).
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def __enter__(self) -> FakeRunway:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._stop.set()  # wakes handlers sleeping in a `delay` fault
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+
+    # Scripting.
+    def fail(
+        self,
+        pattern: str,
+        *,
+        status: int | None = None,
+        headers: dict[str, str] | None = None,
+        body: Any = None,
+        delay: float = 0.0,
+        times: int = 1,
+        method: str | None = None,
+    ) -> None:
+        """The next `times` requests matching `pattern` answer `status` (and/or late)."""
+        with self._lock:
+            self._faults.append(
+                ScriptedFault(pattern, method, status, headers or {}, body, delay, times)
+            )
+
+    def script_task(self, **outcome: Any) -> None:
+        """The next task created ends as told (TaskScript fields)."""
+        with self._lock:
+            self._scripts.append(TaskScript(**outcome))
+
+    def seed(self, value: int) -> None:
+        with self._lock:
+            self._rng = random.Random(value)
+
+    # Inspection.
+    def calls(self, method: str | None = None, path_prefix: str = "") -> list[Recorded]:
+        with self._lock:
+            return [
+                r for r in self.requests
+                if (method is None or r.method == method) and r.path.startswith(path_prefix)
+            ]
+
+    def created(self, kind: str | None = None) -> list[FakeTask]:
+        with self._lock:
+            return [t for t in self.tasks.values() if kind is None or t.kind == kind]
+
+    # Serving.
+    def handle(self, handler: _Handler, method: str) -> None:
+        path = handler.path.split("?", 1)[0]
+        length = int(handler.headers.get("Content-Length") or 0)
+        raw = handler.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = raw.decode(errors="replace")
+        headers = {k.lower(): v for k, v in handler.headers.items()}
+        record = Recorded(method, path, headers, body)
+        with self._lock:
+            self.requests.append(record)
+            fault = self._take_fault(method, path)
+            random_status = self._random_fault(path)
+        if fault is not None and fault.delay:
+            self._stop.wait(fault.delay)
+        if fault is not None and fault.status is not None:
+            reply_body = fault.body if fault.body is not None else {"error": "Fake fault."}
+            return self._reply(handler, record, fault.status, reply_body, fault.headers)
+        if random_status is not None:
+            retry = {"Retry-After": "1"} if random_status == 429 else {}
+            return self._reply(handler, record, random_status, {"error": "Try again."}, retry)
+        status, reply, extra = self._route(method, path, headers, body)
+        self._reply(handler, record, status, reply, extra)
+
+    def _take_fault(self, method: str, path: str) -> ScriptedFault | None:
+        for fault in self._faults:
+            if fault.matches(method, path):
+                fault.times -= 1
+                if fault.times <= 0:
+                    self._faults.remove(fault)
+                return fault
+        return None
+
+    def _random_fault(self, path: str) -> int | None:
+        if self.fault_rate <= 0 or not path.startswith(self.fault_paths):
+            return None
+        if self._rng.random() >= self.fault_rate:
+            return None
+        return self._rng.choice(_RANDOM_FAULTS)
+
+    def _route(
+        self, method: str, path: str, headers: dict[str, str], body: Any
+    ) -> tuple[int, Any, dict[str, str]]:
+        if path.startswith("/outputs/") and method == "GET":
+            return self._output(path.removeprefix("/outputs/"))
+        if headers.get("authorization") != f"Bearer {self.api_key}":
+            return 401, {"error": "Invalid API key."}, {}
+        if not headers.get("x-runway-version"):
+            return 400, {"error": "The X-Runway-Version header is required."}, {}
+        if method == "POST" and path in ("/v1/text_to_image", "/v1/image_to_video"):
+            return self._create(path, body)
+        if path.startswith("/v1/tasks/") and method in ("GET", "DELETE"):
+            with self._lock:
+                task = self.tasks.get(path.removeprefix("/v1/tasks/"))
+                if task is None:
+                    return 404, {"error": "Task not found."}, {}
+                if method == "DELETE":
+                    if task.last_status not in ("SUCCEEDED", "FAILED", "CANCELLED"):
+                        task.cancelled = True
+                    return 204, None, {}
+                return 200, self._advance(task), {}
+        return 404, {"error": f"No route {method} {path}."}, {}
+
+    def _create(self, path: str, body: Any) -> tuple[int, Any, dict[str, str]]:
+        problem = check_create(path, body)
+        if problem:
+            return 400, {"error": problem}, {}
+        kind = "image" if path.endswith("text_to_image") else "video"
+        width, _, height = body["ratio"].partition(":")
+        with self._lock:
+            task = FakeTask(
+                id=str(uuid.uuid4()),
+                kind=kind,
+                body=body,
+                size=(int(width), int(height)),
+                seconds=int(body.get("duration", 10)),
+                script=self._scripts.pop(0) if self._scripts else TaskScript(),
+                polls_to_finish=self.polls_to_finish,
+                run_seconds=self.task_seconds.get(kind, 0.0),
+            )
+            self.tasks[task.id] = task
+        return 200, {"id": task.id, "estimatedCost": {"credits": task.credits}}, {}
+
+    def _advance(self, task: FakeTask) -> dict[str, Any]:
+        """One poll, with the output URL of a task that succeeded."""
+        shown = task.advance()
+        if shown["status"] == "SUCCEEDED":
+            name = f"{task.id}.{'png' if task.kind == 'image' else 'mp4'}"
+            if name not in self._outputs:
+                size = self.video_size if task.kind == "video" and self.video_size else task.size
+                self._outputs[name] = (task.kind, size, task.seconds)
+            shown["output"] = [f"{self.url}/outputs/{name}"]
+        return shown
+
+    def _output(self, name: str) -> tuple[int, Any, dict[str, str]]:
+        with self._lock:
+            spec = self._outputs.get(name)
+        if spec is None:
+            return 404, {"error": "No such output."}, {}
+        kind, size, seconds = spec  # made on first download, outside the state lock
+        if kind == "image":
+            return 200, png(size).read_bytes(), {"Content-Type": "image/png"}
+        return 200, mp4(size, seconds).read_bytes(), {"Content-Type": "video/mp4"}
+
+    def _reply(
+        self,
+        handler: _Handler,
+        record: Recorded,
+        status: int,
+        body: Any,
+        headers: dict[str, str],
+    ) -> None:
+        record.status = status
+        data = b""
+        extra = dict(headers)
+        if isinstance(body, bytes):
+            data = body
+        elif body is not None:
+            data = json.dumps(body).encode()
+            extra.setdefault("Content-Type", "application/json")
+        try:
+            handler.send_response(status)
+            for key, value in extra.items():
+                handler.send_header(key, value)
+            handler.send_header("Content-Length", str(len(data)))
+            handler.end_headers()
+            if data:
+                handler.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up first (a `delay` fault longer than its timeout)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 - the stdlib's naming
+        self.server.fake.handle(self, "GET")  # type: ignore[attr-defined]
+
+    def do_POST(self) -> None:  # noqa: N802
+        self.server.fake.handle(self, "POST")  # type: ignore[attr-defined]
+
+    def do_DELETE(self) -> None:  # noqa: N802
+        self.server.fake.handle(self, "DELETE")  # type: ignore[attr-defined]
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        pass

@@ -1,0 +1,170 @@
+"""Runway's side of a fake task: request checks, progress by poll, and real output media."""
+
+from __future__ import annotations
+
+import atexit
+import base64
+import binascii
+import io
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, ImageDraw
+
+from videobot.media.ffmpeg import run_ffmpeg
+
+IMAGE_CREDITS = 5
+VIDEO_CREDITS_PER_SECOND = 5
+_DATA_URI_LIMIT = 5 * 1024 * 1024
+_media_lock = threading.Lock()
+_media_dir: Path | None = None
+
+
+@dataclass
+class TaskScript:
+    status: str = "SUCCEEDED"  # SUCCEEDED, FAILED or CANCELLED
+    failure_code: str | None = None
+    failure: str = "The generation failed."
+    throttled_polls: int = 0
+
+
+@dataclass
+class FakeTask:
+    id: str
+    kind: str  # "image" or "video"
+    body: dict[str, Any]
+    size: tuple[int, int]
+    seconds: int
+    script: TaskScript
+    polls_to_finish: int
+    run_seconds: float = 0.0  # also keeps running until this long after creation
+    started: float = field(default_factory=time.monotonic)
+    created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+    polls: int = 0
+    cancelled: bool = False
+    last_status: str = "PENDING"
+
+    @property
+    def credits(self) -> int:
+        return IMAGE_CREDITS if self.kind == "image" else VIDEO_CREDITS_PER_SECOND * self.seconds
+
+    def advance(self) -> dict[str, Any]:
+        """One poll: the task as Runway shows it now (without output URLs)."""
+        self.polls += 1
+        step = self.polls - self.script.throttled_polls
+        if self.cancelled:
+            status = "CANCELLED"
+        elif step <= 0:
+            status = "THROTTLED"
+        elif step <= self.polls_to_finish or self._rendering():
+            status = "PENDING" if step == 1 else "RUNNING"
+        else:
+            status = self.script.status
+        self.last_status = status
+        shown: dict[str, Any] = {"id": self.id, "createdAt": self.created_at, "status": status}
+        if status in ("PENDING", "THROTTLED", "RUNNING"):
+            shown["estimatedCost"] = {"credits": self.credits}
+            if status == "RUNNING":
+                shown["progress"] = self._progress(step)
+            return shown
+        shown["cost"] = {"credits": self.credits if status == "SUCCEEDED" else 0}
+        if status == "FAILED":
+            shown["failure"] = self.script.failure
+            shown["failureCode"] = self.script.failure_code
+        return shown
+
+    def _rendering(self) -> bool:
+        return time.monotonic() - self.started < self.run_seconds
+
+    def _progress(self, step: int) -> float:
+        if step <= self.polls_to_finish:
+            return round(step / (self.polls_to_finish + 1), 2)
+        return round(min(0.99, (time.monotonic() - self.started) / self.run_seconds), 2)
+
+
+def check_create(path: str, body: Any) -> str | None:
+    """What Runway would reject in a task creation body, in its words; None if it is fine."""
+    if not isinstance(body, dict):
+        return "The request body must be a JSON object."
+    if not isinstance(body.get("model"), str):
+        return "model: Required"
+    ratio = body.get("ratio")
+    width, _, height = str(ratio).partition(":")
+    if not (width.isdigit() and height.isdigit()):
+        return f"ratio: Invalid enum value, got {ratio!r}"
+    text = body.get("promptText")
+    if text is not None and not (isinstance(text, str) and 0 < len(text) <= 1000):
+        return "promptText: must be 1 to 1000 characters"
+    if path.endswith("text_to_image"):
+        if text is None:
+            return "promptText: Required"
+        for ref in body.get("referenceImages") or []:
+            if problem := _check_image(ref.get("uri"), "referenceImages"):
+                return problem
+        return None
+    duration = body.get("duration", 10)
+    if not isinstance(duration, int) or not 2 <= duration <= 10:
+        return "duration: must be an integer from 2 to 10"
+    return _check_image(body.get("promptImage"), "promptImage")
+
+
+def _check_image(uri: Any, name: str) -> str | None:
+    if isinstance(uri, list) and uri and isinstance(uri[0], dict):
+        uri = uri[0].get("uri")
+    if not isinstance(uri, str):
+        return f"{name}: Required"
+    if uri.startswith("https://"):
+        return None
+    if not uri.startswith("data:image/") or ";base64," not in uri:
+        return f"{name}: Only HTTPS URLs or image data URIs are allowed."
+    if len(uri) > _DATA_URI_LIMIT:
+        return f"{name}: The data URI is larger than 5MB."
+    try:
+        with Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1], validate=True))) as im:
+            im.verify()
+    except (binascii.Error, OSError, ValueError):
+        return f"{name}: Invalid data URI."
+    return None
+
+
+def _media_path(name: str) -> Path:
+    global _media_dir
+    if _media_dir is None:
+        _media_dir = Path(tempfile.mkdtemp(prefix="fake-runway-media-"))
+        atexit.register(shutil.rmtree, _media_dir, ignore_errors=True)
+    return _media_dir / name
+
+
+def png(size: tuple[int, int]) -> Path:
+    """A picture at `size` (cached): a gradient with a disc, so resizing shows."""
+    with _media_lock:
+        path = _media_path(f"{size[0]}x{size[1]}.png")
+        if not path.exists():
+            image = Image.linear_gradient("L").resize(size).convert("RGB")
+            draw = ImageDraw.Draw(image)
+            r = min(size) // 4
+            cx, cy = size[0] // 2, size[1] // 2
+            draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=(220, 120, 40))
+            image.save(path, format="PNG")
+        return path
+
+
+def mp4(size: tuple[int, int], seconds: int) -> Path:
+    """A 24 fps H.264 clip at `size` lasting `seconds` (cached)."""
+    width, height = size
+    with _media_lock:
+        path = _media_path(f"{width}x{height}-{seconds}s.mp4")
+        if not path.exists():
+            run_ffmpeg(
+                ["-f", "lavfi", "-i", f"testsrc2=size={width}x{height}:rate=24:duration={seconds}",
+                 "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+                 "-movflags", "+faststart", str(path)],
+                what="making the fake Runway clip",
+            )
+        return path

@@ -1,0 +1,178 @@
+"""Processes run beside the tests (and benchmarks): `prefect server start`, the serve process."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from prefect import get_client
+from prefect.flow_runs import resume_flow_run
+from prefect.settings import PREFECT_API_URL, temporary_settings
+
+from tests.helpers import wait_for
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+class Server:
+    """`python -m deployments.serve` in its own process group, restartable.
+
+    `env` adds to (or overrides) the test process's environment, e.g. MAX_CONCURRENT_JOBS.
+    """
+
+    def __init__(self, api_url: str, env: Mapping[str, str] | None = None) -> None:
+        self.api_url = api_url
+        self.env = {
+            **os.environ,
+            "PREFECT_API_URL": api_url,
+            "PREFECT_RUNNER_POLL_FREQUENCY": "1",
+            **(env or {}),
+        }
+        self.log = Path(self.env["DATA_DIR"]) / "serve.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start serving; returns once this process has set the limits and the deployments exist."""
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        offset = self.log.stat().st_size if self.log.exists() else 0
+        with self.log.open("ab") as out:  # kept for reading when a test fails
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "deployments.serve"],
+                cwd=REPO,
+                env=self.env,
+                start_new_session=True,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        with (
+            temporary_settings({PREFECT_API_URL: self.api_url}),
+            get_client(sync_client=True) as client,
+        ):
+            wait_for(
+                lambda: self._alive() and self._limits_set(offset) and _deployment_ready(client),
+                timeout=120,
+                what="served deployments",
+            )
+
+    def _alive(self) -> bool:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            tail = self.log.read_text(errors="replace")[-3000:]
+            raise AssertionError(f"the serve process exited ({self.proc.returncode}):\n{tail}")
+        return True
+
+    def _limits_set(self, offset: int) -> bool:
+        """The serve process printed the limits it set on the Prefect server (`ensure_limits`)."""
+        with self.log.open("rb") as log:
+            log.seek(offset)
+            return b"videobot: limits" in log.read()
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def children(self) -> list[str]:
+        assert self.proc is not None
+        found = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True)
+        return found.stdout.split()
+
+
+def _deployment_ready(client: object) -> bool:
+    try:
+        client.read_deployment_by_name("make-video/make-video")  # type: ignore[attr-defined]
+        client.read_deployment_by_name("rerun-stage/rerun-stage")  # type: ignore[attr-defined]
+        return True
+    except Exception:
+        return False
+
+
+def resume(flow_run_id: UUID, run_input: dict[str, Any], timeout: float = 30) -> None:
+    """`resume_flow_run`, retried while the run is suspended but its input form is not saved yet.
+
+    Prefect records the Suspended state first and saves the run-input schema right after; a
+    resume in between is refused with "Run input schema not found".
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            resume_flow_run(flow_run_id, run_input=run_input)
+            return
+        except RuntimeError as exc:
+            if "schema not found" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class PrefectServer:
+    """`prefect server start` in its own process group, on a free port, analytics off."""
+
+    def __init__(self, database_url: str, home: Path, log: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/api"
+        self.home, self.log = home, log
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API_")},
+            "PREFECT_HOME": str(home),
+            "PREFECT_API_DATABASE_CONNECTION_URL": database_url,
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_UI_ENABLED": "false",
+            "PREFECT_LOGGING_LEVEL": "WARNING",
+        }
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 180) -> str:
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        prefect = Path(sys.executable).with_name("prefect")
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [str(prefect), "server", "start", "--host", "127.0.0.1", "--port", str(self.port)],
+                cwd=self.home,
+                env=self.env,
+                start_new_session=True,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        wait_for(self._healthy, timeout=timeout, what=f"the Prefect server at {self.url}")
+        return self.url
+
+    def _healthy(self) -> bool:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            tail = self.log.read_text(errors="replace")[-3000:]
+            raise AssertionError(f"prefect server exited ({self.proc.returncode}):\n{tail}")
+        try:
+            with urllib.request.urlopen(f"{self.url}/health", timeout=5) as reply:
+                return bool(reply.status == 200)
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        """SIGTERM the process group, then SIGKILL whatever is left."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+        with contextlib.suppress(ProcessLookupError):  # children that outlived the parent
+            os.killpg(self.proc.pid, signal.SIGKILL)

@@ -1,0 +1,125 @@
+"""The job store on a real SQLite file and a real PostgreSQL database."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import inspect
+
+from videobot.db.engine import Database, normalise_url
+from videobot.db.models import JobStatus
+from videobot.db.store import JobNotFound, JobStore
+from videobot.decisions import Decision
+from videobot.providers.base import ScriptRequest, Usage
+from videobot.providers.offline.script_writer import OfflineScriptWriter
+
+
+@pytest.fixture
+def store(database_url: str) -> JobStore:
+    db = Database(database_url)
+    db.migrate()
+    yield JobStore(db)
+    db.dispose()
+
+
+def _job(store: JobStore) -> uuid.UUID:
+    return store.create_job(user_id="u1", prompt="How volcanoes work", language="en", fmt="16:9").id
+
+
+def test_migration_creates_the_tables_and_is_idempotent(database_url: str) -> None:
+    """Migrating twice leaves the four tables of the schema."""
+    db = Database(database_url)
+    db.migrate()
+    db.migrate()
+    tables = set(inspect(db.engine).get_table_names())
+    assert {"video_jobs", "video_segments", "approvals", "provider_calls"} <= tables
+    db.dispose()
+
+
+def test_job_round_trip_and_prefix_lookup(store: JobStore) -> None:
+    """A job is found by its id and by a unique prefix; unknown ids raise JobNotFound."""
+    job_id = _job(store)
+    job = store.job(job_id)
+    assert (job.status, job.stage, job.prompt) == (JobStatus.QUEUED, "intake", "How volcanoes work")
+    assert store.find_job(str(job_id)[:8]).id == job_id
+    with pytest.raises(JobNotFound):
+        store.find_job("00000000")
+    with pytest.raises(JobNotFound):
+        store.find_job("not-a-job; drop table video_jobs")
+    with pytest.raises(JobNotFound):
+        store.job(uuid.uuid4())
+
+
+def test_script_and_plan_are_stored(store: JobStore) -> None:
+    """A script and its ten scenes survive a round trip; a new plan replaces the old one."""
+    job_id = _job(store)
+    writer = OfflineScriptWriter()
+    script, _ = writer.write_script(ScriptRequest("How volcanoes work", "en"))
+    store.save_script(job_id, script, 1)
+    assert store.script_of(store.job(job_id)) == script
+    plan, _ = writer.plan_segments(script, "en")
+    store.save_plan(job_id, plan)
+    store.save_plan(job_id, plan)
+    segments = store.segments(job_id)
+    assert [s.index for s in segments] == list(range(10))
+    assert [s.section for s in segments] == [0, 0, 0, 1, 1, 1, 1, 2, 2, 2]
+
+
+def test_ledger_adds_up_cost(store: JobStore) -> None:
+    """Every call is a ledger row; the job's cost is the sum of successful calls' costs."""
+    job_id = _job(store)
+    store.record_call(job_id, stage="images", segment=2, provider="p",
+                      usage=Usage("p", "m", 1, "images", 0.04, "req-1"), latency_ms=12)
+    store.record_call(job_id, stage="images", segment=3, provider="p",
+                      usage=Usage("p", "m", 1, "images", 0.04), latency_ms=15)
+    store.record_call(job_id, stage="images", segment=4, provider="p", usage=None,
+                      latency_ms=3, error="HTTP 500")
+    calls = store.calls(job_id)
+    assert [c.outcome for c in calls] == ["ok", "ok", "error"]
+    assert calls[0].request_id == "req-1"
+    assert store.job(job_id).cost_usd == pytest.approx(0.08)
+    assert store.call_counts(job_id) == {"images": 2}
+
+
+def test_gate_lifecycle(store: JobStore) -> None:
+    """A gate opens (job waiting), is decided once, and its first decision is kept."""
+    job_id = _job(store)
+    store.open_gate(job_id, "images", 1)
+    assert store.job(job_id).status == JobStatus.WAITING
+    gate = store.waiting_gate(job_id)
+    assert gate is not None and (gate.stage, gate.attempt) == ("images", 1)
+    store.record_decision(job_id, "images", 1, Decision.make("redo", "u1", scenes=[2, 7]))
+    store.record_decision(job_id, "images", 1, Decision.make("approve", "u1"))
+    decided = store.decision(job_id, "images", 1)
+    assert decided is not None and (decided.action, decided.scenes) == ("redo", [2, 7])
+    assert store.waiting_gate(job_id) is None
+    edit = Decision.make("edit", "u1", scene=4, text="a fox")
+    store.record_decision(job_id, "images", 2, edit)
+    assert store.decision(job_id, "images", 2) == edit
+
+
+def test_finished_status_sets_finished_at(store: JobStore) -> None:
+    """Delivered, failed, cancelled and expired jobs get a finish time."""
+    job_id = _job(store)
+    store.update_job(job_id, status=JobStatus.CANCELLED)
+    assert store.job(job_id).finished_at is not None
+
+
+def test_postgres_urls_use_psycopg() -> None:
+    """postgres:// and postgresql:// URLs are read with the psycopg 3 driver."""
+    assert normalise_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalise_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalise_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_queue_position_follows_the_order_jobs_started_waiting(store: JobStore) -> None:
+    """Queued jobs are numbered in the order they began to wait; others have no position."""
+    first, second, third = _job(store), _job(store), _job(store)
+    for job_id in (first, second, third):
+        store.update_job(job_id, status=JobStatus.QUEUED)
+    store.update_job(second, status=JobStatus.RUNNING)
+    ahead = store.queue_position(first)  # other tests' jobs may be queued in a shared database
+    assert ahead is not None and ahead >= 1
+    assert store.queue_position(second) is None
+    assert store.queue_position(third) == ahead + 1

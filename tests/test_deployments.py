@@ -1,0 +1,94 @@
+"""Served deployments: suspended gates that survive a restart, and a stage rerun."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+from prefect import get_client
+from prefect.deployments import run_deployment
+from prefect.flow_runs import resume_flow_run
+
+from tasks.runtime import runtime
+from tests.helpers import new_job, paused_at, wait_for
+from tests.serving import Server
+from tests.test_flow import ONE_VIDEO_CALLS
+from videobot.decisions import Decision
+
+
+@pytest.fixture(scope="module")
+def server(prefect_server: str) -> Iterator[Server]:
+    served = Server(prefect_server)
+    served.start()
+    yield served
+    served.kill()
+
+
+def _decide(job_id: UUID, decision: Decision) -> None:
+    resume_flow_run(runtime().store.job(job_id).flow_run_id,
+                    run_input=decision.model_dump(mode="json"))
+
+
+def _approve_when_waiting(job_id: UUID, stage: str, attempt: int = 1) -> None:
+    wait_for(paused_at(job_id, stage, attempt), timeout=120, what=f"the {stage} gate")
+    _decide(job_id, Decision.make("approve", "test"))
+
+
+def _delivered(job_id: UUID) -> bool:
+    return runtime().store.job(job_id).status == "delivered"
+
+
+@pytest.fixture(scope="module")
+def delivered_job(server: Server) -> UUID:
+    """A deployed job taken through a restart of the serving process while suspended."""
+    store = runtime().store
+    job_id = new_job("How lighthouses work")
+    run_deployment("make-video/make-video", parameters={"job_id": str(job_id)}, timeout=0)
+    _approve_when_waiting(job_id, "script")
+    wait_for(paused_at(job_id, "images", 1), timeout=120, what="the images gate")
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(store.job(job_id).flow_run_id).state
+    assert state is not None and state.name == "Suspended"
+    # The suspended run's process exits once its state is recorded: no process per waiting run.
+    wait_for(lambda: server.children() == [], timeout=30, what="the run's process to exit")
+    calls_at_gate = len(store.calls(job_id))
+
+    server.kill()
+    server.start()
+    _decide(job_id, Decision.make("approve", "test"))
+    _approve_when_waiting(job_id, "clips")
+    wait_for(lambda: _delivered(job_id), timeout=180, what="delivery")
+    assert calls_at_gate == 1 + 1 + 10
+    return job_id
+
+
+def test_suspended_run_survives_a_restart_without_repeating_calls(delivered_job: UUID) -> None:
+    """After a kill and restart of the serving process, the run finishes; no call repeats."""
+    store = runtime().store
+    assert store.call_counts(delivered_job) == ONE_VIDEO_CALLS
+    assert len(store.calls(delivered_job)) == sum(ONE_VIDEO_CALLS.values())
+    assert Path(store.job(delivered_job).final_path or "").is_file()
+
+
+def test_rerun_clips_of_one_scene(delivered_job: UUID) -> None:
+    """`rerun-stage` for the clip of scene 3 makes one clip and one new video, nothing else."""
+    store = runtime().store
+    before = {s.index: Path(s.video_path).stat().st_mtime_ns for s in store.segments(delivered_job)}
+    final = Path(store.job(delivered_job).final_path or "")
+    final_before = final.stat().st_mtime_ns
+    calls_before = store.call_counts(delivered_job)
+
+    run_deployment(
+        "rerun-stage/rerun-stage",
+        parameters={"job_id": str(delivered_job), "stage": "clips", "segments": [3]}, timeout=0,
+    )
+    wait_for(lambda: store.job(delivered_job).status != "delivered", timeout=60, what="rerun")
+    _approve_when_waiting(delivered_job, "clips")
+    wait_for(lambda: _delivered(delivered_job), timeout=180, what="the new video")
+
+    after = {s.index: Path(s.video_path).stat().st_mtime_ns for s in store.segments(delivered_job)}
+    assert [i for i in range(10) if after[i] != before[i]] == [2]
+    assert store.call_counts(delivered_job) == {**calls_before, "clips": calls_before["clips"] + 1}
+    assert final.stat().st_mtime_ns != final_before

@@ -1,0 +1,77 @@
+"""The whole `make-video` flow with the offline providers, under a real Prefect server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from flows.make_video import make_video
+from tasks.runtime import runtime
+from tests.helpers import new_job
+from videobot.media import audio_rms, probe
+
+ONE_VIDEO_CALLS = {"script": 1, "segments": 1, "images": 10, "motion": 1, "clips": 10,
+                   "narration": 3}
+
+
+@pytest.mark.parametrize(
+    ("fmt", "prompt", "language", "size"),
+    [
+        ("16:9", "How volcanoes work", "en", (1280, 720)),
+        ("9:16", "Почему небо голубое", "ru", (720, 1280)),
+        ("1:1", "Why cats purr", "en", (960, 960)),
+    ],
+)
+def test_offline_video_end_to_end(
+    prefect_server: str, fmt: str, prompt: str, language: str, size: tuple[int, int]
+) -> None:
+    """Auto-approved, a prompt becomes a 50 s H.264/AAC MP4 with speech in every section."""
+    store = runtime().store
+    job_id = new_job(prompt, fmt, language)
+    path = Path(make_video(job_id, "terminal", True))
+
+    info = probe(path)
+    assert info.duration == pytest.approx(50.0, abs=0.1)
+    assert (info.video_codec, info.audio_codec, info.pix_fmt) == ("h264", "aac", "yuv420p")
+    assert (info.width, info.height) == size
+    assert info.size_bytes <= 50 * 1024 * 1024
+    intro, main, outro = audio_rms(path, [(0.5, 10.0), (15.5, 28.0), (35.5, 45.0)])
+    assert min(intro, main, outro) > 0.01, "each section has narration"
+
+    job = store.job(job_id)
+    assert (job.status, job.stage, job.final_path) == ("delivered", "delivered", str(path))
+    assert job.flow_run_name == f"video-{str(job_id)[:8]}"
+    assert store.call_counts(job_id) == ONE_VIDEO_CALLS
+    assert all(s.image_status == s.video_status == "ready" for s in store.segments(job_id))
+
+
+def test_replaying_a_finished_job_calls_no_provider(prefect_server: str) -> None:
+    """Running the flow again for a delivered job returns its video with zero new calls."""
+    store = runtime().store
+    job_id = new_job("How rainbows form")
+    first = make_video(job_id, "terminal", True)
+    calls_before = len(store.calls(job_id))
+    again = make_video(job_id, "terminal", True)
+    assert again == first
+    assert len(store.calls(job_id)) == calls_before
+
+
+def test_the_prefect_ui_shows_script_scenes_and_video(prefect_server: str) -> None:
+    """A finished run leaves artifacts: the script, the scenes table and the video link."""
+    from prefect import get_client
+
+    job_id = new_job("How snowflakes form")
+    make_video(job_id, "terminal", True)
+    short = str(job_id)[:8]
+    keys = [f"script-{short}", f"scenes-{short}", f"contact-sheet-{short}", f"video-{short}"]
+    with get_client(sync_client=True) as client:
+        found = client.request("POST", "/artifacts/latest/filter", json={
+            "artifacts": {"key": {"any_": keys}}, "limit": 10, "offset": 0,
+        }).json()
+    by_key = {a["key"]: a for a in found}
+    assert set(by_key) == set(keys)
+    assert "How snowflakes form" in by_key[f"script-{short}"]["data"]
+    assert by_key[f"video-{short}"]["data"].startswith("[")  # a markdown link to the file
+    table = by_key[f"scenes-{short}"]["data"]
+    assert "image prompt" in table and "cost usd" in table

@@ -1,0 +1,113 @@
+"""The whole pipeline with the OpenAI and Runway providers, through their real SDKs, against
+fake servers on 127.0.0.1 that fail 30% of requests transiently."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import imageio_ffmpeg
+import pytest
+
+from tasks.runtime import runtime
+from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.runway_server import FakeRunway
+from tests.test_flow import ONE_VIDEO_CALLS
+from videobot.media import audio_rms, probe
+
+REPO = Path(__file__).resolve().parents[1]
+OPENAI_KEY = "sk-test-" + "x" * 24
+
+
+@pytest.fixture
+def fakes() -> Iterator[tuple[FakeOpenAI, FakeRunway]]:
+    with FakeOpenAI(fault_rate=0.3, seed=3, api_key=OPENAI_KEY) as openai, FakeRunway() as runway:
+        runway.fault_rate = 0.3
+        runway.seed(5)
+        yield openai, runway
+
+
+def _make(prefect_server: str, fakes: tuple[FakeOpenAI, FakeRunway], *args: str) -> str:
+    openai, runway = fakes
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": prefect_server,
+        "SCRIPT_PROVIDER": "openai", "IMAGE_PROVIDER": "runway", "VIDEO_PROVIDER": "runway",
+        "TTS_PROVIDER": "openai", "STT_PROVIDER": "openai",
+        "OPENAI_API_KEY": OPENAI_KEY, "OPENAI_BASE_URL": openai.base_url,
+        "RUNWAY_API_KEY": FakeRunway.API_KEY, "RUNWAYML_BASE_URL": runway.url,
+        # 30% faults: enough attempts that a call giving up is rare, and no real waiting.
+        "PROVIDER_ATTEMPTS": "8", "PROVIDER_BACKOFF_SECONDS": "0.01",
+        "PROVIDER_BACKOFF_MAX_SECONDS": "0.05", "RUNWAY_POLL_SECONDS": "0.05",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "make", *args, "--auto-approve"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert OPENAI_KEY not in done.stdout + done.stderr
+    assert FakeRunway.API_KEY not in done.stdout + done.stderr
+    return done.stdout
+
+
+def _job_id(output: str) -> str:
+    line = next(x for x in output.splitlines() if x.startswith("Job "))
+    return line.split()[1]
+
+
+def test_flaky_providers_still_make_the_video_and_pay_once_per_artefact(
+    prefect_server: str, fakes: tuple[FakeOpenAI, FakeRunway]
+) -> None:
+    """With 30% of requests failing, the video is made; the ledger has one success each."""
+    output = _make(prefect_server, fakes, "How volcanoes work", "--format", "9:16")
+    store = runtime().store
+    job = store.find_job(_job_id(output))
+    assert job.status == "delivered"
+
+    info = probe(Path(job.final_path or ""))
+    assert info.duration == pytest.approx(50.0, abs=0.1)
+    assert (info.width, info.height, info.video_codec, info.audio_codec) == (
+        720, 1280, "h264", "aac")
+    assert min(audio_rms(Path(job.final_path or ""), [(1, 10), (16, 28), (36, 45)])) > 0.01
+
+    ok = [c for c in store.calls(job.id) if c.outcome == "ok"]
+    assert Counter(c.stage for c in ok) == ONE_VIDEO_CALLS
+    for stage in ("images", "clips"):
+        assert sorted(c.segment for c in ok if c.stage == stage) == list(range(10))
+    assert {c.provider for c in ok} == {"openai", "runway"}
+    assert all(c.request_id for c in ok)
+    assert job.cost_usd == pytest.approx(sum(c.cost_usd for c in ok)) and job.cost_usd > 0
+
+    openai, runway = fakes
+    assert any(r.fault for r in openai.requests), "faults were injected"
+    assert any(r.status >= 500 or r.status == 429 for r in runway.requests)
+    assert openai.requests_to("audio/speech")[0].json["model"] == "gpt-4o-mini-tts"
+
+
+def test_voice_prompt_is_transcribed_into_the_script(
+    prefect_server: str, fakes: tuple[FakeOpenAI, FakeRunway], tmp_path: Path
+) -> None:
+    """An ogg voice note is transcribed once; its text is what the script is written from."""
+    openai, _ = fakes
+    openai.transcript = "How do bees make honey?"
+    openai.transcript_language = "en"
+    voice = tmp_path / "note.ogg"
+    subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-f", "lavfi", "-i",
+         "sine=frequency=300:duration=3", "-c:a", "libopus", str(voice)], check=True,
+    )
+    output = _make(prefect_server, fakes, "--voice", str(voice))
+    assert "You said: “How do bees make honey?”" in output
+    job = runtime().store.find_job(_job_id(output))
+    assert (job.prompt, job.language, job.prompt_kind) == ("How do bees make honey?", "en", "voice")
+    assert runtime().store.call_counts(job.id)["intake"] == 1
+    uploads = openai.requests_to("audio/transcriptions")
+    assert uploads and all(r.files["file"].filename.endswith(".ogg") for r in uploads)
+    first_script_request = next(
+        r for r in openai.requests_to("responses") if r.status == 200
+    )
+    assert "How do bees make honey?" in str(first_script_request.json)

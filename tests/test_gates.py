@@ -1,0 +1,98 @@
+"""Approval gates: a paused run, decisions from outside, redo of single scenes, replay."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from prefect import get_client
+from prefect.flow_runs import resume_flow_run
+
+from flows.make_video import make_video
+from tasks.runtime import runtime
+from tests.helpers import new_job, paused_at, wait_for
+from videobot.decisions import Decision
+
+
+def _start(job_id: Any) -> tuple[threading.Thread, dict[str, Any]]:
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["result"] = make_video(job_id, "terminal", False)
+        except BaseException as exc:
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    return thread, outcome
+
+
+def _resume(job_id: Any, decision: Decision | dict[str, Any]) -> None:
+    run_input = decision.model_dump(mode="json") if isinstance(decision, Decision) else decision
+    resume_flow_run(runtime().store.job(job_id).flow_run_id, run_input=run_input)
+
+
+def test_redo_two_scenes_costs_two_calls_and_empty_resume_is_refused(
+    prefect_server: str,
+) -> None:
+    """At the images gate an empty resume is refused; a redo of {2, 7} makes two images."""
+    store = runtime().store
+    job_id = new_job("How bees make honey")
+    thread, outcome = _start(job_id)
+
+    wait_for(paused_at(job_id, "script", 1), what="the script gate")
+    _resume(job_id, Decision.make("approve", "test"))
+    wait_for(paused_at(job_id, "images", 1), what="the images gate")
+    assert store.call_counts(job_id)["images"] == 10
+    first_paths = [s.image_path for s in store.segments(job_id)]
+
+    with pytest.raises(RuntimeError, match="Cannot resume"):
+        _resume(job_id, {})
+    with pytest.raises(RuntimeError, match="Cannot resume"):
+        _resume(job_id, {"action": "approve"})
+    with get_client(sync_client=True) as client:
+        assert client.read_flow_run(store.job(job_id).flow_run_id).state.is_paused()
+    assert store.waiting_gate(job_id).stage == "images"
+
+    _resume(job_id, Decision.make("redo", "test", scenes=[2, 7]))
+    wait_for(paused_at(job_id, "images", 2), what="the images gate, round 2")
+    assert store.call_counts(job_id)["images"] == 12
+    redone = [s.index for s in store.segments(job_id) if s.image_round == 2]
+    assert redone == [1, 6]
+    new_paths = [s.image_path for s in store.segments(job_id)]
+    assert [i for i in range(10) if new_paths[i] != first_paths[i]] == [1, 6]
+
+    _resume(job_id, Decision.make("cancel", "test"))
+    thread.join(60)
+    assert outcome == {"result": ""}
+    assert store.job(job_id).status == "cancelled"
+    decisions = [(a.stage, a.attempt, a.decision) for a in store.approvals(job_id)]
+    assert decisions == [("script", 1, "approve"), ("images", 1, "redo"), ("images", 2, "cancel")]
+
+    calls = len(store.calls(job_id))
+    assert make_video(job_id, "terminal", False) == ""
+    assert len(store.calls(job_id)) == calls, "a half-finished job replays with no new calls"
+
+
+def test_edit_a_scene_prompt_remakes_that_scene(prefect_server: str) -> None:
+    """Editing scene 4's prompt stores the prompt and makes only scene 4 again."""
+    store = runtime().store
+    job_id = new_job("How tides work")
+    thread, outcome = _start(job_id)
+    wait_for(paused_at(job_id, "script", 1), what="the script gate")
+    _resume(job_id, Decision.make("edit", "test", part="outro", text="Thanks for watching."))
+    wait_for(paused_at(job_id, "script", 2), what="the edited script")
+    assert store.job(job_id).script_outro == "Thanks for watching."
+    assert store.call_counts(job_id)["script"] == 1
+    _resume(job_id, Decision.make("approve", "test"))
+    wait_for(paused_at(job_id, "images", 1), what="the images gate")
+    _resume(job_id, Decision.make("edit", "test", scene=4, text="A lighthouse at night"))
+    wait_for(paused_at(job_id, "images", 2), what="the images gate, round 2")
+    segment = store.segments(job_id)[3]
+    assert (segment.image_prompt, segment.image_round) == ("A lighthouse at night", 2)
+    assert store.call_counts(job_id)["images"] == 11
+    _resume(job_id, Decision.make("cancel", "test"))
+    thread.join(60)
+    assert outcome == {"result": ""}

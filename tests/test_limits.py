@@ -1,0 +1,220 @@
+"""The server-held job limit with served deployments: seven jobs, MAX_CONCURRENT_JOBS=5.
+
+"Working" is measured from the Prefect API: every step of a job is a task run inside
+`working_slot`, so the union of a job's task-run intervals (start_time..end_time, replayed
+"Cached" runs included) is when that job was doing work. The largest number of jobs whose
+unions overlap at one instant is the most that worked at once. It can only under-count the
+time a slot is held (acquiring and releasing sit just outside the tasks), never over-count.
+For a while the test process itself holds all five slots, as another worker would: that span
+counts as five working jobs, so a job that worked without a slot then would exceed the cap.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from uuid import UUID
+
+import pytest
+from prefect import get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+from prefect.client.schemas.responses import GlobalConcurrencyLimitResponse
+from prefect.client.schemas.sorting import TaskRunSort
+from prefect.concurrency.sync import concurrency
+from prefect.deployments import run_deployment
+from prefect.settings import PREFECT_API_URL, temporary_settings
+
+from tasks.limits import JOBS_LIMIT
+from tasks.runtime import runtime
+from tests.helpers import new_job, paused_at, wait_for
+from tests.serving import PrefectServer, Server, resume
+from tests.test_flow import ONE_VIDEO_CALLS
+from videobot.decisions import Decision
+
+MAX_JOBS = 5
+Interval = tuple[datetime, datetime]
+
+
+def _jobs_limit() -> GlobalConcurrencyLimitResponse:
+    with get_client(sync_client=True) as client:
+        return client.read_global_concurrency_limit_by_name(JOBS_LIMIT)
+
+
+@pytest.fixture(scope="module")
+def limits_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Prefect server for this module alone, the test process's client pointed at it.
+
+    Other modules kill serve processes at their end; a slot held by a run killed that way
+    stays taken until its lease expires (10 minutes), which would skew the slot counts here.
+    """
+    home = tmp_path_factory.mktemp("prefect-limits")
+    prefect = PrefectServer(
+        f"sqlite+aiosqlite:///{home / 'prefect.db'}", home / "home", home / "server.log"
+    )
+    try:
+        url = prefect.start()
+        with temporary_settings({PREFECT_API_URL: url}):
+            yield url
+    finally:
+        prefect.stop()
+
+
+@pytest.fixture(scope="module")
+def served(limits_api: str) -> Iterator[Server]:
+    """The deployments served with MAX_CONCURRENT_JOBS=5, which the serve process sets."""
+    server = Server(limits_api, env={"MAX_CONCURRENT_JOBS": str(MAX_JOBS)})
+    try:
+        server.start()  # returns once the serve process has run ensure_limits
+        yield server
+    finally:
+        server.kill()
+
+
+def _start(job_id: UUID, auto_approve: bool = False) -> None:
+    run_deployment(
+        "make-video/make-video",
+        parameters={"job_id": str(job_id), "auto_approve": auto_approve},
+        timeout=0,
+    )
+
+
+def _status(job_id: UUID) -> str:
+    job = runtime().store.job(job_id)
+    if job.status == "failed":
+        raise AssertionError(f"job {job_id} failed: {job.error}")
+    return job.status
+
+
+def _queued_in_flow(job_id: UUID) -> bool:
+    """The job's run has started (it recorded its flow run) and waits for a job slot."""
+    job = runtime().store.job(job_id)
+    return job.flow_run_id is not None and _status(job_id) == "queued"
+
+
+def _all_delivered(jobs: Iterable[UUID]) -> bool:
+    return all(_status(job) == "delivered" for job in jobs)
+
+
+def _approve_through(jobs: list[UUID], stages: list[str], timeout: float) -> None:
+    """Approve every job at each gate in turn, whichever job reaches its next gate first."""
+    left = {job: list(stages) for job in jobs}
+
+    def step() -> bool:
+        for job, todo in left.items():
+            _status(job)  # a failed job fails the test now, not at the timeout
+            if todo and paused_at(job, todo[0], 1)():
+                resume(
+                    runtime().store.job(job).flow_run_id,
+                    Decision.make("approve", "test").model_dump(mode="json"),
+                )
+                todo.pop(0)
+        return not any(left.values())
+
+    wait_for(step, timeout=timeout, what=f"{len(jobs)} jobs to pass the {stages} gates")
+
+
+def _working_intervals(job_id: UUID) -> list[Interval]:
+    """The union of the job's task-run intervals, merged into disjoint spans."""
+    run_id = runtime().store.job(job_id).flow_run_id
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])),
+            sort=TaskRunSort.EXPECTED_START_TIME_ASC,
+            limit=200,
+        )
+    assert len(runs) < 200, "read every task run of the job"
+    spans = sorted((r.start_time, r.end_time) for r in runs if r.start_time and r.end_time)
+    merged: list[Interval] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _delivery_recorded(job_id: UUID) -> bool:
+    """True once the job's last task (deliver) is visible in the API with its end time."""
+    run_id = runtime().store.job(job_id).flow_run_id
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])),
+            sort=TaskRunSort.EXPECTED_START_TIME_ASC,
+            limit=200,
+        )
+    return any(r.name.startswith("deliver") and r.end_time for r in runs)
+
+
+def max_overlap(per_job: Iterable[list[Interval]]) -> int:
+    """The largest number of jobs with a span covering the same instant."""
+    edges = sorted(
+        (moment, delta)  # an end (-1) sorts before a start (+1) at the same instant
+        for spans in per_job
+        for start, end in spans
+        for moment, delta in ((start, 1), (end, -1))
+    )
+    busy = peak = 0
+    for _, delta in edges:
+        busy += delta
+        peak = max(peak, busy)
+    return peak
+
+
+def test_max_overlap_counts_jobs_working_at_the_same_instant() -> None:
+    """The overlap count sees three jobs at once, and touching spans as consecutive."""
+    t = [datetime.fromtimestamp(s) for s in range(10)]
+    assert max_overlap([[(t[0], t[5])], [(t[1], t[3]), (t[6], t[8])], [(t[2], t[4])]]) == 3
+    assert max_overlap([[(t[0], t[2])], [(t[2], t[4])], [(t[4], t[6])]]) == 1
+
+
+def test_waiting_runs_hold_no_slot_and_at_most_five_jobs_work(served: Server) -> None:
+    """Five runs suspended at a gate hold no job slot (two more jobs finish meanwhile); all
+    seven are delivered and never more than MAX_CONCURRENT_JOBS=5 jobs, counting five slots
+    held for a while by another worker, worked at once."""
+    store = runtime().store
+    assert _jobs_limit().limit == MAX_JOBS
+
+    gated = [new_job(f"How tides work, part {i + 1}") for i in range(5)]
+    for job in gated:
+        _start(job)
+    for job in gated:
+        wait_for(paused_at(job, "script", 1), timeout=300, what="the script gate")
+    with get_client(sync_client=True) as client:
+        states = [client.read_flow_run(store.job(j).flow_run_id).state for j in gated]
+    assert all(s is not None and s.name == "Suspended" for s in states)
+    # Suspended runs hold no job slot (released before suspending; allow the server a moment).
+    wait_for(lambda: _jobs_limit().active_slots == 0, timeout=30, what="no job slot held")
+    wait_for(lambda: served.children() == [], timeout=60, what="the suspended runs to exit")
+
+    # Another worker (this process) holds all five slots: the two new jobs queue, doing nothing.
+    auto = [new_job(f"Why leaves fall, take {i + 1}") for i in range(2)]
+    with concurrency(JOBS_LIMIT, occupy=MAX_JOBS, strict=True, lease_duration=300):
+        held_from = datetime.now(UTC)
+        for job in auto:
+            _start(job, auto_approve=True)
+        wait_for(
+            lambda: all(_queued_in_flow(job) for job in auto),
+            timeout=300,
+            what="the new jobs to queue for a slot",
+        )
+        time.sleep(3)
+        assert all(_queued_in_flow(job) for job in auto)
+        held = [(held_from, datetime.now(UTC))]
+    wait_for(lambda: _all_delivered(auto), timeout=600, what="the auto-approved jobs")
+    assert all(paused_at(job, "script", 1)() for job in gated), "the five still wait"
+
+    _approve_through(gated, ["script", "images", "clips"], timeout=900)
+    wait_for(lambda: _all_delivered(gated), timeout=600, what="the approved jobs")
+
+    jobs = gated + auto
+    for job in jobs:
+        wait_for(lambda job=job: _delivery_recorded(job), timeout=60, what="task runs")
+        assert store.call_counts(job) == ONE_VIDEO_CALLS
+    intervals = [_working_intervals(job) for job in jobs]
+    assert all(intervals)
+    peak = max_overlap(intervals + [held] * MAX_JOBS)
+    print(f"most jobs working at once: {peak}")
+    assert 1 <= peak <= MAX_JOBS
+    wait_for(lambda: _jobs_limit().active_slots == 0, timeout=60, what="every slot released")
+    assert _jobs_limit().limit == MAX_JOBS

@@ -1,0 +1,31 @@
+"""Cost estimates shown before a person commits to a paid stage."""
+
+from __future__ import annotations
+
+from videobot.formats import SCENE_SECONDS
+from videobot.settings import Settings
+
+
+def clip_stage_estimate(settings: Settings, scenes: int) -> float:
+    """Expected USD for animating `scenes` clips with the configured video provider."""
+    if settings.video_provider == "runway":
+        credits = settings.runway_video_credits_per_second * SCENE_SECONDS * scenes
+        return credits * settings.runway_usd_per_credit
+    return 0.0
+
+
+def image_stage_estimate(settings: Settings, scenes: int) -> float:
+    """Expected USD for drawing `scenes` images with the configured image provider."""
+    if settings.image_provider == "runway":
+        return settings.runway_image_credits * settings.runway_usd_per_credit * scenes
+    if settings.image_provider == "openai":
+        return settings.price_openai_image * scenes
+    return 0.0
+
+
+def gate_note(settings: Settings, stage: str, scenes: int) -> str | None:
+    """What to know before deciding at a gate: approving images starts the paid clip stage."""
+    if stage != "images":
+        return None
+    cost = clip_stage_estimate(settings, scenes)
+    return f"Approving starts the clips: {scenes} scenes, estimated ${cost:.2f}."

@@ -1,0 +1,1 @@
+"""The app database: models, migrations, the job store."""

@@ -1,0 +1,157 @@
+"""Housekeeping queries: which jobs' media can go, which gates waited too long.
+
+Everything here is plain SQL over the models, so the cleanup flow, the CLI and tests share it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Select, func, or_, select, update
+
+from videobot.db.models import FINISHED_STATUSES, Approval, JobStatus, VideoJob
+from videobot.db.store import JobNotFound, JobStore
+
+
+def as_utc(moment: datetime) -> datetime:
+    """An aware UTC datetime; a naive one is taken as UTC already.
+
+    SQLite keeps timestamps as text without an offset, so every bound value must be in UTC
+    for the comparisons to mean the same thing on both databases.
+    """
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def expiry_reason(timeout: timedelta) -> str:
+    """The error recorded on a job whose gate timed out, e.g. "... within 48 hours"."""
+    hours = timeout.total_seconds() / 3600
+    return f"no decision arrived within {hours:g} hours"
+
+
+# Media cleanup --------------------------------------------------------------------------
+
+
+def _cleanable(now: datetime, older_than: timedelta) -> Select[tuple[VideoJob]]:
+    cutoff = as_utc(now) - older_than
+    finished = func.coalesce(VideoJob.finished_at, VideoJob.updated_at)
+    return (
+        select(VideoJob)
+        .where(
+            VideoJob.status.in_([str(s) for s in FINISHED_STATUSES]),
+            finished < cutoff,
+            or_(
+                VideoJob.media_removed_at.is_(None),
+                # Rerun after a cleanup and finished again: it has new media to remove.
+                VideoJob.media_removed_at < VideoJob.finished_at,
+            ),
+        )
+        .order_by(finished, VideoJob.id)
+    )
+
+
+def jobs_to_clean(store: JobStore, now: datetime, older_than: timedelta) -> list[VideoJob]:
+    """Finished jobs (delivered, failed, cancelled, expired) that finished more than
+    `older_than` before `now` and whose media were not removed since; oldest first."""
+    with store.db.session() as s:
+        return list(s.scalars(_cleanable(now, older_than)))
+
+
+def still_to_clean(
+    store: JobStore, job_id: uuid.UUID, now: datetime, older_than: timedelta
+) -> VideoJob | None:
+    """The job if it still qualifies for cleanup, else None (it was rerun, or is cleaned)."""
+    with store.db.session() as s:
+        return s.scalars(_cleanable(now, older_than).where(VideoJob.id == job_id)).first()
+
+
+def record_media_removed(
+    store: JobStore, job_id: uuid.UUID, removed_bytes: int, removed_files: int, now: datetime
+) -> None:
+    """Record that the job's media directory is gone; the row and its history stay.
+
+    Only the time and the byte count are stored; the file count is for the caller's report.
+    """
+    if removed_bytes < 0 or removed_files < 0:
+        raise ValueError("removed bytes and files cannot be negative")
+    with store.db.session() as s:
+        job = s.get(VideoJob, job_id)
+        if job is None:
+            raise JobNotFound(job_id)
+        job.media_removed_at = as_utc(now)
+        job.media_removed_bytes = removed_bytes
+
+
+# Approval expiry ------------------------------------------------------------------------
+
+
+def _expirable(now: datetime, timeout: timedelta) -> Select[tuple[VideoJob, Approval]]:
+    # The gate a job waits at is its newest undecided one (as in JobStore.waiting_gate);
+    # an older stale row must not expire a job that was asked again recently.
+    newest_open = (
+        select(Approval.job_id, func.max(Approval.id).label("gate_id"))
+        .where(Approval.decision.is_(None))
+        .group_by(Approval.job_id)
+        .subquery()
+    )
+    return (
+        select(VideoJob, Approval)
+        .join(newest_open, newest_open.c.job_id == VideoJob.id)
+        .join(Approval, Approval.id == newest_open.c.gate_id)
+        .where(
+            VideoJob.status == str(JobStatus.WAITING),
+            Approval.opened_at < as_utc(now) - timeout,
+        )
+        .order_by(Approval.opened_at, VideoJob.id)
+    )
+
+
+def gates_to_expire(
+    store: JobStore, now: datetime, timeout: timedelta
+) -> list[tuple[VideoJob, Approval]]:
+    """Waiting jobs whose open gate was opened more than `timeout` before `now`."""
+    with store.db.session() as s:
+        return [(job, gate) for job, gate in s.execute(_expirable(now, timeout))]
+
+
+def still_to_expire(
+    store: JobStore, job_id: uuid.UUID, now: datetime, timeout: timedelta
+) -> tuple[VideoJob, Approval] | None:
+    """The job and its gate if it still waits at a gate older than `timeout`, else None."""
+    with store.db.session() as s:
+        row = s.execute(_expirable(now, timeout).where(VideoJob.id == job_id)).first()
+        return (row[0], row[1]) if row else None
+
+
+def expire_job(
+    store: JobStore, job_id: uuid.UUID, now: datetime, timeout: timedelta
+) -> VideoJob | None:
+    """Mark the job expired if it still waits at a gate older than `timeout`.
+
+    The gate row stays undecided: `Decision` has no "expired" action, so writing one would
+    break the replay in `JobStore.decision`, and writing "cancel" would replay as the
+    person's choice. The job status alone says the gate timed out. Returns the updated job,
+    or None when a decision (or a rerun) got there first.
+    """
+    moment = as_utc(now)
+    with store.db.session() as s:
+        if s.execute(_expirable(moment, timeout).where(VideoJob.id == job_id)).first() is None:
+            return None
+        # Guarded on the status as well, so a decision recorded meanwhile wins.
+        changed = cast(CursorResult[Any], s.execute(
+            update(VideoJob)
+            .where(VideoJob.id == job_id, VideoJob.status == str(JobStatus.WAITING))
+            .values(
+                status=str(JobStatus.EXPIRED),
+                error=expiry_reason(timeout),
+                finished_at=moment,
+                updated_at=moment,
+            )
+            .execution_options(synchronize_session=False)
+        ))
+        if changed.rowcount != 1:
+            return None
+        return s.get(VideoJob, job_id, populate_existing=True)

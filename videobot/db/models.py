@@ -1,0 +1,165 @@
+"""SQLAlchemy 2 models: one schema for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import Uuid
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    WAITING = "waiting"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+FINISHED_STATUSES = frozenset(
+    {JobStatus.DELIVERED, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.EXPIRED}
+)
+
+
+class MediaStatus(StrEnum):
+    PENDING = "pending"
+    READY = "ready"
+    FAILED = "failed"
+
+
+Timestamp = DateTime(timezone=True)
+
+
+class VideoJob(Base):
+    __tablename__ = "video_jobs"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[str] = mapped_column(String(64), index=True)
+    chat_id: Mapped[str | None] = mapped_column(String(64))
+    prompt: Mapped[str] = mapped_column(Text)
+    prompt_kind: Mapped[str] = mapped_column(String(16), default="text")
+    voice_path: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(8))
+    format: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED, index=True)
+    stage: Mapped[str] = mapped_column(String(32), default="intake")
+    title: Mapped[str | None] = mapped_column(String(200))
+    script_intro: Mapped[str | None] = mapped_column(Text)
+    script_main: Mapped[str | None] = mapped_column(Text)
+    script_outro: Mapped[str | None] = mapped_column(Text)
+    script_round: Mapped[int] = mapped_column(Integer, default=0)
+    style: Mapped[str | None] = mapped_column(Text)
+    intro_audio_path: Mapped[str | None] = mapped_column(Text)
+    main_audio_path: Mapped[str | None] = mapped_column(Text)
+    outro_audio_path: Mapped[str | None] = mapped_column(Text)
+    final_path: Mapped[str | None] = mapped_column(Text)
+    flow_run_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    flow_run_name: Mapped[str | None] = mapped_column(String(128))
+    prefect_api_url: Mapped[str | None] = mapped_column(String(256))
+    cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow, onupdate=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    # Set when cleanup deleted the job's media directory; the row itself is kept.
+    media_removed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    media_removed_bytes: Mapped[int | None] = mapped_column(BigInteger)
+
+    segments: Mapped[list[VideoSegment]] = relationship(
+        back_populates="job", order_by="VideoSegment.index", cascade="all, delete-orphan"
+    )
+
+
+class VideoSegment(Base):
+    __tablename__ = "video_segments"
+    __table_args__ = (UniqueConstraint("job_id", "index", name="uq_segment_job_index"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("video_jobs.id", ondelete="CASCADE"))
+    index: Mapped[int] = mapped_column(Integer)
+    section: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    image_prompt: Mapped[str] = mapped_column(Text)
+    motion_prompt: Mapped[str | None] = mapped_column(Text)
+    image_path: Mapped[str | None] = mapped_column(Text)
+    image_status: Mapped[str] = mapped_column(String(16), default=MediaStatus.PENDING)
+    image_round: Mapped[int] = mapped_column(Integer, default=0)
+    image_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    video_path: Mapped[str | None] = mapped_column(Text)
+    video_status: Mapped[str] = mapped_column(String(16), default=MediaStatus.PENDING)
+    video_round: Mapped[int] = mapped_column(Integer, default=0)
+    video_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    duration: Mapped[float | None] = mapped_column(Float)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    job: Mapped[VideoJob] = relationship(back_populates="segments")
+
+
+class Approval(Base):
+    """One gate: opened when the run starts waiting, decided once."""
+
+    __tablename__ = "approvals"
+    __table_args__ = (UniqueConstraint("job_id", "stage", "attempt", name="uq_approval_gate"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("video_jobs.id", ondelete="CASCADE"))
+    stage: Mapped[str] = mapped_column(String(16))
+    attempt: Mapped[int] = mapped_column(Integer)
+    decision: Mapped[str | None] = mapped_column(String(16))
+    scenes: Mapped[list[int] | None] = mapped_column(JSON)
+    scene: Mapped[int | None] = mapped_column(Integer)
+    part: Mapped[str | None] = mapped_column(String(16))
+    text: Mapped[str | None] = mapped_column(Text)
+    feedback: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    presented_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    opened_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class ProviderCall(Base):
+    """The ledger: one row per provider call, paid or not, successful or not."""
+
+    __tablename__ = "provider_calls"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("video_jobs.id", ondelete="CASCADE"), index=True
+    )
+    stage: Mapped[str] = mapped_column(String(16))
+    segment: Mapped[int | None] = mapped_column(Integer)
+    provider: Mapped[str] = mapped_column(String(32))
+    model: Mapped[str] = mapped_column(String(64))
+    units: Mapped[float] = mapped_column(Float, default=0.0)
+    unit: Mapped[str] = mapped_column(String(16), default="")
+    cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    latency_ms: Mapped[int] = mapped_column(Integer, default=0)
+    outcome: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)
+    request_id: Mapped[str | None] = mapped_column(String(128))
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)

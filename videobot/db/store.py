@@ -1,0 +1,249 @@
+"""The job store: every read and write the pipeline, the CLI and the bot make."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from videobot.db.engine import Database
+from videobot.db.gate_records import GateRecords
+from videobot.db.models import (
+    FINISHED_STATUSES,
+    JobStatus,
+    MediaStatus,
+    ProviderCall,
+    VideoJob,
+    VideoSegment,
+    utcnow,
+)
+from videobot.formats import SECTION_NAMES, section_of_scene
+from videobot.providers.base import Usage
+from videobot.script import Script, SegmentPlan
+
+
+class JobNotFound(LookupError):
+    def __init__(self, job_id: object) -> None:
+        super().__init__(f"no job with id {job_id}")
+
+
+class JobStore(GateRecords):
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # Jobs -------------------------------------------------------------------------------
+
+    def create_job(
+        self,
+        *,
+        user_id: str,
+        prompt: str,
+        language: str,
+        fmt: str,
+        chat_id: str | None = None,
+        prompt_kind: str = "text",
+    ) -> VideoJob:
+        job = VideoJob(
+            id=uuid.uuid4(),
+            user_id=user_id,
+            chat_id=chat_id,
+            prompt=prompt,
+            prompt_kind=prompt_kind,
+            language=language,
+            format=fmt,
+            status=JobStatus.QUEUED,
+            stage="intake",
+        )
+        with self.db.session() as s:
+            s.add(job)
+        return job
+
+    def job(self, job_id: uuid.UUID) -> VideoJob:
+        with self.db.session() as s:
+            job = s.get(VideoJob, job_id)
+            if job is None:
+                raise JobNotFound(job_id)
+            return job
+
+    def find_job(self, prefix: str) -> VideoJob:
+        """A job by its full id or a unique prefix of it (as printed by the CLI)."""
+        prefix = prefix.strip().lower()
+        try:
+            return self.job(uuid.UUID(prefix))
+        except ValueError:
+            pass
+        if len(prefix) < 6 or not all(c in "0123456789abcdef-" for c in prefix):
+            raise JobNotFound(prefix)
+        with self.db.session() as s:
+            ids = [
+                row for row in s.scalars(select(VideoJob.id)) if str(row).startswith(prefix)
+            ]
+        if len(ids) != 1:
+            raise JobNotFound(prefix)
+        return self.job(ids[0])
+
+    def queue_position(self, job_id: uuid.UUID) -> int | None:
+        """1 for the next job to get a working slot; None when the job is not queued."""
+        job = self.job(job_id)
+        if job.status != JobStatus.QUEUED:
+            return None
+        with self.db.session() as s:
+            ahead = s.scalar(
+                select(func.count()).select_from(VideoJob).where(
+                    VideoJob.status == JobStatus.QUEUED, VideoJob.updated_at < job.updated_at
+                )
+            )
+        return int(ahead or 0) + 1
+
+    def update_job(self, job_id: uuid.UUID, **values: object) -> None:
+        with self.db.session() as s:
+            job = s.get(VideoJob, job_id)
+            if job is None:
+                raise JobNotFound(job_id)
+            for key, value in values.items():
+                setattr(job, key, value)
+            if values.get("status") in FINISHED_STATUSES:
+                job.finished_at = utcnow()
+
+    def set_stage(self, job_id: uuid.UUID, stage: str, status: str = JobStatus.RUNNING) -> None:
+        self.update_job(job_id, stage=stage, status=status)
+
+    # Script and plan ----------------------------------------------------------------------
+
+    def save_script(self, job_id: uuid.UUID, script: Script, round_: int) -> None:
+        self.update_job(
+            job_id,
+            title=script.title,
+            script_intro=script.intro,
+            script_main=script.main,
+            script_outro=script.outro,
+            script_round=round_,
+        )
+
+    @staticmethod
+    def script_of(job: VideoJob) -> Script | None:
+        if not (job.script_intro and job.script_main and job.script_outro):
+            return None
+        return Script(
+            title=job.title or "", intro=job.script_intro, main=job.script_main,
+            outro=job.script_outro,
+        )
+
+    def save_plan(self, job_id: uuid.UUID, plan: SegmentPlan) -> None:
+        """Store the ten scenes, replacing any earlier plan (and its media) for this job."""
+        with self.db.session() as s:
+            job = s.get(VideoJob, job_id)
+            if job is None:
+                raise JobNotFound(job_id)
+            job.style = plan.style
+            job.segments.clear()
+            s.flush()
+            for scene in plan.scenes:
+                job.segments.append(
+                    VideoSegment(
+                        index=scene.index,
+                        section=section_of_scene(scene.index).index,
+                        text=scene.text,
+                        image_prompt=scene.image_prompt,
+                    )
+                )
+
+    def save_plan_cleared(self, job_id: uuid.UUID) -> None:
+        """Remove the scene plan (and with it every scene's media record)."""
+        with self.db.session() as s:
+            job = s.get(VideoJob, job_id)
+            if job is None:
+                raise JobNotFound(job_id)
+            job.segments.clear()
+
+    def segments(self, job_id: uuid.UUID) -> list[VideoSegment]:
+        with self.db.session() as s:
+            rows = s.scalars(
+                select(VideoSegment).where(VideoSegment.job_id == job_id).order_by(
+                    VideoSegment.index
+                )
+            )
+            return list(rows)
+
+    def update_segment(self, job_id: uuid.UUID, index: int, **values: object) -> None:
+        with self.db.session() as s:
+            segment = s.scalars(
+                select(VideoSegment).where(
+                    VideoSegment.job_id == job_id, VideoSegment.index == index
+                )
+            ).one()
+            for key, value in values.items():
+                setattr(segment, key, value)
+
+    def record_image(self, job_id: uuid.UUID, index: int, path: Path, round_: int) -> None:
+        self.update_segment(
+            job_id, index, image_path=str(path), image_status=MediaStatus.READY,
+            image_round=round_, error=None,
+        )
+
+    def record_clip(
+        self, job_id: uuid.UUID, index: int, path: Path, round_: int, duration: float
+    ) -> None:
+        self.update_segment(
+            job_id, index, video_path=str(path), video_status=MediaStatus.READY,
+            video_round=round_, duration=duration, error=None,
+        )
+
+    def record_narration(self, job_id: uuid.UUID, section: str, path: Path | None) -> None:
+        if section not in SECTION_NAMES:
+            raise ValueError(f"unknown section {section!r}")
+        self.update_job(job_id, **{f"{section}_audio_path": str(path) if path else None})
+
+    # Ledger -------------------------------------------------------------------------------
+
+    def record_call(
+        self,
+        job_id: uuid.UUID,
+        *,
+        stage: str,
+        segment: int | None,
+        provider: str,
+        usage: Usage | None,
+        latency_ms: int,
+        error: str | None = None,
+    ) -> None:
+        """Write one ledger row and add its cost to the job's total, in one transaction."""
+        cost = usage.cost_usd if usage else 0.0
+        with self.db.session() as s:
+            s.add(
+                ProviderCall(
+                    job_id=job_id, stage=stage, segment=segment, provider=provider,
+                    model=usage.model if usage else "", units=usage.units if usage else 0.0,
+                    unit=usage.unit if usage else "", cost_usd=cost, latency_ms=latency_ms,
+                    outcome="error" if error else "ok", error=error,
+                    request_id=usage.request_id if usage else None,
+                )
+            )
+            job = s.get(VideoJob, job_id)
+            if job is not None:
+                job.cost_usd = (job.cost_usd or 0.0) + cost
+
+    def calls(self, job_id: uuid.UUID, stage: str | None = None) -> list[ProviderCall]:
+        query = select(ProviderCall).where(ProviderCall.job_id == job_id)
+        if stage:
+            query = query.where(ProviderCall.stage == stage)
+        with self.db.session() as s:
+            return list(s.scalars(query.order_by(ProviderCall.id)))
+
+    def call_counts(self, job_id: uuid.UUID) -> dict[str, int]:
+        """Successful calls per stage."""
+        with self.db.session() as s:
+            rows = s.execute(
+                select(ProviderCall.stage, func.count())
+                .where(ProviderCall.job_id == job_id, ProviderCall.outcome == "ok")
+                .group_by(ProviderCall.stage)
+            )
+            return {stage: count for stage, count in rows}
+
+
+def unready_scenes(segments: Sequence[VideoSegment], kind: str) -> list[int]:
+    """0-based indexes of scenes whose image (or clip) is not ready."""
+    status = "image_status" if kind == "images" else "video_status"
+    return [s.index for s in segments if getattr(s, status) != MediaStatus.READY]

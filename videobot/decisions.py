@@ -1,0 +1,103 @@
+"""A person's decision at an approval gate, and the rules that make it valid for a stage."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+from videobot.formats import SCENE_COUNT
+
+GATE_STAGES = ("script", "images", "clips")
+Action = Literal["approve", "regenerate", "redo", "edit", "cancel"]
+SceneNumber = Annotated[int, Field(ge=1, le=SCENE_COUNT)]
+
+ALLOWED_ACTIONS: dict[str, tuple[str, ...]] = {
+    "script": ("approve", "regenerate", "edit", "cancel"),
+    "images": ("approve", "redo", "edit", "cancel"),
+    "clips": ("approve", "redo", "edit", "cancel"),
+}
+
+
+class Decision(BaseModel):
+    """What to do at a gate. Every field is required: an empty decision is never an approval."""
+
+    action: Action = Field(
+        description="approve · regenerate (script, with feedback) · redo (scenes) · "
+        "edit (a script part, or one scene's prompt) · cancel"
+    )
+    scenes: list[SceneNumber] | None = Field(
+        description="Scene numbers 1-10 to make again (redo only), e.g. [2, 7]"
+    )
+    part: Literal["intro", "main", "outro"] | None = Field(
+        description="The script part to replace (edit at the script gate only)"
+    )
+    scene: SceneNumber | None = Field(
+        description="The scene whose prompt to replace (edit at the images or clips gate)"
+    )
+    text: str | None = Field(max_length=2000, description="The new text (edit only)")
+    feedback: str | None = Field(
+        max_length=1000, description="What to change (regenerate only)"
+    )
+    decided_by: str = Field(min_length=1, max_length=64, description="Who decided")
+
+    @classmethod
+    def make(cls, action: Action, decided_by: str, **fields: object) -> Decision:
+        """A decision with the fields that `action` does not use set to None."""
+        base: dict[str, object] = dict.fromkeys(
+            ("scenes", "part", "scene", "text", "feedback"), None
+        )
+        return cls.model_validate({**base, **fields, "action": action, "decided_by": decided_by})
+
+    def problem(self, stage: str) -> str | None:
+        """Why this decision cannot be taken at `stage`, or None when it can."""
+        allowed = ALLOWED_ACTIONS.get(stage)
+        if allowed is None:
+            return f"unknown stage {stage!r}; gates are {', '.join(GATE_STAGES)}"
+        if self.action not in allowed:
+            return f"'{self.action}' is not possible at the {stage} gate ({', '.join(allowed)})"
+        if self.action == "redo" and not self.scenes:
+            return "redo needs at least one scene number (1-10)"
+        if self.action == "regenerate" and not (self.feedback or "").strip():
+            return "regenerate needs feedback: say what to change"
+        if self.action == "edit":
+            if not (self.text or "").strip():
+                return "edit needs the new text"
+            if stage == "script" and self.part is None:
+                return "edit at the script gate needs the part: intro, main or outro"
+            if stage != "script" and self.scene is None:
+                return f"edit at the {stage} gate needs a scene number (1-10)"
+        return None
+
+    def scene_indexes(self) -> list[int]:
+        """The 0-based scene indexes named by a redo (or an edit), sorted, without repeats."""
+        numbers = set(self.scenes or [])
+        if self.action == "edit" and self.scene is not None:
+            numbers.add(self.scene)
+        return sorted(n - 1 for n in numbers)
+
+
+def parse_scene_numbers(text: str) -> list[int]:
+    """Parse "3,5" or "3 5" or "2-4" into scene numbers; raise ValueError with a clear message."""
+    numbers: set[int] = set()
+    for token in text.replace(",", " ").split():
+        low, sep, high = token.partition("-")
+        try:
+            first, last = int(low), int(high) if sep else int(low)
+        except ValueError:
+            raise ValueError(f"'{token}' is not a scene number") from None
+        if not (1 <= first <= last <= SCENE_COUNT):
+            raise ValueError(f"scene numbers run from 1 to {SCENE_COUNT}, got '{token}'")
+        numbers.update(range(first, last + 1))
+    if not numbers:
+        raise ValueError("give at least one scene number, e.g. 3,5")
+    return sorted(numbers)
+
+
+def approval_blocked(kind: str, unready: list[int]) -> str | None:
+    """Why the images or clips cannot be approved yet: some scenes (0-based) have no media."""
+    if not unready:
+        return None
+    numbers = ", ".join(str(i + 1) for i in unready)
+    noun = "image" if kind == "images" else "clip"
+    return f"scene(s) {numbers} have no {noun} yet: redo them or edit their prompt"

@@ -1,0 +1,1 @@
+"""Providers, one Protocol per capability, and their implementations."""

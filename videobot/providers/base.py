@@ -1,0 +1,98 @@
+"""One Protocol per capability. Media providers write the file they are given and report usage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from videobot.formats import VideoFormat
+from videobot.script import MotionPlan, Script, SegmentPlan
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What one provider call consumed, for the ledger."""
+
+    provider: str
+    model: str
+    units: float
+    unit: str  # tokens, images, seconds, characters, credits
+    cost_usd: float = 0.0
+    request_id: str | None = None
+    attempts: int = 1
+
+
+@dataclass(frozen=True)
+class ScriptRequest:
+    prompt: str
+    language: str
+    feedback: str | None = None
+    previous: Script | None = None
+    attempt: int = 1
+
+
+@dataclass(frozen=True)
+class Transcript:
+    text: str
+    language: str
+
+
+class ProviderError(Exception):
+    """A provider call failed, already retried where that helps; `reason` is for people.
+
+    `kind` is one of transient (gave up retrying), permanent, safety or daily_cap.
+    """
+
+    def __init__(self, reason: str, *, permanent: bool = False, kind: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
+        self.kind = kind or ("permanent" if permanent else "transient")
+
+
+class ScriptWriter(Protocol):
+    name: str
+
+    def write_script(self, request: ScriptRequest) -> tuple[Script, Usage]: ...
+
+    def plan_segments(self, script: Script, language: str) -> tuple[SegmentPlan, Usage]: ...
+
+    def write_motion(self, plan: SegmentPlan, language: str) -> tuple[MotionPlan, Usage]: ...
+
+
+class ImageMaker(Protocol):
+    name: str
+
+    def make_image(
+        self,
+        prompt: str,
+        caption: str,
+        scene: int,
+        fmt: VideoFormat,
+        out: Path,
+        *,
+        reference: Path | None = None,
+    ) -> Usage:
+        """Draw one scene into `out`; `reference`, when given, is a picture to match in look."""
+        ...
+
+
+class Animator(Protocol):
+    name: str
+
+    def animate(
+        self, image: Path, prompt: str, seconds: float, fmt: VideoFormat, out: Path
+    ) -> Usage: ...
+
+
+class Narrator(Protocol):
+    name: str
+
+    def narrate(self, text: str, language: str, out: Path) -> Usage: ...
+
+
+class Transcriber(Protocol):
+    name: str
+
+    def transcribe(self, audio: Path) -> tuple[Transcript, Usage]: ...

@@ -1,0 +1,36 @@
+"""The OpenAI client our providers share: SDK retries off, timeout and endpoint from settings."""
+
+from __future__ import annotations
+
+import openai
+
+from videobot.providers.base import ProviderError
+from videobot.providers.faults import RetryPolicy
+from videobot.settings import Settings
+
+NO_KEY = "OPENAI_API_KEY is not set: set it in the environment, or choose the offline providers"
+
+
+def build_openai_client(settings: Settings) -> openai.OpenAI:
+    """A client whose only retries are ours (`call_with_retries`), so attempts never multiply.
+
+    `base_url` left unset lets the SDK read OPENAI_BASE_URL itself; the key comes only from the
+    settings' SecretStr and is never logged or put into a message.
+    """
+    if settings.openai_api_key is None:
+        raise ProviderError(NO_KEY, permanent=True)
+    return openai.OpenAI(
+        api_key=settings.openai_api_key.get_secret_value(),
+        base_url=settings.openai_base_url or None,
+        timeout=settings.provider_timeout_seconds,
+        max_retries=0,
+    )
+
+
+def retry_policy(settings: Settings) -> RetryPolicy:
+    """The retry policy every OpenAI call uses, from the provider settings."""
+    return RetryPolicy(
+        attempts=settings.provider_attempts,
+        base_delay=settings.provider_backoff_seconds,
+        max_delay=settings.provider_backoff_max_seconds,
+    )

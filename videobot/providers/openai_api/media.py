@@ -1,0 +1,189 @@
+"""OpenAI images, speech and transcription. Each call goes through the one retry layer and
+writes its file atomically; usage is priced from the settings."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import openai
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from videobot.formats import VideoFormat
+from videobot.media.ffmpeg import FFmpegError, run_ffmpeg
+from videobot.media.files import atomic_output
+from videobot.media.probe import probe
+from videobot.providers.base import ProviderError, Transcript, Usage
+from videobot.providers.faults import call_with_retries
+from videobot.providers.openai_api.client import build_openai_client, retry_policy
+from videobot.providers.openai_api.errors import UnexpectedReply, classify_openai_error
+from videobot.requests import LANGUAGES, detect_language
+from videobot.settings import Settings
+
+# The sizes GPT image models make; each is then resized and cropped to the video's own size.
+IMAGE_SIZES = {
+    VideoFormat.LANDSCAPE: "1536x1024",
+    VideoFormat.PORTRAIT: "1024x1536",
+    VideoFormat.SQUARE: "1024x1024",
+}
+MAX_SPEECH_CHARS = 4096
+# Narration is rewritten as 24 kHz mono 16-bit PCM, like the offline narrator's: assembly then
+# reads one kind of file, and a streamed WAV header (unknown length) gets a true length.
+SPEECH_SAMPLE_RATE = 24_000
+VOICE_NAME = "voice.ogg"  # OpenAI tells the audio format by the file name
+
+Sleep = Callable[[float], None]
+
+
+class _OpenAIProvider:
+    name = "openai"
+
+    def __init__(
+        self, settings: Settings, client: openai.OpenAI | None = None, *, sleep: Sleep = time.sleep
+    ) -> None:
+        self.settings = settings
+        self.client = client or build_openai_client(settings)
+        self._policy = retry_policy(settings)
+        self._sleep = sleep
+
+
+class OpenAIImageMaker(_OpenAIProvider):
+    """Pictures from a GPT image model, fitted to the video's exact size."""
+
+    def make_image(
+        self, prompt: str, caption: str, scene: int, fmt: VideoFormat, out: Path,
+        *, reference: Path | None = None,
+    ) -> Usage:
+        """`caption` and `reference` are not used: the picture carries no text, and
+        `images.generate` takes no reference image."""
+        model = self.settings.openai_image_model
+
+        def generate() -> tuple[Image.Image, str | None]:
+            result = self.client.images.generate(
+                model=model, prompt=prompt, size=IMAGE_SIZES[fmt], n=1,
+                quality=self.settings.openai_image_quality,
+            )
+            encoded = result.data[0].b64_json if result.data else None
+            if not encoded:
+                raise UnexpectedReply("OpenAI returned no image")
+            return _decode_image(encoded), result._request_id
+
+        (image, request_id), attempts = call_with_retries(
+            generate, classify_openai_error, self._policy, sleep=self._sleep
+        )
+        fitted = ImageOps.fit(image.convert("RGB"), fmt.size, Image.Resampling.LANCZOS)
+        with atomic_output(Path(out)) as tmp:
+            fitted.save(tmp, format="PNG", compress_level=3)
+        return Usage(
+            provider=self.name, model=model, units=1, unit="images",
+            cost_usd=self.settings.price_openai_image, request_id=request_id, attempts=attempts,
+        )
+
+
+class OpenAINarrator(_OpenAIProvider):
+    """Speech from an OpenAI TTS model, written as a WAV file."""
+
+    def narrate(self, text: str, language: str, out: Path) -> Usage:
+        """The voice speaks `text` in whatever language it is written in; `language` is unused."""
+        if not text.strip():
+            raise ProviderError("there is no text to narrate", permanent=True)
+        if len(text) > MAX_SPEECH_CHARS:
+            raise ProviderError(
+                f"the narration is {len(text)} characters; OpenAI speech takes at most "
+                f"{MAX_SPEECH_CHARS}: shorten the script",
+                permanent=True,
+            )
+        s = self.settings
+
+        def speak() -> str | None:
+            result = self.client.audio.speech.create(
+                model=s.openai_tts_model, voice=s.openai_tts_voice, input=text,
+                response_format="wav", speed=s.openai_tts_speed,
+            )
+            _write_wav(result.content, Path(out))
+            return result.response.headers.get("x-request-id")
+
+        request_id, attempts = call_with_retries(
+            speak, classify_openai_error, self._policy, sleep=self._sleep
+        )
+        return Usage(
+            provider=self.name, model=s.openai_tts_model, units=len(text), unit="characters",
+            cost_usd=len(text) * s.price_tts_per_mchar / 1_000_000, request_id=request_id,
+            attempts=attempts,
+        )
+
+
+class OpenAITranscriber(_OpenAIProvider):
+    """Text from a voice note with an OpenAI speech-to-text model."""
+
+    def transcribe(self, audio: Path) -> tuple[Transcript, Usage]:
+        try:
+            seconds = probe(audio).duration
+        except (OSError, FFmpegError) as exc:
+            raise ProviderError(
+                "the voice note cannot be read as audio: send it again, or send text",
+                permanent=True,
+            ) from exc
+        data = Path(audio).read_bytes()
+        model = self.settings.openai_stt_model
+
+        def listen() -> tuple[str, str | None, str | None]:
+            result = self.client.audio.transcriptions.create(
+                model=model, file=(VOICE_NAME, data, "audio/ogg")
+            )
+            heard = result.languages[0].code if result.languages else None
+            return result.text.strip(), heard, result._request_id
+
+        (text, heard, request_id), attempts = call_with_retries(
+            listen, classify_openai_error, self._policy, sleep=self._sleep
+        )
+        if not text:
+            raise ProviderError(
+                "could not hear any words in the voice note: speak a little longer and closer "
+                "to the microphone, or send the prompt as text",
+                permanent=True,
+            )
+        usage = Usage(
+            provider=self.name, model=model, units=seconds, unit="seconds",
+            cost_usd=seconds / 60 * self.settings.price_stt_per_minute, request_id=request_id,
+            attempts=attempts,
+        )
+        return Transcript(text=text, language=_language(heard, text)), usage
+
+
+def _decode_image(encoded: str) -> Image.Image:
+    try:
+        image = Image.open(io.BytesIO(base64.b64decode(encoded, validate=True)))
+        image.load()
+    except (binascii.Error, ValueError, UnidentifiedImageError, OSError) as exc:
+        raise UnexpectedReply("OpenAI returned an image that cannot be decoded") from exc
+    return image
+
+
+def _write_wav(audio: bytes, out: Path) -> None:
+    """Rewrite the speech as our WAV; an empty or unreadable reply is worth asking again."""
+    if not audio:
+        raise UnexpectedReply("OpenAI returned no audio")
+    with tempfile.TemporaryDirectory(prefix="speech-") as folder:
+        raw = Path(folder) / "speech.wav"
+        raw.write_bytes(audio)
+        try:
+            with atomic_output(out) as tmp:
+                run_ffmpeg(
+                    ["-i", str(raw), "-ac", "1", "-ar", str(SPEECH_SAMPLE_RATE),
+                     "-c:a", "pcm_s16le", "-f", "wav", str(tmp)],
+                    what="reading OpenAI's speech",
+                )
+        except FFmpegError as exc:
+            raise UnexpectedReply(str(exc)) from exc
+
+
+def _language(heard: str | None, text: str) -> str:
+    """The language OpenAI heard when we support it, otherwise the one the text is written in."""
+    code = (heard or "").strip().lower().replace("_", "-").split("-")[0]
+    return code if code in LANGUAGES else detect_language(text)

@@ -1,0 +1,32 @@
+"""Runway providers: text_to_image and image_to_video tasks through the `runwayml` SDK."""
+
+from videobot.providers.runway_api.client import build_download_client, build_runway_client
+from videobot.providers.runway_api.errors import (
+    TaskFailed,
+    classify_runway_error,
+    classify_task_failure,
+)
+from videobot.providers.runway_api.media import (
+    RunwayAnimator,
+    RunwayImageMaker,
+    choose_ratio,
+    image_data_uri,
+    model_ratios,
+)
+from videobot.providers.runway_api.tasks import PollPolicy, TaskOutcome, TaskRunner
+
+__all__ = [
+    "PollPolicy",
+    "RunwayAnimator",
+    "RunwayImageMaker",
+    "TaskFailed",
+    "TaskOutcome",
+    "TaskRunner",
+    "build_download_client",
+    "build_runway_client",
+    "choose_ratio",
+    "classify_runway_error",
+    "classify_task_failure",
+    "image_data_uri",
+    "model_ratios",
+]

@@ -1,0 +1,171 @@
+"""Start a Runway task, poll it to the end, download its output at once.
+
+Retries, all through faults.call_with_retries:
+- each HTTP request (create, poll, cancel, download) is retried on transient faults on its own,
+  so a failed poll or download never pays for a new task;
+- a task that FAILED with an INTERNAL.* code is replaced by a new task, up to the same number
+  of attempts; SAFETY.* and other codes, CANCELLED and the daily cap are not retried.
+
+The SDK's `wait_for_task_output` is not used: it spins on CANCELLED until its timeout.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import runwayml
+
+from videobot.media.files import atomic_output
+from videobot.providers.base import ProviderError
+from videobot.providers.faults import RetryPolicy, call_with_retries
+from videobot.providers.runway_api.errors import OutputIncomplete, TaskFailed, classify_runway_error
+from videobot.settings import Settings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+_WAITING = ("PENDING", "THROTTLED")
+
+
+@dataclass(frozen=True)
+class PollPolicy:
+    """Poll every `first` seconds, growing by `growth` up to `cap`; give up after `max_wait`."""
+
+    first: float
+    cap: float
+    max_wait: float
+    growth: float = 1.5
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PollPolicy:
+        # Runway asks for no more than one poll per task every ~5 s; 4x keeps long renders cheap.
+        return cls(
+            first=settings.runway_poll_seconds,
+            cap=4 * settings.runway_poll_seconds,
+            max_wait=settings.runway_max_wait_seconds,
+        )
+
+
+@dataclass(frozen=True)
+class TaskOutcome:
+    """A task that succeeded and whose output is on disk."""
+
+    task_id: str
+    credits: float | None  # charged by Runway for this call's tasks; None if it did not say
+    attempts: int  # task creation requests sent
+
+
+def retry_policy(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(
+        attempts=settings.provider_attempts,
+        base_delay=settings.provider_backoff_seconds,
+        max_delay=settings.provider_backoff_max_seconds,
+    )
+
+
+class TaskRunner:
+    """Runs one Runway task from creation to a downloaded output file."""
+
+    def __init__(
+        self,
+        client: runwayml.RunwayML,
+        downloads: httpx.Client,
+        retry: RetryPolicy,
+        poll: PollPolicy,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client
+        self.downloads = downloads
+        self.retry = retry
+        self.poll = poll
+        self.sleep = sleep
+        self.clock = clock
+
+    def run(self, start: Callable[[], str], dest: Path) -> TaskOutcome:
+        """Create a task with `start` (returns its id), wait for it, download output[0] to dest."""
+        sent = 0
+        charged: list[float | None] = []
+
+        def create() -> str:
+            nonlocal sent
+            sent += 1
+            return start()
+
+        def one_task() -> str:
+            task_id = self._retrying(create)
+            task = self._wait(task_id, charged)
+            outputs = getattr(task, "output", None) or []
+            if not outputs:
+                raise ProviderError(f"Runway task {task_id} ended with no output", permanent=True)
+            self._retrying(lambda: download(self.downloads, str(outputs[0]), dest))
+            return task_id
+
+        task_id = self._retrying(one_task)
+        known = [c for c in charged if c is not None]
+        credits = sum(known) if len(known) == len(charged) else None
+        return TaskOutcome(task_id=task_id, credits=credits, attempts=sent)
+
+    def _retrying(self, call: Callable[[], T]) -> T:
+        result, _ = call_with_retries(call, classify_runway_error, self.retry, sleep=self.sleep)
+        return result
+
+    def _wait(self, task_id: str, charged: list[float | None]) -> Any:
+        """Poll until the task ends: the SUCCEEDED task, else TaskFailed or ProviderError."""
+        started = self.clock()
+        delay = self.poll.first
+        while True:
+            waited = self.clock() - started
+            self.sleep(max(0.0, min(delay, self.poll.max_wait - waited)))
+            delay = min(delay * self.poll.growth, self.poll.cap)
+            task: Any = self._retrying(lambda: self.client.tasks.retrieve(task_id))
+            status = str(getattr(task, "status", ""))
+            if status in ("SUCCEEDED", "FAILED", "CANCELLED"):
+                charged.append(_charged(task))
+            if status == "SUCCEEDED":
+                return task
+            if status == "FAILED":
+                raise TaskFailed(
+                    task_id, getattr(task, "failure_code", None), getattr(task, "failure", "")
+                )
+            if status == "CANCELLED":
+                raise ProviderError("the task was cancelled on Runway", permanent=True)
+            waited = self.clock() - started
+            if waited >= self.poll.max_wait:
+                self._cancel(task_id)
+                what = "kept the task queued" if status in _WAITING else "did not finish the task"
+                raise ProviderError(f"Runway {what} for {waited:.0f} s", kind="transient")
+
+    def _cancel(self, task_id: str) -> None:
+        """Cancel (or delete) a task we stop waiting for, so it does not run and charge later."""
+        try:
+            self._retrying(lambda: self.client.tasks.delete(task_id))
+        except ProviderError as exc:
+            log.warning("could not cancel Runway task %s: %s", task_id, exc.reason)
+
+
+def download(http: httpx.Client, url: str, dest: Path) -> None:
+    """Fetch `url` into `dest` atomically; a short body raises OutputIncomplete (transient)."""
+    with atomic_output(dest) as tmp, http.stream("GET", url) as response:
+        response.raise_for_status()
+        with tmp.open("wb") as file:
+            for chunk in response.iter_bytes():
+                file.write(chunk)
+        expected = response.headers.get("content-length")
+        if expected is not None and expected.isdigit():
+            got = response.num_bytes_downloaded  # bytes on the wire, as Content-Length counts
+            if got != int(expected):
+                raise OutputIncomplete(f"got {got} of {expected} bytes")
+
+
+def _charged(task: Any) -> float | None:
+    cost = getattr(task, "cost", None)
+    credits = getattr(cost, "credits", None)
+    return float(credits) if isinstance(credits, int | float) else None

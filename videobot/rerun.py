@@ -1,0 +1,95 @@
+"""Discard a stage's output, and what depends on it, so a rerun makes it again.
+
+Dependencies: the script feeds the scene plan and the narration; the plan feeds pictures,
+motion prompts and clips; pictures and motion prompts feed the clips; clips and narration feed
+the final video. Work upstream of the stage is kept and replayed at no cost.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from uuid import UUID
+
+from sqlalchemy import delete
+
+from videobot.db.models import Approval, MediaStatus
+from videobot.db.store import JobStore
+from videobot.formats import SCENE_COUNT, SECTION_NAMES
+from videobot.media.paths import MediaLayout
+
+RERUN_STAGES = ("script", "segments", "images", "motion", "clips", "narration", "assembly")
+
+
+def _remove(path: str | Path | None) -> None:
+    if path:
+        Path(path).unlink(missing_ok=True)
+
+
+def _reset_gates(store: JobStore, job_id: UUID, stages: Sequence[str]) -> None:
+    with store.db.session() as s:
+        s.execute(delete(Approval).where(Approval.job_id == job_id, Approval.stage.in_(stages)))
+
+
+def _remove_sheets(layout: MediaLayout, job_id: UUID, kinds: Sequence[str]) -> None:
+    job_dir = layout.job_dir(job_id)
+    for kind in kinds:
+        for sheet in job_dir.glob(f"{kind}-sheet-r*.jpg"):
+            sheet.unlink(missing_ok=True)
+    shutil.rmtree(job_dir / "frames", ignore_errors=True)
+
+
+def discard_from(
+    store: JobStore,
+    layout: MediaLayout,
+    job_id: UUID,
+    stage: str,
+    scenes: Sequence[int] | None = None,
+) -> str:
+    """Discard `stage` (for 1-based `scenes` where it applies) and its dependants; say what."""
+    if stage not in RERUN_STAGES:
+        raise ValueError(f"unknown stage {stage!r}; stages are {', '.join(RERUN_STAGES)}")
+    indexes = sorted({n - 1 for n in scenes}) if scenes else list(range(SCENE_COUNT))
+    if any(not 0 <= i < SCENE_COUNT for i in indexes):
+        raise ValueError(f"scene numbers run from 1 to {SCENE_COUNT}")
+    job = store.job(job_id)
+    segments = store.segments(job_id)
+
+    if stage in ("script", "segments"):
+        for seg in segments:
+            for path in (seg.image_path, seg.video_path):
+                _remove(path)
+        store.save_plan_cleared(job_id)
+        _reset_gates(store, job_id, ["images", "clips"])
+        _remove_sheets(layout, job_id, ["images", "clips"])
+    if stage == "script":
+        store.update_job(job_id, script_intro=None, script_main=None, script_outro=None,
+                         title=None, script_round=0, style=None)
+        _reset_gates(store, job_id, ["script"])
+    if stage in ("script", "narration"):
+        for name in SECTION_NAMES:
+            _remove(getattr(job, f"{name}_audio_path"))
+            store.record_narration(job_id, name, None)
+
+    if stage in ("images", "motion", "clips"):
+        for seg in (s for s in segments if s.index in indexes):
+            values: dict[str, object] = {
+                "video_path": None, "video_status": MediaStatus.PENDING, "video_round": 0,
+                "duration": None, "error": None,
+            }
+            _remove(seg.video_path)
+            if stage == "images":
+                _remove(seg.image_path)
+                values.update(image_path=None, image_status=MediaStatus.PENDING, image_round=0)
+            if stage == "motion":
+                values["motion_prompt"] = None
+            store.update_segment(job_id, seg.index, **values)
+        gates = ["images", "clips"] if stage == "images" else ["clips"]
+        _reset_gates(store, job_id, gates)
+        _remove_sheets(layout, job_id, gates)
+
+    _remove(job.final_path)
+    store.update_job(job_id, final_path=None, error=None, stage=stage)
+    which = f" for scene(s) {', '.join(str(i + 1) for i in indexes)}" if scenes else ""
+    return f"discarded {stage}{which} and what depends on it"

@@ -1,0 +1,150 @@
+"""One settings object, read once from the environment (and an optional `.env`)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from videobot.formats import VideoFormat
+
+ScriptProvider = Literal["offline", "openai"]
+ImageProvider = Literal["offline", "openai", "runway"]
+VideoProvider = Literal["offline", "runway"]
+SpeechProvider = Literal["offline", "openai"]
+LanguageChoice = Literal["auto", "en", "ru"]
+
+
+class ConfigurationError(ValueError):
+    """Settings that cannot work; the message names the variables to fix."""
+
+
+def _default_data_dir() -> Path:
+    return Path.home() / ".videobot"
+
+
+class Settings(BaseSettings):
+    """Everything configurable; secrets have no default and are never logged (SecretStr)."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    # Secrets: only from the environment.
+    telegram_bot_token: SecretStr | None = None
+    telegram_webhook_url: str | None = None
+    openai_api_key: SecretStr | None = None
+    runwayml_api_secret: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("RUNWAYML_API_SECRET", "RUNWAY_API_KEY")
+    )
+
+    # Storage.
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    media_root: Path | None = None
+    database_url: str | None = None
+
+    # Providers, one per capability.
+    script_provider: ScriptProvider = "offline"
+    image_provider: ImageProvider = "offline"
+    video_provider: VideoProvider = "offline"
+    tts_provider: SpeechProvider = "offline"
+    stt_provider: SpeechProvider = "offline"
+
+    # OpenAI (models move fast: every name here is a setting, never a literal in code).
+    openai_base_url: str | None = None
+    openai_api_mode: Literal["responses", "chat"] = "responses"
+    openai_text_model: str = "gpt-5.4-mini"
+    openai_image_model: str = "gpt-image-2"
+    openai_image_quality: Literal["low", "medium", "high", "auto"] = "medium"
+    openai_tts_model: str = "gpt-4o-mini-tts"
+    openai_tts_voice: str = "alloy"
+    openai_tts_speed: float = Field(default=1.0, ge=0.25, le=4.0)
+    openai_stt_model: str = "gpt-transcribe"
+    llm_output_attempts: int = Field(default=3, ge=1, le=10)
+
+    # Runway.
+    runwayml_base_url: str | None = None
+    runway_image_model: str = "gen4_image"
+    runway_video_model: str = "gen4_turbo"
+    runway_poll_seconds: float = Field(default=5.0, gt=0)
+    runway_max_wait_seconds: float = Field(default=900.0, gt=0)
+
+    # Prices in USD, for the ledger and the estimates shown before paying.
+    price_text_input_per_mtok: float = 0.25
+    price_text_output_per_mtok: float = 2.0
+    price_openai_image: float = 0.04
+    price_tts_per_mchar: float = 15.0
+    price_stt_per_minute: float = 0.006
+    runway_usd_per_credit: float = 0.01
+    runway_image_credits: float = 5.0
+    runway_video_credits_per_second: float = 5.0
+
+    # Faults: one retry layer, SDK retries off.
+    provider_attempts: int = Field(default=4, ge=1, le=10)
+    provider_backoff_seconds: float = Field(default=1.0, ge=0)
+    provider_backoff_max_seconds: float = Field(default=30.0, ge=0)
+    provider_timeout_seconds: float = Field(default=120.0, gt=0)
+
+    # What a video looks and sounds like.
+    video_format: VideoFormat = VideoFormat.LANDSCAPE
+    language: LanguageChoice = "auto"
+    narration_max_tempo: float = Field(default=1.35, ge=1.0, le=2.0)
+    offline_voice_speed_wpm: int = Field(default=165, ge=80, le=400)
+
+    # Operations.
+    log_level: str = "INFO"
+    max_concurrent_jobs: int = Field(default=5, ge=1)
+    openai_concurrency: int = Field(default=8, ge=1)
+    runway_concurrency: int = Field(default=2, ge=1)
+    file_cleanup_hours: int = Field(default=72, ge=1)
+    approval_timeout_hours: float = Field(default=48, gt=0)
+    gate_poll_seconds: int = Field(default=1, ge=1, le=60)
+    parallel_tasks: int = Field(default=10, ge=1, le=50)
+
+    @model_validator(mode="after")
+    def _resolve_paths(self) -> Settings:
+        self.data_dir = self.data_dir.expanduser()
+        if self.media_root is None:
+            self.media_root = self.data_dir / "media"
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'videobot.db'}"
+        return self
+
+    def missing_keys(self) -> list[str]:
+        """Environment variables the chosen providers need but that are not set."""
+        missing = []
+        uses_openai = "openai" in (
+            self.script_provider, self.image_provider, self.tts_provider, self.stt_provider
+        )
+        if uses_openai and self.openai_api_key is None:
+            missing.append("OPENAI_API_KEY")
+        uses_runway = "runway" in (self.image_provider, self.video_provider)
+        if uses_runway and self.runwayml_api_secret is None:
+            missing.append("RUNWAYML_API_SECRET")
+        return missing
+
+    def require_keys(self) -> None:
+        """Stop start-up when a chosen provider lacks its key, naming what to set."""
+        missing = self.missing_keys()
+        if missing:
+            raise ConfigurationError(
+                f"the chosen providers need {' and '.join(missing)} in the environment "
+                "(or choose the offline providers)"
+            )
+
+    @property
+    def media_dir(self) -> Path:
+        assert self.media_root is not None
+        return self.media_root.expanduser()
+
+    @property
+    def db_url(self) -> str:
+        assert self.database_url is not None
+        return self.database_url
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read on first use."""
+    return Settings()
