@@ -1,23 +1,18 @@
 """Serve every deployment from this one process: `python -m deployments.serve`.
 
 Runs wait at gates suspended, holding no process; a resumed run is picked up within one runner
-poll, so the poll is kept short (`PREFECT_RUNNER_POLL_FREQUENCY`, 1 s by default here).
+poll, so the poll is kept short (`RUNNER_POLL_SECONDS`, 0.5 s by default).
 """
 
 from __future__ import annotations
 
-import os
+from prefect import serve
 
-# Before Prefect reads its settings: a short runner poll is what keeps resume latency low.
-os.environ.setdefault("PREFECT_RUNNER_POLL_FREQUENCY", "1")
-
-from prefect import serve  # noqa: E402
-
-from flows.cleanup import cleanup_media  # noqa: E402
-from flows.make_video import make_video  # noqa: E402
-from flows.rerun_stage import rerun_stage  # noqa: E402
-from tasks.limits import ensure_limits  # noqa: E402
-from tasks.runtime import runtime  # noqa: E402
+from flows.cleanup import cleanup_media
+from flows.make_video import make_video
+from flows.rerun_stage import rerun_stage
+from tasks.limits import ensure_limits
+from tasks.runtime import runtime
 
 TAGS = ["videobot"]
 
@@ -35,7 +30,13 @@ def main() -> None:
     limits = ensure_limits(settings)
     print("videobot: limits " + ", ".join(f"{k}={v}" for k, v in limits.items()), flush=True)
     # Runs waiting at a gate hold no process; the job limit caps the working ones.
-    serve(*deployments(), limit=max(10, settings.max_concurrent_jobs * 4))
+    serve(
+        *deployments(),
+        limit=max(10, settings.max_concurrent_jobs * 4),
+        # A resumed run waits for this poll before it starts again; Prefect's own setting
+        # (PREFECT_RUNNER_POLL_FREQUENCY) is whole seconds only.
+        query_seconds=settings.runner_poll_seconds,
+    )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from prefect import get_run_logger, pause_flow_run, suspend_flow_run
 from prefect.context import FlowRunContext
 from prefect.input import RunInput
 
+from tasks.limits import release_job_slot
 from tasks.runtime import runtime
 from videobot.decisions import Decision
 
@@ -45,6 +46,7 @@ def await_decision(
         rt.store.record_decision(job_id, stage, attempt, decision)
         return decision
 
+    release_job_slot(job_id)  # a run waiting for a person holds no job slot
     rt.store.open_gate(job_id, stage, attempt)
     timeout = int(rt.settings.approval_timeout_hours * 3600)
     logger = get_run_logger()

@@ -13,7 +13,12 @@ from typing import Any
 from uuid import UUID
 
 from prefect import tags
-from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+from prefect.settings import (
+    PREFECT_API_URL,
+    PREFECT_SERVER_CONCURRENCY_MAXIMUM_CONCURRENCY_SLOT_WAIT_SECONDS,
+    get_current_settings,
+    temporary_settings,
+)
 
 from flows.gates import resume_with
 from tasks.runtime import runtime
@@ -23,6 +28,9 @@ from videobot.messages import GATE_HELP, media_text, script_text
 from videobot.naming import job_tags
 from videobot.requests import InvalidRequest
 from videobot.terminal_input import parse_gate_line
+
+# Seconds; the server's default cap on a denied slot's Retry-After is 30.
+SLOT_WAIT = {PREFECT_SERVER_CONCURRENCY_MAXIMUM_CONCURRENCY_SLOT_WAIT_SECONDS: 2.0}
 
 
 @contextmanager
@@ -39,8 +47,11 @@ def prefect_api() -> Iterator[str]:
         return
     from prefect.server.api.server import SubprocessASGIServer
 
-    server = SubprocessASGIServer()
-    server.start(timeout=60)
+    # A task denied a provider slot sleeps for the server's Retry-After, by default up to 30 s
+    # of idle slot for a 5-second clip; a short cap keeps the slots busy.
+    with temporary_settings(SLOT_WAIT):
+        server = SubprocessASGIServer()
+        server.start(timeout=60)
     with temporary_settings({PREFECT_API_URL: server.api_url}):
         yield server.api_url
 

@@ -11,7 +11,7 @@ from prefect.exceptions import FlowPauseTimeout
 from prefect.settings import get_current_settings
 
 from flows.stages import media_stage, script_stage
-from tasks.limits import working_slot
+from tasks.limits import release_job_slot, working
 from tasks.media import assemble, narrate
 from tasks.messages import deliver, notify
 from tasks.runtime import runtime
@@ -43,23 +43,23 @@ def run_pipeline(job_id: UUID, channel: str, auto_approve: bool) -> str:
     if job.status in (JobStatus.CANCELLED, JobStatus.EXPIRED):
         return ""
     try:
-        with working_slot(job_id):
+        with working(job_id):
             store.set_stage(job_id, "intake")
             intake(job_id)
             store.set_stage(job_id, "script")
         if script_stage(job_id, channel, auto_approve) is None:
             return _cancelled(job_id, channel)
-        with working_slot(job_id):
+        with working(job_id):
             store.set_stage(job_id, "segments")
             plan_segments(job_id)
         if not media_stage(job_id, "images", channel, auto_approve):
             return _cancelled(job_id, channel)
-        with working_slot(job_id):
+        with working(job_id):
             store.set_stage(job_id, "motion")
             write_motion(job_id)
         if not media_stage(job_id, "clips", channel, auto_approve):
             return _cancelled(job_id, channel)
-        with working_slot(job_id):
+        with working(job_id):
             store.set_stage(job_id, "narration")
             notify(job_id, channel, "Recording the narration…")
             narrate.map(unmapped(job_id), list(SECTION_NAMES)).result()
@@ -81,6 +81,8 @@ def run_pipeline(job_id: UUID, channel: str, auto_approve: bool) -> str:
         get_run_logger().error("Job failed at stage %s: %s", store.job(job_id).stage, reason)
         runtime().channel(channel).fail(store.job(job_id), reason)
         raise
+    finally:
+        release_job_slot(job_id)
 
 
 def _cancelled(job_id: UUID, channel: str) -> str:

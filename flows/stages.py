@@ -9,7 +9,7 @@ from prefect import unmapped
 from prefect.futures import PrefectFutureList, wait
 
 from flows.gates import await_decision
-from tasks.limits import working_slot
+from tasks.limits import working
 from tasks.media import contact_sheet, make_clip, make_image
 from tasks.messages import notify, present
 from tasks.runtime import runtime
@@ -27,9 +27,13 @@ def script_stage(job_id: UUID, channel: str, auto_approve: bool) -> Script | Non
     language = store.job(job_id).language
     attempt, feedback = 1, None
     while True:
-        with working_slot(job_id):
-            script = write_script(job_id, attempt, feedback)
-            present(job_id, "script", attempt, channel, None)
+        if _shown(job_id, "script", attempt):
+            script = store.script_of(store.job(job_id))
+            assert script is not None, "a script gate was shown, so its script is recorded"
+        else:
+            with working(job_id):
+                script = write_script(job_id, attempt, feedback)
+                present(job_id, "script", attempt, channel, None)
 
         def too_long(decision: Decision) -> str | None:
             if decision.action != "edit" or decision.part is None or decision.text is None:
@@ -65,11 +69,12 @@ def media_stage(job_id: UUID, kind: str, channel: str, auto_approve: bool) -> bo
     store = runtime().store
     attempt, todo = 1, list(range(SCENE_COUNT))
     while True:
-        with working_slot(job_id):
-            store.set_stage(job_id, kind)
-            _make(job_id, kind, channel, todo, attempt)
-            sheet = contact_sheet(job_id, kind, attempt)
-            present(job_id, kind, attempt, channel, sheet)
+        if not _shown(job_id, kind, attempt):
+            with working(job_id):
+                store.set_stage(job_id, kind)
+                _make(job_id, kind, channel, todo, attempt)
+                sheet = contact_sheet(job_id, kind, attempt)
+                present(job_id, kind, attempt, channel, sheet)
 
         def blocked(decision: Decision) -> str | None:
             if decision.action != "approve":
@@ -93,6 +98,13 @@ def media_stage(job_id: UUID, kind: str, channel: str, auto_approve: bool) -> bo
             store.update_segment(job_id, decision.scene - 1, **{field: decision.text.strip()})
         todo = decision.scene_indexes()
         attempt += 1
+
+
+def _shown(job_id: UUID, stage: str, attempt: int) -> bool:
+    """The gate's content was made and shown before (this run was resumed, or rerun): skip
+    straight to its decision instead of replaying every step, which costs a resume seconds."""
+    gate = runtime().store.gate(job_id, stage, attempt)
+    return gate is not None and gate.presented_at is not None
 
 
 def _make(job_id: UUID, kind: str, channel: str, todo: list[int], attempt: int) -> None:

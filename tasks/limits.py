@@ -7,8 +7,9 @@ acquired strictly: a missing limit is an error, never silently unlimited.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager
 from typing import TypeVar
 from uuid import UUID
 
@@ -48,21 +49,87 @@ def ensure_limits(settings: Settings) -> dict[str, int]:
     return limits
 
 
-@contextmanager
-def working_slot(job_id: UUID) -> Iterator[None]:
-    """Hold one of the server's job slots while this job works; queued until one is free."""
+_held_job_slots: dict[UUID, ExitStack] = {}
+_held_lock = threading.Lock()
+
+
+def take_job_slot(job_id: UUID) -> None:
+    """Hold one of the server's job slots from now until `release_job_slot`; queued meanwhile.
+
+    Taken once for a stretch of work and kept across replayed steps: a resumed run replays
+    every step before its gate, and taking a slot per step would add a server round trip
+    (and possibly a wait) to each. A renewal failure logs a warning rather than cancelling
+    the job: stopping paid work halfway costs more than briefly exceeding the cap.
+    """
+    with _held_lock:
+        if job_id in _held_job_slots:
+            return
     store = runtime().store
     store.update_job(job_id, status=JobStatus.QUEUED)
-    with concurrency(JOBS_LIMIT, occupy=1, strict=True, lease_duration=600):
-        store.update_job(job_id, status=JobStatus.RUNNING)
-        yield
+    held = ExitStack()
+    held.enter_context(
+        concurrency(
+            JOBS_LIMIT,
+            occupy=1,
+            strict=True,
+            lease_duration=600,
+            raise_on_lease_renewal_failure=False,
+        )
+    )
+    with _held_lock:
+        _held_job_slots[job_id] = held
+    store.update_job(job_id, status=JobStatus.RUNNING)
 
 
-def provider_slot(provider: str) -> AbstractContextManager[None]:
-    """A slot of the provider's cap for one call; offline providers are not capped."""
+def release_job_slot(job_id: UUID) -> None:
+    """Give the job's slot back (before waiting for a person, and when the run ends)."""
+    with _held_lock:
+        held = _held_job_slots.pop(job_id, None)
+    if held is not None:
+        held.close()
+
+
+@contextmanager
+def working(job_id: UUID) -> Iterator[None]:
+    """A stretch of work: runs holding a job slot, which stays held after it."""
+    take_job_slot(job_id)
+    yield
+
+
+_local_gates: dict[tuple[str, int], threading.BoundedSemaphore] = {}
+_local_gates_lock = threading.Lock()
+
+
+def _local_gate(provider: str) -> threading.BoundedSemaphore:
+    """This process's share of the provider's cap, sized like the server's limit."""
+    size = wanted_limits(runtime().settings)[provider_limit(provider)]
+    with _local_gates_lock:
+        return _local_gates.setdefault((provider, size), threading.BoundedSemaphore(size))
+
+
+@contextmanager
+def provider_slot(provider: str) -> Iterator[None]:
+    """A slot of the provider's cap for one call; offline providers are not capped.
+
+    Calls of one process queue on a local semaphore first: a waiter there starts the moment a
+    peer's call returns, where a waiter on the server would sleep for the server's Retry-After
+    (up to the average call time, for every slot ahead of it) and leave a slot idle meanwhile.
+    The server slot, taken next, is then usually free at once, and still caps every process.
+    """
     if provider not in CAPPED_PROVIDERS:
-        return nullcontext()
-    return concurrency(provider_limit(provider), occupy=1, strict=True, lease_duration=1800)
+        yield
+        return
+    with (
+        _local_gate(provider),
+        concurrency(
+            provider_limit(provider),
+            occupy=1,
+            strict=True,
+            lease_duration=1800,
+            raise_on_lease_renewal_failure=False,
+        ),
+    ):
+        yield
 
 
 def paid_call(

@@ -11,7 +11,8 @@ from videobot.db.engine import Database, normalise_url
 from videobot.db.models import JobStatus
 from videobot.db.store import JobNotFound, JobStore
 from videobot.decisions import Decision
-from videobot.providers.base import ScriptRequest, Usage
+from videobot.ledger import metered
+from videobot.providers.base import ProviderError, ScriptRequest, Usage
 from videobot.providers.offline.script_writer import OfflineScriptWriter
 
 
@@ -80,6 +81,23 @@ def test_ledger_adds_up_cost(store: JobStore) -> None:
     assert calls[0].request_id == "req-1"
     assert store.job(job_id).cost_usd == pytest.approx(0.08)
     assert store.call_counts(job_id) == {"images": 2}
+
+
+def test_a_failed_call_that_still_cost_money_is_on_the_ledger(store: JobStore) -> None:
+    """Tokens spent on answers that could not be used are recorded with the failure."""
+    job_id = _job(store)
+    spent = Usage("openai", "gpt", 900, "tokens", 0.0021, "resp-9", attempts=3)
+
+    def refused() -> tuple[None, Usage]:
+        raise ProviderError("no usable script in 3 tries", permanent=True, usage=spent)
+
+    with pytest.raises(ProviderError):
+        metered(store, job_id, stage="script", segment=None, provider="openai", call=refused)
+    [call] = store.calls(job_id)
+    assert (call.outcome, call.units, call.unit, call.request_id) == ("error", 900, "tokens",
+                                                                      "resp-9")
+    assert call.cost_usd == pytest.approx(0.0021)
+    assert store.job(job_id).cost_usd == pytest.approx(0.0021)
 
 
 def test_gate_lifecycle(store: JobStore) -> None:

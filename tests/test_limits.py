@@ -1,10 +1,10 @@
 """The server-held job limit with served deployments: seven jobs, MAX_CONCURRENT_JOBS=5.
 
-"Working" is measured from the Prefect API: every step of a job is a task run inside
-`working_slot`, so the union of a job's task-run intervals (start_time..end_time, replayed
-"Cached" runs included) is when that job was doing work. The largest number of jobs whose
-unions overlap at one instant is the most that worked at once. It can only under-count the
-time a slot is held (acquiring and releasing sit just outside the tasks), never over-count.
+"Working" is measured from the Prefect API: every step of a job is a task run while the job
+holds its slot (`tasks.limits.working`), so the union of a job's task-run intervals
+(start_time..end_time, replayed "Cached" runs included) is when that job was doing work. The
+largest number of jobs whose unions overlap at one instant is the most that worked at once. It
+can only under-count the time a slot is held, never over-count.
 For a while the test process itself holds all five slots, as another worker would: that span
 counts as five working jobs, so a job that worked without a slot then would exceed the cap.
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -21,7 +22,6 @@ from prefect import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.client.schemas.responses import GlobalConcurrencyLimitResponse
 from prefect.client.schemas.sorting import TaskRunSort
-from prefect.concurrency.sync import concurrency
 from prefect.deployments import run_deployment
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
@@ -69,6 +69,26 @@ def served(limits_api: str) -> Iterator[Server]:
         yield server
     finally:
         server.kill()
+        # Shown by pytest only when a test here failed: what the serve process saw.
+        print(server.log.read_text(errors="replace")[-6000:])
+
+
+@contextmanager
+def _all_slots_held() -> Iterator[None]:
+    """Hold every job slot as another worker would, on one long lease.
+
+    A plain lease, not `concurrency()`: that one renews from a thread and cancels this test if
+    a renewal fails, while here the assertions on queued jobs are what should judge the slots.
+    """
+    with get_client(sync_client=True) as client:
+        response = client.increment_concurrency_slots_with_lease(
+            names=[JOBS_LIMIT], slots=MAX_JOBS, mode="concurrency", lease_duration=1800
+        )
+        lease_id = UUID(response.json()["lease_id"])
+        try:
+            yield
+        finally:
+            client.release_concurrency_slots_with_lease(lease_id)
 
 
 def _start(job_id: UUID, auto_approve: bool = False) -> None:
@@ -189,7 +209,7 @@ def test_waiting_runs_hold_no_slot_and_at_most_five_jobs_work(served: Server) ->
 
     # Another worker (this process) holds all five slots: the two new jobs queue, doing nothing.
     auto = [new_job(f"Why leaves fall, take {i + 1}") for i in range(2)]
-    with concurrency(JOBS_LIMIT, occupy=MAX_JOBS, strict=True, lease_duration=300):
+    with _all_slots_held():
         held_from = datetime.now(UTC)
         for job in auto:
             _start(job, auto_approve=True)

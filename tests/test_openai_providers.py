@@ -211,6 +211,9 @@ def test_refusals_end_in_a_permanent_error(fake: FakeOpenAI, mode: str) -> None:
     assert caught.value.permanent and caught.value.kind == "safety"
     assert "refused" in caught.value.reason and "2 tries" in caught.value.reason
     assert len(fake.requests) == 2
+    spent = caught.value.usage  # the refused answers were paid for: the ledger records them
+    assert spent is not None and spent.attempts == 2 and spent.unit == "tokens"
+    assert spent.units > 2 and spent.cost_usd > 0
 
 
 @pytest.mark.parametrize("mode", ["responses", "chat"])

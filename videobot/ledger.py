@@ -34,8 +34,9 @@ def metered(
     try:
         result, usage = call()
     except Exception as exc:
+        spent = exc.usage if isinstance(exc, ProviderError) else None
         store.record_call(
-            job_id, stage=stage, segment=segment, provider=provider, usage=None,
+            job_id, stage=stage, segment=segment, provider=provider, usage=spent,
             latency_ms=int((time.perf_counter() - started) * 1000), error=short_reason(exc),
         )
         raise

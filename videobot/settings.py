@@ -100,6 +100,8 @@ class Settings(BaseSettings):
     file_cleanup_hours: int = Field(default=72, ge=1)
     approval_timeout_hours: float = Field(default=48, gt=0)
     gate_poll_seconds: int = Field(default=1, ge=1, le=60)
+    # How often the serve process asks the Prefect server for runs to start (or resume).
+    runner_poll_seconds: float = Field(default=0.5, ge=0.1, le=60)
     parallel_tasks: int = Field(default=10, ge=1, le=50)
 
     @model_validator(mode="after")

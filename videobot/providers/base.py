@@ -44,11 +44,20 @@ class ProviderError(Exception):
     `kind` is one of transient (gave up retrying), permanent, safety or daily_cap.
     """
 
-    def __init__(self, reason: str, *, permanent: bool = False, kind: str | None = None) -> None:
+    def __init__(
+        self,
+        reason: str,
+        *,
+        permanent: bool = False,
+        kind: str | None = None,
+        usage: Usage | None = None,
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.permanent = permanent
         self.kind = kind or ("permanent" if permanent else "transient")
+        # What the failed call still cost (e.g. tokens of answers that could not be used).
+        self.usage = usage
 
 
 class ScriptWriter(Protocol):

@@ -126,6 +126,7 @@ class OpenAIScriptWriter:
             f"OpenAI gave no usable {what} in {limit} tries: {problem}",
             permanent=True,
             kind="safety" if refused else "permanent",
+            usage=self._usage(tokens_in, tokens_out, last_id, requests),
         )
 
     def _usage(self, tokens_in: int, tokens_out: int, request_id: str | None,
