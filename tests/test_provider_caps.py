@@ -1,0 +1,81 @@
+"""Per-provider caps: held by the Prefect server, honoured by a whole video, never optional."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from prefect import get_client
+from prefect.concurrency._asyncio import ConcurrencySlotAcquisitionError
+
+from tasks.limits import ensure_limits, paid_call, provider_limit
+from tests.fakes.runway_server import FakeRunway
+from tests.fakes.runway_tasks import FakeTask
+from tests.helpers import new_job
+from videobot.providers.base import Usage
+from videobot.settings import get_settings
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def most_at_once(tasks: list[FakeTask]) -> int:
+    """The most Runway tasks that were running on the server at the same instant."""
+    edges = sorted(
+        (moment, delta)
+        for task in tasks
+        for moment, delta in ((task.started, 1), (task.started + task.run_seconds, -1))
+    )
+    busy = peak = 0
+    for _, delta in edges:
+        busy += delta
+        peak = max(peak, busy)
+    return peak
+
+
+def test_a_video_never_runs_more_runway_tasks_than_the_cap(prefect_server: str) -> None:
+    """RUNWAY_CONCURRENCY=2: ten images and ten clips, never more than two tasks at once, and
+    two at once most of the time (the cap is a cap, not a queue of one)."""
+    with FakeRunway() as runway:
+        runway.task_seconds = {"image": 0.6, "video": 0.6}
+        env = {
+            **os.environ,
+            "PREFECT_API_URL": prefect_server,
+            "SCRIPT_PROVIDER": "offline", "IMAGE_PROVIDER": "runway", "VIDEO_PROVIDER": "runway",
+            "TTS_PROVIDER": "offline", "RUNWAY_API_KEY": FakeRunway.API_KEY,
+            "RUNWAYML_BASE_URL": runway.url, "RUNWAY_POLL_SECONDS": "0.05",
+            "RUNWAY_CONCURRENCY": "2",
+        }
+        done = subprocess.run(
+            [sys.executable, "-m", "flows.cli", "make", "Why the sea is salty", "--auto-approve"],
+            cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+        )
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        for kind in ("image", "video"):
+            tasks = runway.created(kind)
+            assert len(tasks) == 10
+            assert most_at_once(tasks) == 2, f"{kind} tasks at once"
+
+
+def test_a_missing_provider_limit_is_an_error_not_unlimited(prefect_server: str) -> None:
+    """With the `provider-runway` limit deleted on the server, a Runway call is refused before
+    it is made (and nothing is written to the ledger)."""
+    job_id = new_job("Why the sky is blue")
+    made: list[str] = []
+
+    def call() -> tuple[str, Usage]:
+        made.append("called")
+        return "done", Usage("runway", "gen4_image", 1, "images", 0.08)
+
+    with get_client(sync_client=True) as client:
+        client.delete_global_concurrency_limit_by_name(provider_limit("runway"))
+    try:
+        with pytest.raises(ConcurrencySlotAcquisitionError):
+            paid_call(job_id, stage="images", segment=0, provider="runway", call=call)
+        assert made == []
+    finally:
+        ensure_limits(get_settings())
+    assert paid_call(job_id, stage="images", segment=0, provider="runway", call=call) == "done"
+    assert made == ["called"]
