@@ -16,6 +16,7 @@ from uuid import UUID
 from prefect import get_client
 from prefect.concurrency.sync import concurrency
 
+from tasks.provider_slots import ProviderSlots
 from tasks.runtime import runtime
 from videobot.db.models import JobStatus
 from videobot.ledger import metered
@@ -96,39 +97,26 @@ def working(job_id: UUID) -> Iterator[None]:
     yield
 
 
-_local_gates: dict[tuple[str, int], threading.BoundedSemaphore] = {}
-_local_gates_lock = threading.Lock()
+_pools: dict[tuple[str, int], ProviderSlots] = {}
+_pools_lock = threading.Lock()
 
 
-def _local_gate(provider: str) -> threading.BoundedSemaphore:
+def _pool(provider: str) -> ProviderSlots:
     """This process's share of the provider's cap, sized like the server's limit."""
-    size = wanted_limits(runtime().settings)[provider_limit(provider)]
-    with _local_gates_lock:
-        return _local_gates.setdefault((provider, size), threading.BoundedSemaphore(size))
+    name = provider_limit(provider)
+    size = wanted_limits(runtime().settings)[name]
+    with _pools_lock:
+        return _pools.setdefault((provider, size), ProviderSlots(name, size))
 
 
 @contextmanager
 def provider_slot(provider: str) -> Iterator[None]:
-    """A slot of the provider's cap for one call; offline providers are not capped.
-
-    Calls of one process queue on a local semaphore first: a waiter there starts the moment a
-    peer's call returns, where a waiter on the server would sleep for the server's Retry-After
-    (up to the average call time, for every slot ahead of it) and leave a slot idle meanwhile.
-    The server slot, taken next, is then usually free at once, and still caps every process.
-    """
+    """A slot of the provider's server-held cap for one call; offline providers are not
+    capped. A missing limit raises `LimitMissing` before the call is made."""
     if provider not in CAPPED_PROVIDERS:
         yield
         return
-    with (
-        _local_gate(provider),
-        concurrency(
-            provider_limit(provider),
-            occupy=1,
-            strict=True,
-            lease_duration=1800,
-            raise_on_lease_renewal_failure=False,
-        ),
-    ):
+    with _pool(provider).slot():
         yield
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 from prefect import get_client
-from prefect.concurrency._asyncio import ConcurrencySlotAcquisitionError
 
 from tasks.limits import ensure_limits, paid_call, provider_limit
+from tasks.provider_slots import LimitMissing
 from tests.fakes.runway_server import FakeRunway
 from tests.fakes.runway_tasks import FakeTask
 from tests.helpers import new_job
@@ -43,14 +43,22 @@ def test_a_video_never_runs_more_runway_tasks_than_the_cap(prefect_server: str) 
         env = {
             **os.environ,
             "PREFECT_API_URL": prefect_server,
-            "SCRIPT_PROVIDER": "offline", "IMAGE_PROVIDER": "runway", "VIDEO_PROVIDER": "runway",
-            "TTS_PROVIDER": "offline", "RUNWAY_API_KEY": FakeRunway.API_KEY,
-            "RUNWAYML_BASE_URL": runway.url, "RUNWAY_POLL_SECONDS": "0.05",
+            "SCRIPT_PROVIDER": "offline",
+            "IMAGE_PROVIDER": "runway",
+            "VIDEO_PROVIDER": "runway",
+            "TTS_PROVIDER": "offline",
+            "RUNWAY_API_KEY": FakeRunway.API_KEY,
+            "RUNWAYML_BASE_URL": runway.url,
+            "RUNWAY_POLL_SECONDS": "0.05",
             "RUNWAY_CONCURRENCY": "2",
         }
         done = subprocess.run(
             [sys.executable, "-m", "flows.cli", "make", "Why the sea is salty", "--auto-approve"],
-            cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
         for kind in ("image", "video"):
@@ -72,7 +80,7 @@ def test_a_missing_provider_limit_is_an_error_not_unlimited(prefect_server: str)
     with get_client(sync_client=True) as client:
         client.delete_global_concurrency_limit_by_name(provider_limit("runway"))
     try:
-        with pytest.raises(ConcurrencySlotAcquisitionError):
+        with pytest.raises(LimitMissing, match="provider-runway"):
             paid_call(job_id, stage="images", segment=0, provider="runway", call=call)
         assert made == []
     finally:
