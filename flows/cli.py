@@ -53,14 +53,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = commands.add_parser("status", help="stage, per-scene state and cost of a job")
     status.add_argument("job", help="job id (or its first 8 characters)")
+
+    commands.add_parser("bot", help="run the Telegram bot (needs TELEGRAM_BOT_TOKEN)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handler = {"make": cmd_make, "approve": cmd_approve, "status": cmd_status, "up": cmd_up}[
-        args.command
-    ]
+    handler = {
+        "make": cmd_make,
+        "approve": cmd_approve,
+        "status": cmd_status,
+        "up": cmd_up,
+        "bot": cmd_bot,
+    }[args.command]
     try:
         return handler(args)
     except CommandError as exc:
@@ -242,3 +248,9 @@ def _find(store, prefix: str):  # type: ignore[no-untyped-def]
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def cmd_bot(args: argparse.Namespace) -> int:
+    from bot.__main__ import main as run_bot
+
+    return run_bot()

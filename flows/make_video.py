@@ -11,7 +11,8 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.pipeline import attach_run, run_pipeline
 
-ChannelKind = Literal["terminal"]
+# terminal: the CLI prints and asks; telegram: the flow messages the job's chat.
+ChannelKind = Literal["terminal", "telegram"]
 
 
 def _run_name() -> str:

@@ -105,7 +105,15 @@ def run_stack(settings: Settings, port: int = DEFAULT_PORT) -> int:
                 return 1
             time.sleep(0.5)
         if settings.telegram_bot_token is not None:
-            print("videobot: TELEGRAM_BOT_TOKEN is set, but this build has no Telegram bot yet")
+            # The bot triggers the served deployment, so it starts once that exists.
+            procs.append(
+                (
+                    "telegram bot",
+                    subprocess.Popen(
+                        [sys.executable, "-m", "bot"], env=env, start_new_session=True
+                    ),
+                )
+            )
         stack_file(settings).parent.mkdir(parents=True, exist_ok=True)
         stack_file(settings).write_text(json.dumps({"pid": os.getpid(), "api_url": api_url}))
         print(

@@ -15,6 +15,7 @@ from prefect.runtime import task_run
 from prefect.states import Cancelled
 
 from tasks.runtime import runtime
+from videobot.channels import channel_for
 from videobot.db.maintenance import (
     expire_job,
     expiry_reason,
@@ -25,9 +26,6 @@ from videobot.db.maintenance import (
 from videobot.db.models import utcnow
 from videobot.db.store import JobNotFound
 from videobot.media.paths import MediaLayout
-
-# Jobs do not record their channel yet; every job so far talks through the terminal.
-CHANNEL = "terminal"
 
 
 class UnsafeMediaPath(ValueError):
@@ -170,7 +168,7 @@ def expire_waiting_job(job_id: UUID, timeout_hours: float) -> bool:
     if expired is None:
         return False
     try:
-        rt.channel(CHANNEL).progress(expired, expiry_notice(timeout))
+        rt.channel(channel_for(expired)).progress(expired, expiry_notice(timeout))
     except Exception as exc:  # the job has expired either way; a lost message is only logged
         logger.warning("Could not tell the person job %s expired: %s", str(job_id)[:8], exc)
     return True

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from videobot.channels import Channel, build_channel
+from videobot.channels import Channel, build_channel, register_channel
 from videobot.db.engine import Database
 from videobot.db.store import JobStore
 from videobot.media.paths import MediaLayout
@@ -26,9 +27,29 @@ class Runtime:
         return build_channel(kind)
 
 
-@lru_cache(maxsize=1)
+def _telegram_channel() -> Channel:
+    # Imported on first use: only processes that talk to Telegram load the Bot API client.
+    from bot.channel import telegram_channel
+
+    return telegram_channel(runtime())
+
+
+register_channel("telegram", _telegram_channel)
+
+
+_building = threading.Lock()
+
+
 def runtime() -> Runtime:
-    """Built once per process, on first use; the schema is migrated then."""
+    """Built once per process, on first use; the schema is migrated then. Threads that ask
+    at the same moment (mapped tasks, bot handlers) wait for the one build: two migrations
+    at once would race on the schema."""
+    with _building:
+        return _build_runtime()
+
+
+@lru_cache(maxsize=1)
+def _build_runtime() -> Runtime:
     settings = get_settings()
     settings.require_keys()
     db = Database(settings.db_url)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol, TextIO
 
@@ -18,8 +18,13 @@ class Channel(Protocol):
     def show_script(self, job: VideoJob, script: Script, attempt: int) -> None: ...
 
     def show_media(
-        self, job: VideoJob, kind: str, segments: Sequence[VideoSegment], sheet: Path | None,
-        attempt: int, note: str | None = None,
+        self,
+        job: VideoJob,
+        kind: str,
+        segments: Sequence[VideoSegment],
+        sheet: Path | None,
+        attempt: int,
+        note: str | None = None,
     ) -> None: ...
 
     def deliver(self, job: VideoJob, video: Path) -> None: ...
@@ -47,12 +52,15 @@ class TerminalChannel:
         self._say(messages.script_text(script, attempt, heard))
 
     def show_media(
-        self, job: VideoJob, kind: str, segments: Sequence[VideoSegment], sheet: Path | None,
-        attempt: int, note: str | None = None,
+        self,
+        job: VideoJob,
+        kind: str,
+        segments: Sequence[VideoSegment],
+        sheet: Path | None,
+        attempt: int,
+        note: str | None = None,
     ) -> None:
-        self._say(
-            messages.media_text(kind, segments, str(sheet) if sheet else None, attempt, note)
-        )
+        self._say(messages.media_text(kind, segments, str(sheet) if sheet else None, attempt, note))
 
     def deliver(self, job: VideoJob, video: Path) -> None:
         self._say(f"[{str(job.id)[:8]}] Video ready: {video} (cost ${job.cost_usd:.4f})")
@@ -61,7 +69,23 @@ class TerminalChannel:
         self._say(f"[{str(job.id)[:8]}] Failed: {reason}")
 
 
+# Channels that need more than this package (the Telegram one needs the Bot API client and the
+# process's runtime) are registered by the process that can build them: see tasks/runtime.py.
+_FACTORIES: dict[str, Callable[[], Channel]] = {"terminal": TerminalChannel}
+
+
+def register_channel(kind: str, factory: Callable[[], Channel]) -> None:
+    """Make `build_channel(kind)` return `factory()`."""
+    _FACTORIES[kind] = factory
+
+
 def build_channel(kind: str) -> Channel:
-    if kind == "terminal":
-        return TerminalChannel()
-    raise ValueError(f"unknown channel {kind!r}")
+    factory = _FACTORIES.get(kind)
+    if factory is None:
+        raise ValueError(f"unknown channel {kind!r}")
+    return factory()
+
+
+def channel_for(job: VideoJob) -> str:
+    """The channel a job's person is reached on: jobs made in a chat have its chat id."""
+    return "telegram" if job.chat_id else "terminal"

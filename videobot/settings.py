@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from videobot.formats import VideoFormat
 
@@ -103,6 +103,31 @@ class Settings(BaseSettings):
     # How often the serve process asks the Prefect server for runs to start (or resume).
     runner_poll_seconds: float = Field(default=0.5, ge=0.1, le=60)
     parallel_tasks: int = Field(default=10, ge=1, le=50)
+
+    # Telegram bot. Lists are comma-separated in the environment: ADMIN_USER_IDS=1,2.
+    telegram_api_base_url: str = "https://api.telegram.org"
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_webhook_listen: str = "0.0.0.0"
+    telegram_webhook_port: int = Field(default=8080, ge=1, le=65535)
+    allowed_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    admin_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    rate_limit_per_minute: int = Field(default=5, ge=1)
+    rate_limit_per_hour: int = Field(default=20, ge=1)
+    active_jobs_per_user: int = Field(default=1, ge=1)
+    telegram_edit_seconds: float = Field(default=2.0, ge=0)
+    telegram_video_max_mb: float = Field(default=50.0, gt=0)
+    voice_max_seconds: int = Field(default=120, ge=1)
+    voice_max_mb: float = Field(default=20.0, gt=0)
+    narrator_voices: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["alloy", "ash", "coral", "sage"]
+    )
+
+    @field_validator("allowed_user_ids", "admin_user_ids", "narrator_voices", mode="before")
+    @classmethod
+    def _split_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
 
     @model_validator(mode="after")
     def _resolve_paths(self) -> Settings:

@@ -88,6 +88,8 @@ class VideoJob(Base):
     # Set when cleanup deleted the job's media directory; the row itself is kept.
     media_removed_at: Mapped[datetime | None] = mapped_column(Timestamp)
     media_removed_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    # The narrator voice the person chose (a name from NARRATOR_VOICES); None: the default.
+    narrator_voice: Mapped[str | None] = mapped_column(String(32))
 
     segments: Mapped[list[VideoSegment]] = relationship(
         back_populates="job", order_by="VideoSegment.index", cascade="all, delete-orphan"
@@ -163,3 +165,48 @@ class ProviderCall(Base):
     request_id: Mapped[str | None] = mapped_column(String(128))
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class BotUser(Base):
+    """A person using the bot: their choices, and what the bot waits for them to type.
+
+    The row is also the lock that makes a person's requests count one at a time, whichever bot
+    replica receives them.
+    """
+
+    __tablename__ = "bot_users"
+
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    telegram_language: Mapped[str | None] = mapped_column(String(16))
+    language: Mapped[str | None] = mapped_column(String(8))
+    format: Mapped[str | None] = mapped_column(String(8))
+    voice: Mapped[str | None] = mapped_column(String(32))
+    # {"job": id, "stage": ..., "attempt": n, "kind": "feedback"|"edit", "part"|"scene": ...}
+    awaiting: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    status_edited_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    last_request_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class BotRequest(Base):
+    """One request a person made, kept for an hour: the rate limits count these rows."""
+
+    __tablename__ = "bot_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow, index=True)
+
+
+class StatusMessage(Base):
+    """The one chat message per job that is edited as the work goes on."""
+
+    __tablename__ = "bot_status_messages"
+
+    job_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("video_jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    chat_id: Mapped[str] = mapped_column(String(64))
+    message_id: Mapped[int] = mapped_column(BigInteger)
+    text: Mapped[str] = mapped_column(Text, default="")
+    edited_at: Mapped[datetime | None] = mapped_column(Timestamp)

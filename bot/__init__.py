@@ -1,0 +1,1 @@
+"""The Telegram front door: the bot process (`python -m bot`) and the flow's Telegram channel."""

@@ -1,0 +1,99 @@
+"""The bot, assembled in one place: handlers in explicit groups, services opened in post_init
+and closed in post_shutdown."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.handlers import buttons, commands, preferences, prompts
+from bot.services import Services
+from videobot.settings import ConfigurationError, Settings
+
+log = logging.getLogger(__name__)
+
+# Group 0 turns away what the bot never serves (edits, group chats); group 1 serves the rest.
+REFUSALS, SERVICE = 0, 1
+UNSUPPORTED = (
+    filters.Sticker.ALL
+    | filters.PHOTO
+    | filters.Document.ALL
+    | filters.VIDEO
+    | filters.AUDIO
+    | filters.VIDEO_NOTE
+    | filters.ANIMATION
+    | filters.LOCATION
+    | filters.CONTACT
+    | filters.POLL
+    | filters.VENUE
+    | filters.Dice.ALL
+)
+
+
+def build_application(settings: Settings) -> Application:
+    token = settings.telegram_bot_token
+    if token is None or not token.get_secret_value().strip():
+        raise ConfigurationError("the bot needs TELEGRAM_BOT_TOKEN in the environment")
+    base = settings.telegram_api_base_url.rstrip("/")
+
+    async def open_services(app: Application) -> None:
+        app.bot_data["services"] = Services.open(settings)
+
+    async def close_services(app: Application) -> None:
+        services = app.bot_data.pop("services", None)
+        if services is not None:
+            services.close()
+
+    app = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token.get_secret_value())
+        .base_url(f"{base}/bot")
+        .base_file_url(f"{base}/file/bot")
+        .concurrent_updates(64)  # many people at once; a person's limits live in the database
+        .post_init(open_services)
+        .post_shutdown(close_services)
+        .build()
+    )
+    private = filters.ChatType.PRIVATE
+    app.add_handlers(
+        [
+            MessageHandler(filters.UpdateType.EDITED, prompts.edited),
+            MessageHandler(~private & (filters.COMMAND | filters.TEXT), prompts.group_chat),
+        ],
+        group=REFUSALS,
+    )
+    app.add_handlers(
+        [
+            CommandHandler("start", commands.start, filters=private),
+            CommandHandler("help", commands.help_command, filters=private),
+            CommandHandler("new", commands.new, filters=private),
+            CommandHandler("status", commands.status, filters=private),
+            CommandHandler("cancel", commands.cancel, filters=private),
+            CommandHandler("history", commands.history, filters=private),
+            CommandHandler("stats", commands.stats, filters=private),
+            CommandHandler("settings", preferences.show_settings, filters=private),
+            CallbackQueryHandler(preferences.change_setting, pattern=r"^set:"),
+            CallbackQueryHandler(buttons.gate_button),
+            MessageHandler(private & filters.COMMAND, commands.unknown),
+            MessageHandler(private & filters.VOICE, prompts.voice),
+            MessageHandler(private & filters.TEXT, prompts.text),
+            MessageHandler(private & UNSUPPORTED, prompts.unsupported),
+        ],
+        group=SERVICE,
+    )
+    app.add_error_handler(_log_error)
+    return app
+
+
+async def _log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log a handler's failure; the person's next message is served as usual."""
+    log.error("Handling an update failed", exc_info=context.error)

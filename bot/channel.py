@@ -1,0 +1,152 @@
+"""The flow's Telegram channel: gate messages with their buttons, albums, the status message
+and the finished video, sent from inside the flow's tasks through the Bot API."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot.progress import WATCHED_STAGES, StatusBoard
+from bot.telegram_http import BotApi
+from videobot.chat_texts import (
+    CAPTION_LIMIT,
+    clip,
+    gate_keyboard,
+    inline_markup,
+    media_message,
+    script_message,
+)
+from videobot.costs import clip_stage_estimate
+from videobot.db.bot_records import BotRecords
+from videobot.db.models import JobStatus, VideoJob, VideoSegment
+from videobot.db.store import JobStore
+from videobot.i18n import tr
+from videobot.media import probe
+from videobot.media.upload_size import fit_to_size
+from videobot.script import Script
+from videobot.settings import ConfigurationError, Settings
+
+if TYPE_CHECKING:
+    from tasks.runtime import Runtime
+
+ALBUM_MAX = 10
+
+
+class TelegramChannel:
+    def __init__(
+        self, settings: Settings, store: JobStore, records: BotRecords, api: BotApi
+    ) -> None:
+        self.settings, self.store, self.records, self.api = settings, store, records, api
+        self.board = StatusBoard(api, store, records, settings.telegram_edit_seconds)
+
+    def progress(self, job: VideoJob, text: str) -> None:
+        # The text is the pipeline's English note; the chat shows its own status line instead.
+        self.board.refresh(job.id)
+        if self.store.job(job.id).stage in WATCHED_STAGES:
+            self.board.watch(job.id)
+
+    def show_script(self, job: VideoJob, script: Script, attempt: int) -> None:
+        lang = self.board.language(job.user_id)
+        heard = job.prompt if job.prompt_kind == "voice" else None
+        self._send_gate(job, script_message(lang, script, attempt, heard), "script", attempt)
+
+    def show_media(
+        self,
+        job: VideoJob,
+        kind: str,
+        segments: Sequence[VideoSegment],
+        sheet: Path | None,
+        attempt: int,
+        note: str | None = None,
+    ) -> None:
+        lang = self.board.language(job.user_id)
+        ready = [
+            Path(path)
+            for seg in segments
+            if (path := seg.image_path if kind == "images" else seg.video_path)
+            and (seg.image_status if kind == "images" else seg.video_status) == "ready"
+        ]
+        self.api.call(
+            "sendChatAction",
+            chat_id=job.chat_id,
+            action="upload_photo" if kind == "images" else "upload_video",
+        )
+        self._send_album(job, "photo" if kind == "images" else "video", ready)
+        if sheet is not None and Path(sheet).is_file():
+            self.api.call(
+                "sendPhoto",
+                files={"photo": Path(sheet)},
+                chat_id=job.chat_id,
+                caption=tr(lang, "sheet_caption"),
+            )
+        estimate = clip_stage_estimate(self.settings, len(segments)) if kind == "images" else None
+        self._send_gate(job, media_message(lang, kind, segments, attempt, estimate), kind, attempt)
+
+    def deliver(self, job: VideoJob, video: Path) -> None:
+        lang = self.board.language(job.user_id)
+        max_bytes = int(self.settings.telegram_video_max_mb * 1024 * 1024)
+        upload = fit_to_size(video, video.with_name("video-telegram.mp4"), max_bytes)
+        info = probe(upload)
+        caption = tr(
+            lang,
+            "video_caption",
+            title=job.title or "",
+            cost=f"{job.cost_usd:.2f}",
+            duration=f"{info.duration:.0f}",
+        )
+        self.api.call("sendChatAction", chat_id=job.chat_id, action="upload_video")
+        self.api.call(
+            "sendVideo",
+            files={"video": upload},
+            chat_id=job.chat_id,
+            caption=clip(caption, CAPTION_LIMIT),
+            duration=round(info.duration),
+            width=info.width,
+            height=info.height,
+            supports_streaming=True,
+        )
+        self.board.refresh(job.id, status=JobStatus.DELIVERED)
+
+    def fail(self, job: VideoJob, reason: str) -> None:
+        lang = self.board.language(job.user_id)
+        self.api.call(
+            "sendMessage", chat_id=job.chat_id, text=clip(tr(lang, "failed", reason=reason))
+        )
+        self.board.refresh(job.id)
+
+    def _send_gate(self, job: VideoJob, text: str, stage: str, attempt: int) -> None:
+        lang = self.board.language(job.user_id)
+        markup = inline_markup(gate_keyboard(lang, job.id, stage, attempt))
+        self.api.call("sendMessage", chat_id=job.chat_id, text=text, reply_markup=markup)
+        self.board.refresh(job.id)
+
+    def _send_album(self, job: VideoJob, kind: str, files: list[Path]) -> None:
+        """Albums hold 2-10 items; a lone file goes on its own."""
+        for start in range(0, len(files), ALBUM_MAX):
+            chunk = files[start : start + ALBUM_MAX]
+            if len(chunk) == 1:
+                method = "sendPhoto" if kind == "photo" else "sendVideo"
+                self.api.call(method, files={kind: chunk[0]}, chat_id=job.chat_id)
+                continue
+            attached = {f"scene{start + i + 1}": path for i, path in enumerate(chunk)}
+            media = [{"type": kind, "media": f"attach://{name}"} for name in attached]
+            self.api.call("sendMediaGroup", files=attached, chat_id=job.chat_id, media=media)
+
+
+_channel: TelegramChannel | None = None
+_channel_lock = threading.Lock()
+
+
+def telegram_channel(rt: Runtime) -> TelegramChannel:
+    """The process's one Telegram channel (its status board watches jobs across tasks)."""
+    global _channel
+    with _channel_lock:
+        if _channel is None:
+            token = rt.settings.telegram_bot_token
+            if token is None:
+                raise ConfigurationError("the telegram channel needs TELEGRAM_BOT_TOKEN")
+            api = BotApi(rt.settings.telegram_api_base_url, token.get_secret_value())
+            _channel = TelegramChannel(rt.settings, rt.store, BotRecords(rt.store.db), api)
+        return _channel

@@ -1,0 +1,65 @@
+"""Who is writing, and whether to serve them: private chats only, the allow-list, rate limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.services import blocking, services
+from videobot.i18n import pick_language, tr
+
+
+@dataclass(frozen=True)
+class Person:
+    key: str  # the job owner id: "tg:<telegram user id>"
+    telegram_id: int
+    chat_id: str
+    lang: str
+
+
+def person_key(telegram_id: int) -> str:
+    return f"tg:{telegram_id}"
+
+
+async def identify(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Person | None:
+    """The person behind the update, with their language; None for updates without one."""
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or chat is None:
+        return None
+    sv = services(context)
+    row = await blocking(sv.records.note_person, person_key(user.id), user.language_code)
+    lang = pick_language(row.language, row.telegram_language)
+    return Person(person_key(user.id), user.id, str(chat.id), lang)
+
+
+async def admit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Person | None:
+    """The person, if they may be served now; otherwise None after telling them why not.
+
+    Every message counts against the person's rate limits, held in the database so that all
+    bot replicas share them. Button presses do not count: they are answered, not queued.
+    """
+    person = await identify(update, context)
+    message = update.effective_message
+    if person is None or message is None:
+        return None
+    sv = services(context)
+    allowed = sv.settings.allowed_user_ids
+    if allowed and person.telegram_id not in allowed:
+        await message.reply_text(tr(person.lang, "not_allowed"))
+        return None
+    wait = await blocking(
+        sv.records.admit,
+        person.key,
+        sv.settings.rate_limit_per_minute,
+        sv.settings.rate_limit_per_hour,
+    )
+    if wait > 0:
+        await message.reply_text(tr(person.lang, "rate_limited", seconds=int(wait + 0.999)))
+        return None
+    return person
+
+
+def is_admin(context: ContextTypes.DEFAULT_TYPE, person: Person) -> bool:
+    return person.telegram_id in services(context).settings.admin_user_ids

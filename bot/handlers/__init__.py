@@ -1,0 +1,1 @@
+"""The bot's handlers: thin, one docstring each; their texts come from videobot.i18n."""

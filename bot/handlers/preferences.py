@@ -1,0 +1,73 @@
+"""/settings: video format, the bot's language and the narrator voice, kept per person."""
+
+from __future__ import annotations
+
+import contextlib
+
+from telegram import Update
+from telegram.error import BadRequest
+from telegram.ext import ContextTypes
+
+from bot.guards import Person, admit, identify
+from bot.handlers.buttons import markup
+from bot.services import Services, blocking, services
+from videobot.callbacks import BadCallback, parse_setting, settings_button
+from videobot.chat_texts import Keyboard
+from videobot.formats import VideoFormat
+from videobot.i18n import LANGUAGES, tr
+
+
+def _menu(sv: Services, person: Person) -> tuple[str, Keyboard]:
+    row = sv.records.person(person.key)
+    fmt = (row.format if row else None) or sv.settings.video_format.value
+    voice = (row.voice if row else None) or sv.settings.narrator_voices[0]
+    language = (row.language if row else None) or tr(person.lang, "language_auto")
+    text = tr(person.lang, "settings", format=fmt, language=language, voice=voice)
+
+    def mark(label: str, chosen: bool) -> str:
+        return f"• {label}" if chosen else label
+
+    keyboard: Keyboard = [
+        [(mark(f.value, f.value == fmt), settings_button("format", f.value)) for f in VideoFormat],
+        [(mark(code, code == language), settings_button("language", code)) for code in LANGUAGES],
+        [
+            (mark(name, name == voice), settings_button("voice", name))
+            for name in sv.settings.narrator_voices[:6]
+        ],
+    ]
+    return text, keyboard
+
+
+async def show_settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The current choices, each changeable with one tap."""
+    if not ((person := await admit(update, context)) and update.effective_message):
+        return
+    text, keyboard = await blocking(_menu, services(context), person)
+    await update.effective_message.reply_text(text, reply_markup=markup(keyboard))
+
+
+async def change_setting(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """One tap in the settings menu: validated against the allowed values, then saved."""
+    query = update.callback_query
+    person = await identify(update, context)
+    if query is None or person is None:
+        return
+    sv = services(context)
+    try:
+        name, value = parse_setting(query.data)
+        allowed = {
+            "format": [f.value for f in VideoFormat],
+            "language": list(LANGUAGES),
+            "voice": sv.settings.narrator_voices,
+        }[name]
+        if value not in allowed:
+            raise BadCallback(name)
+    except BadCallback:
+        await query.answer(tr(person.lang, "bad_button"), show_alert=True)
+        return
+    await blocking(sv.records.update_person, person.key, **{name: value})
+    person = await identify(update, context) or person  # the language may have changed
+    await query.answer(tr(person.lang, "settings_saved"))
+    text, keyboard = await blocking(_menu, sv, person)
+    with contextlib.suppress(BadRequest):  # the menu may be unchanged
+        await query.edit_message_text(text, reply_markup=markup(keyboard))

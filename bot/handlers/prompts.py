@@ -1,0 +1,182 @@
+"""Messages: a text or voice prompt starts a job; a reply answers the bot's open question;
+anything else gets a short explanation and starts nothing."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from datetime import timedelta
+
+from pydantic import ValidationError
+from telegram import Message, Update
+from telegram.error import TelegramError
+from telegram.ext import ApplicationHandlerStop, ContextTypes
+
+from bot.deciding import decide, gate_open
+from bot.guards import Person, admit, identify
+from bot.services import Services, blocking, services
+from videobot.chat_texts import status_message
+from videobot.db.bot_records import Refused
+from videobot.db.models import JobStatus
+from videobot.decisions import Decision
+from videobot.i18n import tr
+from videobot.naming import short_id
+from videobot.requests import MAX_PROMPT_CHARS, InvalidRequest, clean_prompt, resolve_language
+
+log = logging.getLogger(__name__)
+
+
+async def text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A prompt, or the answer to the question the bot asked at a gate."""
+    message = update.effective_message
+    if message is None or not (person := await admit(update, context)):
+        return
+    sv = services(context)
+    awaiting = (await blocking(sv.records.person, person.key)).awaiting  # type: ignore[union-attr]
+    if awaiting:
+        await _answer(sv, person, message, awaiting)
+        return
+    raw = message.text or ""
+    if len(raw) > MAX_PROMPT_CHARS:
+        await message.reply_text(
+            tr(person.lang, "prompt_too_long", length=len(raw), limit=MAX_PROMPT_CHARS)
+        )
+        return
+    try:
+        prompt = clean_prompt(raw)
+    except InvalidRequest:
+        await message.reply_text(tr(person.lang, "prompt_empty"))
+        return
+    language = resolve_language(sv.settings.language, prompt)
+    await _start(sv, person, message, prompt=prompt, kind="text", language=language)
+
+
+async def voice(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A voice note (≤ 20 MB, ≤ 2 minutes): stored, then transcribed by the flow."""
+    message = update.effective_message
+    if message is None or message.voice is None or not (person := await admit(update, context)):
+        return
+    sv = services(context)
+    note = message.voice
+    duration = note.duration
+    seconds = duration.total_seconds() if isinstance(duration, timedelta) else duration
+    if seconds and seconds > sv.settings.voice_max_seconds:
+        await message.reply_text(
+            tr(person.lang, "voice_too_long", limit=sv.settings.voice_max_seconds)
+        )
+        return
+    if note.file_size and note.file_size > sv.settings.voice_max_mb * 1024 * 1024:
+        await message.reply_text(tr(person.lang, "voice_too_big", limit=sv.settings.voice_max_mb))
+        return
+    await _start(sv, person, message, prompt="", kind="voice", language="auto")
+
+
+async def unsupported(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Stickers, photos, documents and the like cannot be prompts."""
+    if (person := await admit(update, context)) and update.effective_message:
+        await update.effective_message.reply_text(tr(person.lang, "unsupported"))
+
+
+async def edited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """An edited message changes nothing; say so (edits count as requests), and stop here."""
+    chat, message = update.effective_chat, update.effective_message
+    private = chat is not None and chat.type == "private"
+    if private and message and (person := await admit(update, context)):
+        await message.reply_text(tr(person.lang, "edited_ignored"))
+    raise ApplicationHandlerStop
+
+
+async def group_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """In groups the bot only explains that it works in private chats."""
+    person = await identify(update, context)
+    if person and update.effective_message:
+        await update.effective_message.reply_text(tr(person.lang, "private_only"))
+    raise ApplicationHandlerStop
+
+
+async def _start(
+    sv: Services, person: Person, message: Message, *, prompt: str, kind: str, language: str
+) -> None:
+    row = await blocking(sv.records.person, person.key)
+    fmt = (row.format if row and row.format else None) or sv.settings.video_format.value
+    started = await blocking(
+        sv.records.start_job,
+        user_id=person.key,
+        chat_id=person.chat_id,
+        prompt=prompt,
+        prompt_kind=kind,
+        language=language,
+        fmt=fmt,
+        voice=row.voice if row else None,
+        max_active=sv.settings.active_jobs_per_user,
+    )
+    if isinstance(started, Refused):
+        await message.reply_text(tr(person.lang, "active_job", job=short_id(started.active.id)))
+        return
+    job = started
+    try:
+        if kind == "voice":
+            await _store_voice(sv, message, job.id)
+        await message.reply_text(tr(person.lang, "accepted", job=short_id(job.id)))
+        position = await blocking(sv.store.queue_position, job.id)
+        shown = status_message(person.lang, job, [], position)
+        sent = await message.reply_text(shown)
+        await blocking(
+            sv.records.save_status_message, job.id, person.chat_id, sent.message_id, shown
+        )
+        await sv.trigger(job.id)
+    except Exception as exc:
+        log.warning("Could not start job %s: %s", short_id(job.id), type(exc).__name__)
+        await blocking(
+            sv.store.update_job,
+            job.id,
+            status=JobStatus.FAILED,
+            error=f"could not start: {type(exc).__name__}",
+        )
+        await message.reply_text(
+            tr(person.lang, "voice_failed" if kind == "voice" else "start_failed")
+        )
+
+
+async def _store_voice(sv: Services, message: Message, job_id: uuid.UUID) -> None:
+    assert message.voice is not None
+    target = sv.media.voice_prompt(job_id)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    file = await message.voice.get_file()
+    await file.download_to_drive(target)
+    await blocking(sv.store.update_job, job_id, voice_path=str(target))
+
+
+async def _answer(
+    sv: Services, person: Person, message: Message, awaiting: dict[str, object]
+) -> None:
+    """The reply to "what should change?" or "send the new text": a decision at the gate."""
+    await blocking(sv.records.set_awaiting, person.key, None)
+    job, _ = await blocking(sv.records.job_by_key, person.key, str(awaiting.get("job", "")))
+    stage, attempt = str(awaiting.get("stage")), int(str(awaiting.get("attempt", 0)))
+    if job is None or not await blocking(gate_open, sv, job, stage, attempt):
+        await message.reply_text(tr(person.lang, "answer_stale"))
+        return
+    reply = (message.text or "").strip()
+    try:
+        if awaiting.get("kind") == "feedback":
+            decision = Decision.make("regenerate", person.key, feedback=reply)
+        elif awaiting.get("kind") == "part":
+            decision = Decision.make("edit", person.key, part=awaiting.get("part"), text=reply)
+        else:
+            decision = Decision.make("edit", person.key, scene=awaiting.get("scene"), text=reply)
+    except ValidationError:
+        await message.reply_text(tr(person.lang, "prompt_too_long", length=len(reply), limit=1000))
+        await blocking(sv.records.set_awaiting, person.key, awaiting)
+        return
+    outcome = await decide(sv, person, job, stage, attempt, decision)
+    if not outcome.done and outcome.text != tr(person.lang, "already_decided"):
+        await blocking(sv.records.set_awaiting, person.key, awaiting)  # let them try again
+    await message.reply_text(outcome.text)
+    gate_message = awaiting.get("message")
+    if outcome.done and isinstance(gate_message, int):
+        with contextlib.suppress(TelegramError):  # the gate message may be gone
+            await message.get_bot().edit_message_reply_markup(
+                chat_id=person.chat_id, message_id=gate_message, reply_markup=None
+            )

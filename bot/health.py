@@ -1,0 +1,45 @@
+"""What `GET /health` reports: the app database and the Prefect API, each reachable or not."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+
+from bot.services import Services, blocking
+
+
+def _database_ok(sv: Services) -> bool:
+    try:
+        with sv.db.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return True
+    except Exception:
+        return False
+
+
+async def _prefect_ok() -> bool:
+    from prefect.settings import get_current_settings
+
+    url = get_current_settings().api.url
+    if not url:
+        return False
+    try:
+        async with httpx.AsyncClient(timeout=3) as client:
+            reply = await client.get(f"{url.rstrip('/')}/health")
+        return reply.status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+async def health(sv: Services, mode: str) -> tuple[int, dict[str, Any]]:
+    database, prefect = await blocking(_database_ok, sv), await _prefect_ok()
+    healthy = database and prefect
+    return (200 if healthy else 503), {
+        "status": "healthy" if healthy else "unhealthy",
+        "service": "videobot",
+        "mode": mode,
+        "database": "reachable" if database else "unreachable",
+        "prefect_api": "reachable" if prefect else "unreachable",
+    }

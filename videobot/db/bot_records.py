@@ -1,0 +1,311 @@
+"""What the bot keeps in the app database, so that any number of bot replicas agree: people's
+settings, their request log (rate limits), the job they may start, decisions claimed once."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import String, cast, delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from videobot.db.engine import Database
+from videobot.db.models import (
+    FINISHED_STATUSES,
+    Approval,
+    BotRequest,
+    BotUser,
+    JobStatus,
+    ProviderCall,
+    StatusMessage,
+    VideoJob,
+    utcnow,
+)
+from videobot.decisions import Decision
+
+MINUTE, HOUR = timedelta(minutes=1), timedelta(hours=1)
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands timestamps back without a zone; they were written in UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Refused:
+    """Why a job was not started: the person already has `active` jobs going."""
+
+    active: VideoJob
+
+
+class BotRecords:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @contextmanager
+    def _person_locked(self, user_id: str, now: datetime) -> Iterator[Session]:
+        """A transaction holding the person's row: their requests are counted one at a time
+        across replicas (PostgreSQL locks the row; SQLite takes its write lock)."""
+        self.note_person(user_id)
+        with self.db.session() as s:
+            s.execute(update(BotUser).where(BotUser.user_id == user_id).values(last_request_at=now))
+            yield s
+
+    # People -----------------------------------------------------------------------------
+
+    def note_person(self, user_id: str, telegram_language: str | None = None) -> BotUser:
+        """The person's row, created on first contact; remembers their Telegram language."""
+        for _ in range(3):
+            try:
+                with self.db.session() as s:
+                    person = s.get(BotUser, user_id)
+                    if person is None:
+                        person = BotUser(user_id=user_id, created_at=utcnow())
+                        s.add(person)
+                    if telegram_language and person.telegram_language != telegram_language:
+                        person.telegram_language = telegram_language[:16]
+                    return person
+            except IntegrityError:  # another replica created it at the same moment
+                continue
+        raise RuntimeError(f"could not record person {user_id}")
+
+    def person(self, user_id: str) -> BotUser | None:
+        with self.db.session() as s:
+            return s.get(BotUser, user_id)
+
+    def update_person(self, user_id: str, **values: Any) -> None:
+        self.note_person(user_id)
+        with self.db.session() as s:
+            s.execute(update(BotUser).where(BotUser.user_id == user_id).values(**values))
+
+    def set_awaiting(self, user_id: str, awaiting: dict[str, Any] | None) -> None:
+        self.update_person(user_id, awaiting=awaiting)
+
+    # Limits -----------------------------------------------------------------------------
+
+    def admit(self, user_id: str, per_minute: int, per_hour: int) -> float:
+        """Record one request and return 0, or return the seconds to wait (nothing recorded)."""
+        with self._person_locked(user_id, utcnow()) as s:
+            now = utcnow()  # read once the row is ours: earlier requests are all in the past
+            s.execute(
+                delete(BotRequest).where(BotRequest.user_id == user_id, BotRequest.at < now - HOUR)
+            )
+            recent = [
+                _aware(at)
+                for at in s.scalars(
+                    select(BotRequest.at)
+                    .where(BotRequest.user_id == user_id)
+                    .order_by(BotRequest.at.desc())
+                    .limit(max(per_minute, per_hour))
+                )
+            ]
+            waits = []
+            in_minute = [at for at in recent if at > now - MINUTE]
+            if len(in_minute) >= per_minute:
+                waits.append((in_minute[per_minute - 1] + MINUTE - now).total_seconds())
+            if len(recent) >= per_hour:
+                waits.append((recent[per_hour - 1] + HOUR - now).total_seconds())
+            if waits:
+                return max(1.0, max(waits))
+            s.add(BotRequest(user_id=user_id, at=now))
+            return 0.0
+
+    def start_job(
+        self,
+        *,
+        user_id: str,
+        chat_id: str,
+        prompt: str,
+        prompt_kind: str,
+        language: str,
+        fmt: str,
+        voice: str | None,
+        max_active: int,
+    ) -> VideoJob | Refused:
+        """A new queued job, unless the person already has `max_active` unfinished ones."""
+        with self._person_locked(user_id, utcnow()) as s:
+            active = list(
+                s.scalars(
+                    select(VideoJob)
+                    .where(
+                        VideoJob.user_id == user_id, VideoJob.status.not_in(list(FINISHED_STATUSES))
+                    )
+                    .order_by(VideoJob.created_at.desc())
+                )
+            )
+            if len(active) >= max_active:
+                return Refused(active[0])
+            job = VideoJob(
+                id=uuid.uuid4(),
+                user_id=user_id,
+                chat_id=chat_id,
+                prompt=prompt,
+                prompt_kind=prompt_kind,
+                language=language,
+                format=fmt,
+                narrator_voice=voice,
+                status=JobStatus.QUEUED,
+                stage="intake",
+            )
+            s.add(job)
+            return job
+
+    # Jobs -------------------------------------------------------------------------------
+
+    def jobs_of(self, user_id: str, limit: int = 10) -> list[VideoJob]:
+        with self.db.session() as s:
+            return list(
+                s.scalars(
+                    select(VideoJob)
+                    .where(VideoJob.user_id == user_id)
+                    .order_by(VideoJob.created_at.desc())
+                    .limit(limit)
+                )
+            )
+
+    def active_job(self, user_id: str) -> VideoJob | None:
+        with self.db.session() as s:
+            return s.scalars(
+                select(VideoJob)
+                .where(VideoJob.user_id == user_id, VideoJob.status.not_in(list(FINISHED_STATUSES)))
+                .order_by(VideoJob.created_at.desc())
+            ).first()
+
+    def job_by_key(self, user_id: str, key: str) -> tuple[VideoJob | None, bool]:
+        """The person's job whose id starts with `key`, and whether the key names anybody's."""
+        with self.db.session() as s:
+            own = [
+                j
+                for j in s.scalars(select(VideoJob).where(VideoJob.user_id == user_id))
+                if j.id.hex.startswith(key)
+            ]
+            if own:
+                return own[0], True
+            anyone = s.scalar(
+                select(func.count())
+                .select_from(VideoJob)
+                .where(cast(VideoJob.id, String).like(f"{key}%"))
+            )
+            return None, bool(anyone)
+
+    def stats(self, since: datetime) -> tuple[dict[str, int], float]:
+        """Jobs by status, and what providers cost since `since`."""
+        with self.db.session() as s:
+            rows = s.execute(select(VideoJob.status, func.count()).group_by(VideoJob.status))
+            counts = {status: int(count) for status, count in rows}
+            spend = s.scalar(
+                select(func.coalesce(func.sum(ProviderCall.cost_usd), 0.0)).where(
+                    ProviderCall.created_at >= since
+                )
+            )
+            return counts, float(spend or 0.0)
+
+    # Decisions --------------------------------------------------------------------------
+
+    def claim_decision(
+        self, job_id: uuid.UUID, stage: str, attempt: int, decision: Decision
+    ) -> datetime | None:
+        """Write the decision on the open gate row, once: a conditional UPDATE, so that of two
+        clicks (or two replicas) exactly one wins. Returns the claim's time, None if lost."""
+        now = utcnow()
+        with self.db.session() as s:
+            claimed = s.execute(
+                update(Approval)
+                .where(
+                    Approval.job_id == job_id,
+                    Approval.stage == stage,
+                    Approval.attempt == attempt,
+                    Approval.decision.is_(None),
+                )
+                .values(
+                    decision=decision.action,
+                    scenes=decision.scenes,
+                    scene=decision.scene,
+                    part=decision.part,
+                    text=decision.text,
+                    feedback=decision.feedback,
+                    decided_by=decision.decided_by,
+                    decided_at=now,
+                )
+            )
+            return now if claimed.rowcount == 1 else None  # type: ignore[attr-defined]
+
+    def release_decision(
+        self, job_id: uuid.UUID, stage: str, attempt: int, decided_by: str
+    ) -> None:
+        """Undo a claim whose resume failed, so the person can press again."""
+        with self.db.session() as s:
+            s.execute(
+                update(Approval)
+                .where(
+                    Approval.job_id == job_id,
+                    Approval.stage == stage,
+                    Approval.attempt == attempt,
+                    Approval.decided_by == decided_by,
+                )
+                .values(
+                    decision=None,
+                    scenes=None,
+                    scene=None,
+                    part=None,
+                    text=None,
+                    feedback=None,
+                    decided_by=None,
+                    decided_at=None,
+                )
+            )
+
+    # Status messages ----------------------------------------------------------------------
+
+    def status_message(self, job_id: uuid.UUID) -> StatusMessage | None:
+        with self.db.session() as s:
+            return s.get(StatusMessage, job_id)
+
+    def save_status_message(
+        self, job_id: uuid.UUID, chat_id: str, message_id: int, text: str
+    ) -> None:
+        with self.db.session() as s:
+            row = s.get(StatusMessage, job_id)
+            if row is None:
+                s.add(
+                    StatusMessage(
+                        job_id=job_id,
+                        chat_id=chat_id,
+                        message_id=message_id,
+                        text=text,
+                        edited_at=utcnow(),
+                    )
+                )
+            else:
+                row.chat_id, row.message_id, row.text = chat_id, message_id, text
+                row.edited_at = utcnow()
+
+    def claim_edit_slot(self, user_id: str, gap_seconds: float) -> float:
+        """0 when this process may edit the person's chat now (≤ one edit per `gap_seconds`,
+        across processes), else the seconds to wait."""
+        self.note_person(user_id)
+        now = utcnow()
+        with self.db.session() as s:
+            granted = s.execute(
+                update(BotUser)
+                .where(
+                    BotUser.user_id == user_id,
+                    or_(
+                        BotUser.status_edited_at.is_(None),
+                        BotUser.status_edited_at <= now - timedelta(seconds=gap_seconds),
+                    ),
+                )
+                .values(status_edited_at=now)
+            )
+            if granted.rowcount == 1:  # type: ignore[attr-defined]
+                return 0.0
+            last = s.scalar(select(BotUser.status_edited_at).where(BotUser.user_id == user_id))
+        if last is None:
+            return 0.0
+        wait = (_aware(last) + timedelta(seconds=gap_seconds) - now).total_seconds()
+        return min(gap_seconds, max(0.05, wait))  # `now` may predate the winner's stamp

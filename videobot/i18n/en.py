@@ -1,0 +1,119 @@
+"""English texts. Every key here exists in every other catalogue, with the same placeholders."""
+
+MESSAGES: dict[str, str] = {
+    # Commands.
+    "start": (
+        "Hi! I make 50-second narrated videos from one sentence.\n\n"
+        "1. Send me what the video is about, as text or a voice note (up to 2 minutes).\n"
+        "2. I write a script: approve it, ask for changes or edit it.\n"
+        "3. I draw ten scenes: approve them or redo the ones you don't like.\n"
+        "4. I animate them: approve the clips.\n"
+        "5. You get the video with narration.\n\n"
+        "/help lists the commands."
+    ),
+    "help": (
+        "/new — start a new video\n"
+        "/status — what your video is doing, and its cost so far\n"
+        "/cancel — stop your current video\n"
+        "/settings — format, language and narrator voice\n"
+        "/history — your recent videos\n\n"
+        "Or just send a sentence (or a voice note) to start."
+    ),
+    "new": "Send me one sentence about the video you want, or a voice note.",
+    "private_only": "I work in private chats only: write to me directly.",
+    "not_allowed": "Sorry, this bot is private.",
+    "rate_limited": "That's a lot of messages. Please wait {seconds} s and try again.",
+    "unknown_command": "I don't know that command. /help lists what I can do.",
+    "unsupported": "I can only use text or a voice note as a prompt. Send me a sentence.",
+    "edited_ignored": "I don't follow edited messages. Send the new text as a new message.",
+    "prompt_empty": "The message is empty: say what the video should be about.",
+    "prompt_too_long": "That is {length} characters; please keep the prompt under {limit}.",
+    "active_job": (
+        "You already have a video in progress ({job}). /status shows where it is; /cancel stops it."
+    ),
+    "accepted": "Got it! Video {job} is on its way.",
+    "start_failed": "Sorry, I could not start the video. Please try again in a minute.",
+    "voice_too_long": "The voice note is longer than {limit} s. Please keep it shorter.",
+    "voice_too_big": "The voice note is over {limit} MB. Please send a shorter one.",
+    "voice_failed": "I could not download the voice note. Please send it again.",
+    # Status, cancel, history, stats.
+    "status_none": "You have no video in progress. Send a sentence to start one.",
+    "status_cost": "Cost so far: ${cost}",
+    "cancel_none": "There is nothing to cancel.",
+    "cancelled": "Video {job} is cancelled.",
+    "cancel_failed": "I could not cancel video {job}. Please try again.",
+    "history_empty": "You have not made any videos yet.",
+    "history_header": "Your recent videos:",
+    "history_line": "{date} · {prompt} · {status}",
+    "stats_header": "Jobs by state:",
+    "stats_line": "{status}: {count}",
+    "stats_spend": "Spent today: ${cost}",
+    # Settings.
+    "settings": "Settings\nFormat: {format}\nLanguage: {language}\nNarrator voice: {voice}",
+    "settings_saved": "Saved.",
+    "setting_format": "Format",
+    "setting_language": "Language",
+    "setting_voice": "Voice",
+    "language_auto": "from Telegram",
+    # Gate messages.
+    "script_heard": "You said: “{text}”",
+    "script_header": "Script (version {attempt}): {title}",
+    "part_intro": "Intro",
+    "part_main": "Main",
+    "part_outro": "Outro",
+    "script_part": "{part} ({seconds})\n{text}",
+    "images_gate": "The ten scenes (round {attempt}). Approve them, or redo the ones you "
+    "don't like.",
+    "clips_gate": "The ten clips (round {attempt}). Approve them, or redo the ones you don't like.",
+    "sheet_caption": "All ten scenes at a glance.",
+    "scene_failed": "Scene {scene} could not be made: {reason}",
+    "clip_estimate": "Approving starts the clips: {scenes} scenes, estimated ${cost}.",
+    "redo_pick": "Tap the scenes to make again, then confirm.",
+    "edit_pick_part": "Which part do you want to rewrite?",
+    "edit_pick_scene": "Which scene's prompt do you want to change?",
+    "ask_feedback": "What should change in the script? Reply with a sentence.",
+    "ask_part_text": "Send the new text for the {part}.",
+    "ask_scene_text": "Send the new prompt for scene {scene}. Now: {current}",
+    "answer_stale": "That question is no longer open; the video has moved on.",
+    # Buttons.
+    "btn_approve": "✅ Approve",
+    "btn_approve_all": "✅ Approve all",
+    "btn_regenerate": "🔄 Regenerate",
+    "btn_edit": "✏️ Edit",
+    "btn_cancel": "✖️ Cancel",
+    "btn_redo": "🔁 Redo",
+    "btn_confirm_redo": "Redo {count} scene(s)",
+    "btn_back": "← Back",
+    "btn_edit_scene": "Edit scene {scene}",
+    # Button answers and outcomes.
+    "outcome_approve": "✅ Approved.",
+    "outcome_cancel": "✖️ Cancelled.",
+    "outcome_regenerate": "🔄 Regenerating with your feedback.",
+    "outcome_edit": "✏️ Edited.",
+    "outcome_redo": "🔁 Redoing scene(s) {scenes}.",
+    "already_decided": "Already decided.",
+    "not_your_job": "This is someone else's video.",
+    "bad_button": "This button is not valid.",
+    "edit_too_long": "The {part} is {words} words; about {limit} fit. Please shorten it.",
+    "approve_blocked": "Scene(s) {scenes} have no picture yet: redo them or edit their prompt.",
+    "resume_failed": "I could not pass that on just now. Please tap again in a minute.",
+    # Progress and the end.
+    "stage_queued": "⏳ Waiting for a free slot",
+    "stage_intake": "👂 Reading your request",
+    "stage_script": "📝 Writing the script",
+    "stage_segments": "🎬 Planning the scenes",
+    "stage_images": "🖼 Images",
+    "stage_motion": "🎞 Planning the motion",
+    "stage_clips": "🎥 Clips",
+    "stage_narration": "🎙 Recording the narration",
+    "stage_assembly": "🛠 Assembling the video",
+    "stage_waiting": "👀 Waiting for your decision",
+    "stage_delivered": "✅ Done",
+    "stage_cancelled": "✖️ Cancelled",
+    "stage_failed": "❌ Failed",
+    "stage_expired": "⌛ Expired: no decision arrived in time",
+    "queue_position": "Position in the queue: {position}",
+    "progress_count": "{done}/{total} {bar}",
+    "video_caption": "{title}\n{duration} s · cost ${cost}",
+    "failed": "Sorry, the video failed: {reason}",
+}
