@@ -132,7 +132,7 @@ def narrate(job_id: UUID, section: str) -> str:
         stage="narration",
         segment=None,
         provider=narrator.name,
-        call=lambda: (None, narrator.narrate(text, job.language, out)),
+        call=lambda: (None, narrator.narrate(text, job.language, out, job.narrator_voice)),
     )
     rt.store.record_narration(job_id, section, out)
     return str(out)

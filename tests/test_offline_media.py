@@ -198,6 +198,19 @@ def test_narration_is_audible_speech(language: str, text: str, tmp_path: Path) -
     assert (usage.units, usage.unit, usage.model) == (len(text), "characters", "espeak-ng")
 
 
+def test_a_chosen_voice_changes_how_the_narration_sounds(tmp_path: Path) -> None:
+    """Two voice names that map to different espeak-ng variants give different audio; the
+    same name gives the same audio."""
+    text = "The lighthouse keeps ships away from the rocks."
+    made = {}
+    for name in ("alloy", "coral", "alloy-again"):
+        voice = "alloy" if name == "alloy-again" else name
+        OfflineNarrator().narrate(text, "en", tmp_path / f"{name}.wav", voice)
+        made[name] = (tmp_path / f"{name}.wav").read_bytes()
+    assert made["alloy"] == made["alloy-again"]
+    assert made["alloy"] != made["coral"]
+
+
 def test_narrator_refuses_unknown_language_and_missing_binary(tmp_path: Path) -> None:
     """An unsupported language or an absent espeak-ng is a permanent ProviderError."""
     with pytest.raises(ProviderError) as unknown:

@@ -105,6 +105,14 @@ def test_narration_is_a_wav_from_the_configured_voice(fake: FakeOpenAI, tmp_path
     assert usage.units == len(text) and usage.cost_usd == pytest.approx(len(text) * 20e-6)
 
 
+def test_the_persons_chosen_voice_replaces_the_configured_one(
+    fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    settings = settings_for(fake, openai_tts_voice="coral")
+    OpenAINarrator(settings).narrate("Tides rise twice a day.", "en", tmp_path / "a.wav", "sage")
+    assert fake.requests[0].json["voice"] == "sage"  # type: ignore[index]
+
+
 def test_overlong_narration_is_refused_without_a_request(
     fake: FakeOpenAI, tmp_path: Path
 ) -> None:

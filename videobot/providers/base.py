@@ -98,7 +98,11 @@ class Animator(Protocol):
 class Narrator(Protocol):
     name: str
 
-    def narrate(self, text: str, language: str, out: Path) -> Usage: ...
+    def narrate(
+        self, text: str, language: str, out: Path, voice: str | None = None
+    ) -> Usage:
+        """`voice` is the person's choice of narrator, None for the default."""
+        ...
 
 
 class Transcriber(Protocol):

@@ -18,6 +18,16 @@ SAMPLE_RATE = 24_000
 _TIMEOUT_SECONDS = 120
 
 
+# espeak-ng's voice variants (appended as "+m3"), for narrators chosen by name.
+VARIANTS = ("m1", "f2", "m3", "f4", "m7", "f5")
+
+
+def _variant(voice: str | None) -> str:
+    if not voice:
+        return ""
+    return "+" + VARIANTS[sum(voice.encode()) % len(VARIANTS)]
+
+
 class OfflineNarrator:
     """Speaks text with espeak-ng and writes a 24 kHz mono 16-bit WAV."""
 
@@ -28,9 +38,10 @@ class OfflineNarrator:
         self.words_per_minute = words_per_minute
         self.binary = binary
 
-    def narrate(self, text: str, language: str, out: Path) -> Usage:
-        voice = VOICES.get(language.lower().replace("_", "-").split("-")[0])
-        if voice is None:
+    def narrate(self, text: str, language: str, out: Path, voice: str | None = None) -> Usage:
+        """`voice`, any name, picks one of espeak-ng's voice variants, the same for a name."""
+        spoken = VOICES.get(language.lower().replace("_", "-").split("-")[0])
+        if spoken is None:
             raise ProviderError(
                 f"offline narration speaks {', '.join(sorted(VOICES))}, not {language!r}",
                 permanent=True,
@@ -47,7 +58,8 @@ class OfflineNarrator:
             raw = Path(folder) / "speech.wav"
             # The text goes through stdin: no shell, and no text is ever read as an option.
             proc = subprocess.run(
-                [exe, "-v", voice, "-s", str(self.words_per_minute), "-w", str(raw), "--stdin"],
+                [exe, "-v", spoken + _variant(voice), "-s", str(self.words_per_minute),
+                 "-w", str(raw), "--stdin"],
                 input=text.encode("utf-8"),
                 capture_output=True,
                 timeout=_TIMEOUT_SECONDS,

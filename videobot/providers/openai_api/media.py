@@ -88,8 +88,9 @@ class OpenAIImageMaker(_OpenAIProvider):
 class OpenAINarrator(_OpenAIProvider):
     """Speech from an OpenAI TTS model, written as a WAV file."""
 
-    def narrate(self, text: str, language: str, out: Path) -> Usage:
-        """The voice speaks `text` in whatever language it is written in; `language` is unused."""
+    def narrate(self, text: str, language: str, out: Path, voice: str | None = None) -> Usage:
+        """The voice speaks `text` in whatever language it is written in; `language` is unused.
+        `voice` (an OpenAI voice name) replaces OPENAI_TTS_VOICE for this call."""
         if not text.strip():
             raise ProviderError("there is no text to narrate", permanent=True)
         if len(text) > MAX_SPEECH_CHARS:
@@ -102,7 +103,7 @@ class OpenAINarrator(_OpenAIProvider):
 
         def speak() -> str | None:
             result = self.client.audio.speech.create(
-                model=s.openai_tts_model, voice=s.openai_tts_voice, input=text,
+                model=s.openai_tts_model, voice=voice or s.openai_tts_voice, input=text,
                 response_format="wav", speed=s.openai_tts_speed,
             )
             _write_wav(result.content, Path(out))
