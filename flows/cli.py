@@ -246,11 +246,11 @@ def _find(store, prefix: str):  # type: ignore[no-untyped-def]
         raise CommandError(f"no job with id '{prefix}'") from None
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 def cmd_bot(args: argparse.Namespace) -> int:
     from bot.__main__ import main as run_bot
 
     return run_bot()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
