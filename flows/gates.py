@@ -75,35 +75,20 @@ def await_decision(
 def resume_with(flow_run_id: UUID, decision: Decision, *, within: float = 10.0) -> None:
     """Resume a waiting run with `decision`.
 
-    Two refusals are only momentary, so they are tried again here, briefly and soon: Prefect
-    records the paused state before it saves the input schema ("Run input schema not found"),
-    and a SQLite-backed server answers 503 when its database is locked by another write. The
-    client's own retry would wait 2 s, then 4 s, for the second; the resume is a single write,
-    safe to repeat, so it is repeated within a few hundred milliseconds instead.
+    Prefect records the paused state before it saves the input schema, so a resume in that
+    instant is refused ("Run input schema not found"): tried again briefly. A busy server is
+    tried again at once (`tasks.prefect_calls`).
     """
     import time
 
-    import httpx
-    from prefect.exceptions import PrefectHTTPStatusError
-    from prefect.flow_runs import resume_flow_run
-    from prefect.settings import PREFECT_CLIENT_MAX_RETRIES, temporary_settings
+    from tasks.prefect_calls import resume_run
 
     deadline = time.monotonic() + within
-    pause = 0.05
     while True:
         try:
-            with temporary_settings({PREFECT_CLIENT_MAX_RETRIES: 0}):
-                resume_flow_run(flow_run_id, run_input=decision.model_dump(mode="json"))
+            resume_run(flow_run_id, decision.model_dump(mode="json"))
             return
         except RuntimeError as exc:
             if "schema not found" not in str(exc).lower() or time.monotonic() > deadline:
                 raise
-        except PrefectHTTPStatusError as exc:
-            busy = exc.response.status_code in (429, 502, 503)
-            if not busy or time.monotonic() > deadline:
-                raise
-        except httpx.ConnectError:  # nothing was sent: the server is restarting, say
-            if time.monotonic() > deadline:
-                raise
-        time.sleep(pause)
-        pause = min(pause * 2, 0.5)
+        time.sleep(0.1)

@@ -22,19 +22,16 @@ import contextvars
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from uuid import UUID
 
-import httpx
 from prefect import get_client
-from prefect.client.orchestration import SyncPrefectClient
-from prefect.exceptions import PrefectHTTPStatusError
-from prefect.settings import PREFECT_CLIENT_MAX_RETRIES, temporary_settings
+
+from tasks.prefect_calls import request_promptly
 
 LEASE_SECONDS = 300.0
 RENEW_EVERY_SECONDS = 60.0
 MAX_RETRY_SECONDS = 1.0  # a denied request tries again after at most this long
-BUSY_RETRY_SECONDS = 60.0  # how long a busy or unreachable server is tried again
 
 log = logging.getLogger(__name__)
 
@@ -91,21 +88,21 @@ class ProviderSlots:
             # One request at a time per process: concurrent writes to a SQLite-backed server
             # wait on its database lock, and a queue of them starts later than a sequence.
             with self._requesting:
-                try:
-                    response = _promptly(
-                        lambda client: client.increment_concurrency_slots_with_lease(
-                            names=[self.limit_name],
-                            slots=1,
-                            mode="concurrency",
-                            lease_duration=LEASE_SECONDS,
-                        )
-                    )
-                except PrefectHTTPStatusError as exc:
-                    if exc.response.status_code != 423:  # 423: every slot is taken
-                        raise
-                    wait = float(exc.response.headers.get("Retry-After") or MAX_RETRY_SECONDS)
-                    time.sleep(min(wait, MAX_RETRY_SECONDS))
-                    continue
+                response = request_promptly(
+                    "POST",
+                    "/v2/concurrency_limits/increment-with-lease",
+                    json={
+                        "names": [self.limit_name],
+                        "slots": 1,
+                        "mode": "concurrency",
+                        "lease_duration": LEASE_SECONDS,
+                    },
+                )
+            if response.status_code == 423:  # every slot is taken
+                wait = float(response.headers.get("Retry-After") or MAX_RETRY_SECONDS)
+                time.sleep(min(wait, MAX_RETRY_SECONDS))
+                continue
+            response.raise_for_status()
             body = response.json()
             if not body.get("limits"):
                 self._release(UUID(body["lease_id"]))  # a lease on nothing: no use to anyone
@@ -121,7 +118,9 @@ class ProviderSlots:
 
     def _release(self, lease: UUID) -> None:
         try:
-            _promptly(lambda client: client.release_concurrency_slots_with_lease(lease))
+            request_promptly(
+                "POST", "/v2/concurrency_limits/decrement-with-lease", json={"lease_id": str(lease)}
+            ).raise_for_status()
         except Exception as exc:  # the lease expires on its own; the call itself succeeded
             log.warning("could not give back a %s slot: %s", self.limit_name, exc)
 
@@ -152,28 +151,3 @@ class ProviderSlots:
                         client.renew_concurrency_lease(lease_id=lease, lease_duration=LEASE_SECONDS)
                 except Exception as exc:
                     log.warning("could not renew a %s slot: %s", self.limit_name, exc)
-
-
-def _promptly(request: Callable[[SyncPrefectClient], httpx.Response]) -> httpx.Response:
-    """One request to the Prefect server, repeated soon when the server is momentarily busy.
-
-    A SQLite-backed server answers 503 while another write holds its database lock, and the
-    Prefect client would wait 2 s, then 4 s, before trying again: a paid slot idle all that
-    time. These requests are single writes, undone on failure, so they are safe to repeat.
-    """
-    pause, deadline = 0.05, time.monotonic() + BUSY_RETRY_SECONDS
-    while True:
-        try:
-            with (
-                temporary_settings({PREFECT_CLIENT_MAX_RETRIES: 0}),
-                get_client(sync_client=True) as client,
-            ):
-                return request(client)
-        except PrefectHTTPStatusError as exc:
-            if exc.response.status_code not in (502, 503) or time.monotonic() > deadline:
-                raise
-        except httpx.ConnectError:  # nothing was sent: the server may be restarting
-            if time.monotonic() > deadline:
-                raise
-        time.sleep(pause)
-        pause = min(pause * 2, 1.0)
