@@ -55,7 +55,7 @@ def build_application(settings: Settings) -> Application:
 
     app = (
         ApplicationBuilder()
-        .token(settings.telegram_bot_token.get_secret_value())
+        .token(token.get_secret_value())
         .base_url(f"{base}/bot")
         .base_file_url(f"{base}/file/bot")
         .concurrent_updates(64)  # many people at once; a person's limits live in the database
