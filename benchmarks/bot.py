@@ -27,15 +27,12 @@ exactly five rate-limit refusals.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import re
 import shutil
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,7 +52,7 @@ from tasks.runtime import runtime  # noqa: E402
 from tests.bot_fixtures import BotProcess, telegram_env  # noqa: E402
 from tests.fakes.telegram_server import FakeTelegram  # noqa: E402
 from tests.helpers import paused_at, wait_for  # noqa: E402
-from tests.serving import PrefectServer, Server  # noqa: E402
+from tests.serving import PrefectServer, Server, prefect_database  # noqa: E402
 from videobot.db.models import VideoJob  # noqa: E402
 
 DECISION_LOG = re.compile(r"Decision cancel at script-1 for job \w+: done=True in ([\d.]+) ms")
@@ -183,26 +180,6 @@ def measure_burst(tg: FakeTelegram, people_count: int) -> None:
     )
 
 
-@contextlib.contextmanager
-def prefect_database(kind: str) -> Iterator[str]:
-    """The Prefect server's database URL: a SQLite file, or a PostgreSQL database made for it."""
-    if kind == "sqlite":
-        yield f"sqlite+aiosqlite:///{TMP / 'prefect.db'}"
-        return
-    import psycopg
-
-    admin = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    name = f"prefect_bot_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        base = admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-        yield f"{base}/{name}"
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--presses", type=int, default=20, help="gate presses to time")
@@ -215,7 +192,7 @@ def main() -> None:
         f"cores {os.cpu_count()}, load average {os.getloadavg()[0]:.1f} at start, Prefect on "
         f"{args.prefect_db}, temporary dir {TMP}"
     )
-    with prefect_database(args.prefect_db) as database_url:
+    with prefect_database(args.prefect_db, TMP) as database_url:
         run(args, database_url)
 
 

@@ -35,8 +35,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from itertools import pairwise
 from pathlib import Path
@@ -60,7 +58,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings  # noqa: E402
 
 from tasks.runtime import runtime  # noqa: E402
 from tests.helpers import new_job, paused_at, wait_for  # noqa: E402
-from tests.serving import PrefectServer, Server, resume  # noqa: E402
+from tests.serving import PrefectServer, Server, prefect_database, resume  # noqa: E402
 from videobot.decisions import Decision  # noqa: E402
 
 NEXT_TASK = {"script": "plan-segments", "images": "write-motion", "clips": "narration-"}
@@ -234,26 +232,6 @@ def measure_waiting(server: Server, count: int) -> None:
     )
 
 
-@contextlib.contextmanager
-def prefect_database(kind: str) -> Iterator[str]:
-    """The Prefect server's database URL: a SQLite file, or a PostgreSQL database made for it."""
-    if kind == "sqlite":
-        yield f"sqlite+aiosqlite:///{TMP / 'prefect.db'}"
-        return
-    import psycopg
-
-    admin = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    name = f"prefect_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        base = admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-        yield f"{base}/{name}"
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--jobs", type=int, default=4, help="jobs for latency (3 resumes each)")
@@ -266,7 +244,7 @@ def main() -> None:
         f"cores {os.cpu_count()}, load average {os.getloadavg()[0]:.1f} at start, Prefect on "
         f"{args.prefect_db}, temporary dir {TMP}"
     )
-    with prefect_database(args.prefect_db) as database_url:
+    with prefect_database(args.prefect_db, TMP) as database_url:
         run(args, database_url)
 
 

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -176,3 +176,26 @@ class PrefectServer:
             self.proc.wait(10)
         with contextlib.suppress(ProcessLookupError):  # children that outlived the parent
             os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def prefect_database(kind: str, folder: Path) -> Iterator[str]:
+    """A Prefect server's database URL: a SQLite file in `folder`, or a PostgreSQL database
+    made for it at TEST_POSTGRES_URL's server (dropped afterwards)."""
+    if kind == "sqlite":
+        yield f"sqlite+aiosqlite:///{folder / 'prefect.db'}"
+        return
+    import uuid
+
+    import psycopg
+
+    admin = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    name = f"prefect_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        base = admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
