@@ -90,3 +90,28 @@ def test_a_video_over_the_limit_is_re_encoded_to_fit(tmp_path: Path) -> None:
     assert fitted != video and fitted.stat().st_size <= limit
     assert abs(probe(fitted).duration - probe(video).duration) < 0.2
     assert fit_to_size(video, tmp_path / "unused.mp4", video.stat().st_size) == video
+
+
+def test_a_failed_job_is_told_in_the_chat_with_its_reason(tmp_path: Path) -> None:
+    """fail() sends the reason in the person's language and brings the status message up to
+    date with the failure."""
+    from bot.channel import TelegramChannel
+    from videobot.db.bot_records import BotRecords
+    from videobot.db.engine import Database
+    from videobot.db.store import JobStore
+    from videobot.settings import Settings
+
+    db = Database(f"sqlite:///{tmp_path / 'app.db'}")
+    db.migrate()
+    store = JobStore(db)
+    job = store.create_job(user_id="tg:77", prompt="Tides", language="en", fmt="16:9",
+                           chat_id="77")
+    store.update_job(job.id, status="failed", error="Runway refused scene 3")
+    with FakeTelegram() as tg:
+        settings = Settings(_env_file=None, telegram_edit_seconds=0)  # type: ignore[call-arg]
+        channel = TelegramChannel(settings, store, BotRecords(db), BotApi(tg.url, tg.token))
+        channel.fail(store.job(job.id), "Runway refused scene 3")
+        texts = [m.text for m in tg.chat_messages(77)]
+    assert "Sorry, the video failed: Runway refused scene 3" in texts
+    assert len(texts) == 2, "the reason, and the job's status message"
+    assert tg.token not in " ".join(texts)
