@@ -20,12 +20,12 @@ from videobot.db.models import (
     Approval,
     BotRequest,
     BotUser,
-    JobStatus,
     ProviderCall,
     StatusMessage,
     VideoJob,
     utcnow,
 )
+from videobot.db.store import new_job_row
 from videobot.decisions import Decision
 
 MINUTE, HOUR = timedelta(minutes=1), timedelta(hours=1)
@@ -140,17 +140,9 @@ class BotRecords:
             )
             if len(active) >= max_active:
                 return Refused(active[0])
-            job = VideoJob(
-                id=uuid.uuid4(),
-                user_id=user_id,
-                chat_id=chat_id,
-                prompt=prompt,
-                prompt_kind=prompt_kind,
-                language=language,
-                format=fmt,
-                narrator_voice=voice,
-                status=JobStatus.QUEUED,
-                stage="intake",
+            job = new_job_row(
+                user_id=user_id, chat_id=chat_id, prompt=prompt, prompt_kind=prompt_kind,
+                language=language, fmt=fmt, narrator_voice=voice,
             )
             s.add(job)
             return job

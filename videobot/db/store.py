@@ -29,6 +29,24 @@ class JobNotFound(LookupError):
         super().__init__(f"no job with id {job_id}")
 
 
+def new_job_row(
+    *,
+    user_id: str,
+    chat_id: str | None,
+    prompt: str,
+    prompt_kind: str,
+    language: str,
+    fmt: str,
+    narrator_voice: str | None = None,
+) -> VideoJob:
+    """A job as it starts: queued, before intake."""
+    return VideoJob(
+        id=uuid.uuid4(), user_id=user_id, chat_id=chat_id, prompt=prompt,
+        prompt_kind=prompt_kind, language=language, format=fmt, narrator_voice=narrator_voice,
+        status=JobStatus.QUEUED, stage="intake",
+    )
+
+
 class JobStore(GateRecords):
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -45,16 +63,9 @@ class JobStore(GateRecords):
         chat_id: str | None = None,
         prompt_kind: str = "text",
     ) -> VideoJob:
-        job = VideoJob(
-            id=uuid.uuid4(),
-            user_id=user_id,
-            chat_id=chat_id,
-            prompt=prompt,
-            prompt_kind=prompt_kind,
-            language=language,
-            format=fmt,
-            status=JobStatus.QUEUED,
-            stage="intake",
+        job = new_job_row(
+            user_id=user_id, chat_id=chat_id, prompt=prompt, prompt_kind=prompt_kind,
+            language=language, fmt=fmt,
         )
         with self.db.session() as s:
             s.add(job)
