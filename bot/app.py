@@ -3,6 +3,8 @@ and closed in post_shutdown."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 
 from telegram.ext import (
@@ -16,6 +18,7 @@ from telegram.ext import (
 )
 
 from bot.handlers import buttons, commands, preferences, prompts
+from bot.queue_watch import QueueWatch, watch_queue
 from bot.services import Services
 from videobot.settings import ConfigurationError, Settings
 
@@ -46,9 +49,17 @@ def build_application(settings: Settings) -> Application:
     base = settings.telegram_api_base_url.rstrip("/")
 
     async def open_services(app: Application) -> None:
-        app.bot_data["services"] = Services.open(settings)
+        services = Services.open(settings)
+        app.bot_data["services"] = services
+        watch = QueueWatch(services.board, services.store)
+        app.bot_data["queue_watch"] = asyncio.get_running_loop().create_task(watch_queue(watch))
 
     async def close_services(app: Application) -> None:
+        watching = app.bot_data.pop("queue_watch", None)
+        if watching is not None:
+            watching.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watching
         services = app.bot_data.pop("services", None)
         if services is not None:
             services.close()

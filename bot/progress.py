@@ -42,32 +42,39 @@ class StatusBoard:
             self.language(job.user_id), job, self.store.segments(job_id), position
         )
 
-    def refresh(self, job_id: UUID, status: str | None = None) -> None:
-        """Bring the job's status message up to date (sending it first if there is none)."""
+    def refresh(self, job_id: UUID, status: str | None = None, *, wait: bool = True) -> bool:
+        """Bring the job's status message up to date (sending it first if there is none).
+
+        With `wait=False` an edit that would have to wait for the chat's edit slot is not made;
+        the answer says whether the message is up to date.
+        """
         with self._lock(job_id):
             job = self.store.job(job_id)
             if not job.chat_id:
-                return
+                return True
             text = self.render(job_id, status)
             row = self.records.status_message(job_id)
             if row is not None and row.text == text:
-                return
+                return True
             if row is not None:
-                while (wait := self.records.claim_edit_slot(job.user_id, self.edit_gap)) > 0:
-                    time.sleep(wait)
+                while (pause := self.records.claim_edit_slot(job.user_id, self.edit_gap)) > 0:
+                    if not wait:
+                        return False
+                    time.sleep(pause)
                 try:
                     self.api.call(
                         "editMessageText", chat_id=row.chat_id, message_id=row.message_id, text=text
                     )
                     self.records.save_status_message(job_id, row.chat_id, row.message_id, text)
-                    return
+                    return True
                 except TelegramError as exc:
                     if "not modified" in exc.description:
-                        return
+                        return True
                     if "not found" not in exc.description:
                         raise
             sent = self.api.call("sendMessage", chat_id=job.chat_id, text=text)
             self.records.save_status_message(job_id, job.chat_id, int(sent["message_id"]), text)
+            return True
 
     def watch(self, job_id: UUID) -> None:
         """While the job makes images or clips, refresh its message as scenes finish."""

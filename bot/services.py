@@ -11,6 +11,8 @@ from uuid import UUID
 
 from telegram.ext import ContextTypes
 
+from bot.progress import StatusBoard
+from bot.telegram_http import BotApi
 from videobot.db.bot_records import BotRecords
 from videobot.db.engine import Database
 from videobot.db.models import JobStatus
@@ -31,6 +33,7 @@ class Services:
     store: JobStore
     records: BotRecords
     media: MediaLayout
+    board: StatusBoard  # edits status messages the bot itself keeps current (queue places)
 
     @classmethod
     def open(cls, settings: Settings) -> Services:
@@ -41,9 +44,15 @@ class Services:
 
         import flows.gates  # noqa: F401
 
-        return cls(settings, db, JobStore(db), BotRecords(db), MediaLayout(settings.media_dir))
+        store, records = JobStore(db), BotRecords(db)
+        token = settings.telegram_bot_token
+        assert token is not None  # build_application refuses to start without one
+        api = BotApi(settings.telegram_api_base_url, token.get_secret_value())
+        board = StatusBoard(api, store, records, settings.telegram_edit_seconds)
+        return cls(settings, db, store, records, MediaLayout(settings.media_dir), board)
 
     def close(self) -> None:
+        self.board.api.close()
         self.db.dispose()
 
     async def trigger(self, job_id: UUID) -> None:
@@ -96,8 +105,10 @@ class Services:
         return bool(state and state.is_paused())
 
     async def cancel_run(self, flow_run_id: UUID, within: float = 20.0) -> None:
-        """Stop the job's run: a running one through its runner (Cancelling, which ends its
-        process), others at once; returns when the run has ended or `within` has passed."""
+        """Stop the job's run: a started or starting one through its runner (Cancelling, which
+        ends its process), others at once; returns when the run has ended or `within` has
+        passed. (A Cancelled state forced on a starting run is overwritten when its process
+        starts running it.)"""
         from prefect import get_client
         from prefect.states import Cancelled, Cancelling
 
@@ -105,8 +116,8 @@ class Services:
             state = (await client.read_flow_run(flow_run_id)).state
             if state is not None and state.is_final():
                 return
-            running = state is not None and state.is_running()
-            new = Cancelling if running else Cancelled
+            started = state is not None and (state.is_running() or state.is_pending())
+            new = Cancelling if started else Cancelled
             await client.set_flow_run_state(
                 flow_run_id, new(message="cancelled in the chat"), force=True
             )

@@ -11,7 +11,7 @@ from prefect.exceptions import FlowPauseTimeout
 from prefect.settings import get_current_settings
 
 from flows.stages import media_stage, script_stage
-from tasks.limits import release_job_slot, working
+from tasks.limits import JobEnded, release_job_slot, working
 from tasks.media import assemble, narrate
 from tasks.messages import deliver, notify
 from tasks.runtime import runtime
@@ -68,6 +68,8 @@ def run_pipeline(job_id: UUID, channel: str, auto_approve: bool) -> str:
             final = assemble(job_id)
             deliver(job_id, channel)
         return final
+    except JobEnded:
+        return ""  # cancelled while the run started or waited for a slot; nothing to undo
     except FlowPauseTimeout:
         if store.job(job_id).status != JobStatus.EXPIRED:  # the cleanup may have expired it
             store.update_job(

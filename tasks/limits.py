@@ -18,7 +18,6 @@ from prefect.concurrency.sync import concurrency
 
 from tasks.provider_slots import ProviderSlots
 from tasks.runtime import runtime
-from videobot.db.models import JobStatus
 from videobot.ledger import metered
 from videobot.providers.base import Usage
 from videobot.settings import Settings
@@ -50,6 +49,10 @@ def ensure_limits(settings: Settings) -> dict[str, int]:
     return limits
 
 
+class JobEnded(Exception):
+    """The job ended (cancelled or expired) while its run started or queued for a slot."""
+
+
 _held_job_slots: dict[UUID, ExitStack] = {}
 _held_lock = threading.Lock()
 
@@ -61,12 +64,16 @@ def take_job_slot(job_id: UUID) -> None:
     every step before its gate, and taking a slot per step would add a server round trip
     (and possibly a wait) to each. A renewal failure logs a warning rather than cancelling
     the job: stopping paid work halfway costs more than briefly exceeding the cap.
+
+    Raises `JobEnded` when the job was cancelled meanwhile: a person may cancel while the
+    run is starting or queued, and the run must not bring the job back.
     """
     with _held_lock:
         if job_id in _held_job_slots:
             return
     store = runtime().store
-    store.update_job(job_id, status=JobStatus.QUEUED)
+    if not store.join_queue(job_id):
+        raise JobEnded(f"job {job_id} has ended")
     held = ExitStack()
     held.enter_context(
         concurrency(
@@ -77,9 +84,11 @@ def take_job_slot(job_id: UUID) -> None:
             raise_on_lease_renewal_failure=False,
         )
     )
+    if not store.leave_queue(job_id):
+        held.close()
+        raise JobEnded(f"job {job_id} left the queue while it waited")
     with _held_lock:
         _held_job_slots[job_id] = held
-    store.update_job(job_id, status=JobStatus.RUNNING)
 
 
 def release_job_slot(job_id: UUID) -> None:

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from uuid import UUID
 
 import imageio_ffmpeg
 import pytest
+from prefect import get_client
+from prefect.client.schemas.responses import GlobalConcurrencyLimitResponse
 
+from tasks.limits import JOBS_LIMIT
 from tasks.runtime import runtime
 from tests.bot_fixtures import Stack, approvals_of, only_job_of, run_state, running_stack
 from tests.fakes.telegram_server import FakeTelegram
@@ -225,6 +230,69 @@ def test_voice_note_is_transcribed_and_made_into_a_video(stack: Stack, tmp_path:
     assert Path(job.voice_path or "").read_bytes() == note.read_bytes()
     uploads = stack.openai.requests_to("audio/transcriptions")
     assert len(uploads) == 1 and uploads[0].files["file"].filename.endswith(".ogg")
+
+
+def test_queued_jobs_see_their_place_move(stack: Stack) -> None:
+    """With every job slot taken, three jobs queue in the order they came; when the first is
+    cancelled, the others' status messages move up; when slots free, the next one starts."""
+    wait_for(lambda: _jobs_limit().active_slots == 0, timeout=60, what="no job slot held")
+    tg, people = stack.tg, (2101, 2102, 2103)
+    with _slots_held(_jobs_limit().limit) as release:
+        for person, prompt in zip(
+            people, ("How tides work", "Why cats purr", "What is rust"), strict=True
+        ):
+            tg.write(person, prompt)
+            tg.wait_for_message(person, lambda m: "Got it!" in m.text, timeout=30)
+        for place, person in enumerate(people, 1):
+            _status_saying(tg, person, f"Position in the queue: {place}")
+        jobs = [only_job_of(person) for person in people]
+        wait_for(lambda: all(runtime().store.job(j.id).flow_run_id for j in jobs), what="the runs")
+        tg.write(people[0], "/cancel")
+        tg.wait_for_message(people[0], lambda m: "is cancelled" in m.text, timeout=60)
+        _status_saying(tg, people[1], "Position in the queue: 1")
+        _status_saying(tg, people[2], "Position in the queue: 2")
+        release()
+        for person in people[1:]:  # each now works towards its script
+            _keyboard(tg, person, "Script (version 1)")
+            tg.write(person, "/cancel")
+            tg.wait_for_message(person, lambda m: "is cancelled" in m.text, timeout=60)
+    assert "Position in the queue" not in _status_saying(tg, people[0], "Cancelled").text
+    assert runtime().store.job(jobs[0].id).status == "cancelled"
+    assert not [m for m in tg.chat_messages(people[0]) if "Script" in m.text]
+    assert runtime().store.call_counts(jobs[0].id) == {}
+
+
+def _status_saying(tg: FakeTelegram, person: int, text: str) -> Sent:
+    return tg.wait_for_message(
+        person, lambda m: m.text.startswith("🎬") and text in m.text, timeout=30
+    )
+
+
+def _jobs_limit() -> GlobalConcurrencyLimitResponse:
+    with get_client(sync_client=True) as client:
+        return client.read_global_concurrency_limit_by_name(JOBS_LIMIT)
+
+
+@contextmanager
+def _slots_held(slots: int) -> Iterator[Callable[[], None]]:
+    """Hold job slots as another worker would, on one plain lease; yields its early release."""
+    with get_client(sync_client=True) as client:
+        response = client.increment_concurrency_slots_with_lease(
+            names=[JOBS_LIMIT], slots=slots, mode="concurrency", lease_duration=1800
+        )
+        lease_id = UUID(response.json()["lease_id"])
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                client.release_concurrency_slots_with_lease(lease_id)
+                released = True
+
+        try:
+            yield release
+        finally:
+            release()
 
 
 def tg_wait(check: Callable[[], bool], timeout: float = 20) -> None:

@@ -141,3 +141,35 @@ def test_queue_position_follows_the_order_jobs_started_waiting(store: JobStore) 
     assert ahead is not None and ahead >= 1
     assert store.queue_position(second) is None
     assert store.queue_position(third) == ahead + 1
+
+
+def test_a_queued_job_keeps_its_place_when_written_and_requeues_at_the_end(
+    store: JobStore,
+) -> None:
+    """Other writes to a queued job (its run's id, a voice file) do not move it back in line;
+    a job that leaves the queue and comes back joins at the end."""
+    first, second = _job(store), _job(store)
+    ahead = store.queue_position(first)
+    assert ahead is not None
+    store.update_job(first, flow_run_name="brave-otter", voice_path="/tmp/voice.ogg")
+    assert (store.queue_position(first), store.queue_position(second)) == (ahead, ahead + 1)
+    store.update_job(first, status=JobStatus.RUNNING)
+    store.update_job(first, status=JobStatus.QUEUED)
+    assert (store.queue_position(second), store.queue_position(first)) == (ahead, ahead + 1)
+    queue = [job_id for job_id, _ in store.queued_jobs()]
+    assert queue.index(second) < queue.index(first)
+
+
+def test_an_ended_job_does_not_rejoin_the_queue(store: JobStore) -> None:
+    """A run that starts or gets its slot after the job was cancelled changes nothing."""
+    job_id = _job(store)
+    assert store.join_queue(job_id), "a new job is queued already"
+    store.update_job(job_id, status=JobStatus.CANCELLED, stage="cancelled")
+    assert not store.join_queue(job_id)
+    assert not store.leave_queue(job_id)
+    assert store.job(job_id).status == JobStatus.CANCELLED
+    waiting = _job(store)
+    store.update_job(waiting, status=JobStatus.WAITING)
+    assert store.join_queue(waiting) and store.leave_queue(waiting)
+    assert store.job(waiting).status == JobStatus.RUNNING
+    assert not store.leave_queue(waiting), "only a queued job leaves the queue"

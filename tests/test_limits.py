@@ -238,3 +238,28 @@ def test_waiting_runs_hold_no_slot_and_at_most_five_jobs_work(served: Server) ->
     assert 1 <= peak <= MAX_JOBS
     wait_for(lambda: _jobs_limit().active_slots == 0, timeout=60, what="every slot released")
     assert _jobs_limit().limit == MAX_JOBS
+
+
+def test_a_job_cancelled_while_it_queues_stays_cancelled_and_pays_nothing(served: Server) -> None:
+    """The job is cancelled while its run waits for a slot, and the run is not stopped (its
+    cancellation may not reach the process in time): when a slot frees, the run ends without
+    working, and the job is not brought back to the queue or to work."""
+    store = runtime().store
+    wait_for(lambda: _jobs_limit().active_slots == 0, timeout=60, what="no job slot held")
+    job = new_job("Why the sky is blue")
+    with _all_slots_held():
+        _start(job, auto_approve=True)
+        wait_for(lambda: _queued_in_flow(job), timeout=120, what="the run to queue for a slot")
+        time.sleep(2)  # well inside take_job_slot by now
+        store.update_job(job, status="cancelled", stage="cancelled")
+    run_id = store.job(job).flow_run_id
+
+    def run_ended() -> bool:
+        with get_client(sync_client=True) as client:
+            state = client.read_flow_run(run_id).state
+        return state is not None and state.is_final()
+
+    wait_for(run_ended, timeout=120, what="the run to end")
+    assert (store.job(job).status, store.job(job).stage) == ("cancelled", "cancelled")
+    assert store.call_counts(job) == {}
+    wait_for(lambda: _jobs_limit().active_slots == 0, timeout=60, what="its slot given back")

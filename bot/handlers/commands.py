@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, time
 
 from telegram import Update
@@ -15,6 +16,8 @@ from videobot.db.models import JobStatus, utcnow
 from videobot.decisions import Decision
 from videobot.i18n import tr
 from videobot.naming import short_id
+
+log = logging.getLogger(__name__)
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -81,6 +84,10 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             return
     await blocking(sv.store.update_job, job.id, status=JobStatus.CANCELLED, stage="cancelled")
     await update.effective_message.reply_text(tr(person.lang, "cancelled", job=short_id(job.id)))
+    try:  # the status message stops showing a stage or a queue place
+        await blocking(sv.board.refresh, job.id)
+    except Exception as exc:
+        log.warning("Status of job %s not updated: %s", short_id(job.id), exc)
 
 
 async def history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

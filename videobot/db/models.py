@@ -85,6 +85,9 @@ class VideoJob(Base):
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow, onupdate=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    # When the job last became queued: its place in the queue for a working slot. Kept apart
+    # from updated_at, which moves whenever anything about the job is written.
+    queued_at: Mapped[datetime | None] = mapped_column(Timestamp)
     # Set when cleanup deleted the job's media directory; the row itself is kept.
     media_removed_at: Mapped[datetime | None] = mapped_column(Timestamp)
     media_removed_bytes: Mapped[int | None] = mapped_column(BigInteger)

@@ -19,6 +19,7 @@ from videobot.db.models import (
     VideoSegment,
     utcnow,
 )
+from videobot.db.queue_records import QueueRecords
 from videobot.formats import SECTION_NAMES, section_of_scene
 from videobot.providers.base import Usage
 from videobot.script import Script, SegmentPlan
@@ -43,11 +44,11 @@ def new_job_row(
     return VideoJob(
         id=uuid.uuid4(), user_id=user_id, chat_id=chat_id, prompt=prompt,
         prompt_kind=prompt_kind, language=language, format=fmt, narrator_voice=narrator_voice,
-        status=JobStatus.QUEUED, stage="intake",
+        status=JobStatus.QUEUED, stage="intake", queued_at=utcnow(),
     )
 
 
-class JobStore(GateRecords):
+class JobStore(GateRecords, QueueRecords):
     def __init__(self, db: Database) -> None:
         self.db = db
 
@@ -95,24 +96,13 @@ class JobStore(GateRecords):
             raise JobNotFound(prefix)
         return self.job(ids[0])
 
-    def queue_position(self, job_id: uuid.UUID) -> int | None:
-        """1 for the next job to get a working slot; None when the job is not queued."""
-        job = self.job(job_id)
-        if job.status != JobStatus.QUEUED:
-            return None
-        with self.db.session() as s:
-            ahead = s.scalar(
-                select(func.count()).select_from(VideoJob).where(
-                    VideoJob.status == JobStatus.QUEUED, VideoJob.updated_at < job.updated_at
-                )
-            )
-        return int(ahead or 0) + 1
-
     def update_job(self, job_id: uuid.UUID, **values: object) -> None:
         with self.db.session() as s:
             job = s.get(VideoJob, job_id)
             if job is None:
                 raise JobNotFound(job_id)
+            if values.get("status") == JobStatus.QUEUED and job.status != JobStatus.QUEUED:
+                job.queued_at = utcnow()  # joins the queue at its end
             for key, value in values.items():
                 setattr(job, key, value)
             if values.get("status") in FINISHED_STATUSES:
