@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, TypeVar
 from uuid import UUID
+
+if TYPE_CHECKING:
+    from prefect.client.schemas.responses import GlobalConcurrencyLimitResponse
 
 T = TypeVar("T")
 
@@ -24,9 +28,7 @@ def wait_for(check: Callable[[], T | None], timeout: float = 90, what: str = "co
 def new_job(prompt: str = "How volcanoes work", fmt: str = "16:9", language: str = "en") -> UUID:
     from tasks.runtime import runtime
 
-    return runtime().store.create_job(
-        user_id="test", prompt=prompt, language=language, fmt=fmt
-    ).id
+    return runtime().store.create_job(user_id="test", prompt=prompt, language=language, fmt=fmt).id
 
 
 def paused_at(job_id: UUID, stage: str, attempt: int) -> Callable[[], bool]:
@@ -48,3 +50,44 @@ def paused_at(job_id: UUID, stage: str, attempt: int) -> Callable[[], bool]:
         return bool(state and state.is_paused())
 
     return check
+
+
+def jobs_limit() -> GlobalConcurrencyLimitResponse:
+    """The server's `videobot-jobs` limit as it is now."""
+    from prefect import get_client
+
+    from tasks.limits import JOBS_LIMIT
+
+    with get_client(sync_client=True) as client:
+        return client.read_global_concurrency_limit_by_name(JOBS_LIMIT)
+
+
+@contextmanager
+def job_slots_held(slots: int) -> Iterator[Callable[[], None]]:
+    """Hold job slots as another worker would, on one plain 30-minute lease; yields a function
+    that gives them back early.
+
+    A plain lease, not `concurrency()`: that one renews from a thread and cancels the test if
+    a renewal fails, while here the assertions on queued jobs are what should judge the slots.
+    """
+    from prefect import get_client
+
+    from tasks.limits import JOBS_LIMIT
+
+    with get_client(sync_client=True) as client:
+        response = client.increment_concurrency_slots_with_lease(
+            names=[JOBS_LIMIT], slots=slots, mode="concurrency", lease_duration=1800
+        )
+        lease_id = UUID(response.json()["lease_id"])
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                client.release_concurrency_slots_with_lease(lease_id)
+                released = True
+
+        try:
+            yield release
+        finally:
+            release()

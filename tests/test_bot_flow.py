@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from uuid import UUID
 
 import imageio_ffmpeg
 import pytest
-from prefect import get_client
-from prefect.client.schemas.responses import GlobalConcurrencyLimitResponse
 
-from tasks.limits import JOBS_LIMIT
 from tasks.runtime import runtime
 from tests.bot_fixtures import Stack, approvals_of, only_job_of, run_state, running_stack
 from tests.fakes.telegram_server import FakeTelegram
 from tests.fakes.telegram_updates import Sent
-from tests.helpers import wait_for
+from tests.helpers import job_slots_held, jobs_limit, wait_for
 from videobot.media import probe
 
 
@@ -235,9 +230,9 @@ def test_voice_note_is_transcribed_and_made_into_a_video(stack: Stack, tmp_path:
 def test_queued_jobs_see_their_place_move(stack: Stack) -> None:
     """With every job slot taken, three jobs queue in the order they came; when the first is
     cancelled, the others' status messages move up; when slots free, the next one starts."""
-    wait_for(lambda: _jobs_limit().active_slots == 0, timeout=60, what="no job slot held")
+    wait_for(lambda: jobs_limit().active_slots == 0, timeout=60, what="no job slot held")
     tg, people = stack.tg, (2101, 2102, 2103)
-    with _slots_held(_jobs_limit().limit) as release:
+    with job_slots_held(jobs_limit().limit) as release:
         for person, prompt in zip(
             people, ("How tides work", "Why cats purr", "What is rust"), strict=True
         ):
@@ -266,33 +261,6 @@ def _status_saying(tg: FakeTelegram, person: int, text: str) -> Sent:
     return tg.wait_for_message(
         person, lambda m: m.text.startswith("🎬") and text in m.text, timeout=30
     )
-
-
-def _jobs_limit() -> GlobalConcurrencyLimitResponse:
-    with get_client(sync_client=True) as client:
-        return client.read_global_concurrency_limit_by_name(JOBS_LIMIT)
-
-
-@contextmanager
-def _slots_held(slots: int) -> Iterator[Callable[[], None]]:
-    """Hold job slots as another worker would, on one plain lease; yields its early release."""
-    with get_client(sync_client=True) as client:
-        response = client.increment_concurrency_slots_with_lease(
-            names=[JOBS_LIMIT], slots=slots, mode="concurrency", lease_duration=1800
-        )
-        lease_id = UUID(response.json()["lease_id"])
-        released = False
-
-        def release() -> None:
-            nonlocal released
-            if not released:
-                client.release_concurrency_slots_with_lease(lease_id)
-                released = True
-
-        try:
-            yield release
-        finally:
-            release()
 
 
 def tg_wait(check: Callable[[], bool], timeout: float = 20) -> None:

@@ -13,32 +13,24 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from uuid import UUID
 
 import pytest
 from prefect import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-from prefect.client.schemas.responses import GlobalConcurrencyLimitResponse
 from prefect.client.schemas.sorting import TaskRunSort
 from prefect.deployments import run_deployment
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from tasks.limits import JOBS_LIMIT
 from tasks.runtime import runtime
-from tests.helpers import new_job, paused_at, wait_for
+from tests.helpers import job_slots_held, jobs_limit, new_job, paused_at, wait_for
 from tests.serving import PrefectServer, Server, resume
 from tests.test_flow import ONE_VIDEO_CALLS
 from videobot.decisions import Decision
 
 MAX_JOBS = 5
 Interval = tuple[datetime, datetime]
-
-
-def _jobs_limit() -> GlobalConcurrencyLimitResponse:
-    with get_client(sync_client=True) as client:
-        return client.read_global_concurrency_limit_by_name(JOBS_LIMIT)
 
 
 @pytest.fixture(scope="module")
@@ -71,24 +63,6 @@ def served(limits_api: str) -> Iterator[Server]:
         server.kill()
         # Shown by pytest only when a test here failed: what the serve process saw.
         print(server.log.read_text(errors="replace")[-6000:])
-
-
-@contextmanager
-def _all_slots_held() -> Iterator[None]:
-    """Hold every job slot as another worker would, on one long lease.
-
-    A plain lease, not `concurrency()`: that one renews from a thread and cancels this test if
-    a renewal fails, while here the assertions on queued jobs are what should judge the slots.
-    """
-    with get_client(sync_client=True) as client:
-        response = client.increment_concurrency_slots_with_lease(
-            names=[JOBS_LIMIT], slots=MAX_JOBS, mode="concurrency", lease_duration=1800
-        )
-        lease_id = UUID(response.json()["lease_id"])
-        try:
-            yield
-        finally:
-            client.release_concurrency_slots_with_lease(lease_id)
 
 
 def _start(job_id: UUID, auto_approve: bool = False) -> None:
@@ -193,7 +167,7 @@ def test_waiting_runs_hold_no_slot_and_at_most_five_jobs_work(served: Server) ->
     seven are delivered and never more than MAX_CONCURRENT_JOBS=5 jobs, counting five slots
     held for a while by another worker, worked at once."""
     store = runtime().store
-    assert _jobs_limit().limit == MAX_JOBS
+    assert jobs_limit().limit == MAX_JOBS
 
     gated = [new_job(f"How tides work, part {i + 1}") for i in range(5)]
     for job in gated:
@@ -204,12 +178,12 @@ def test_waiting_runs_hold_no_slot_and_at_most_five_jobs_work(served: Server) ->
         states = [client.read_flow_run(store.job(j).flow_run_id).state for j in gated]
     assert all(s is not None and s.name == "Suspended" for s in states)
     # Suspended runs hold no job slot (released before suspending; allow the server a moment).
-    wait_for(lambda: _jobs_limit().active_slots == 0, timeout=30, what="no job slot held")
+    wait_for(lambda: jobs_limit().active_slots == 0, timeout=30, what="no job slot held")
     wait_for(lambda: served.children() == [], timeout=60, what="the suspended runs to exit")
 
     # Another worker (this process) holds all five slots: the two new jobs queue, doing nothing.
     auto = [new_job(f"Why leaves fall, take {i + 1}") for i in range(2)]
-    with _all_slots_held():
+    with job_slots_held(MAX_JOBS):
         held_from = datetime.now(UTC)
         for job in auto:
             _start(job, auto_approve=True)
@@ -236,8 +210,8 @@ def test_waiting_runs_hold_no_slot_and_at_most_five_jobs_work(served: Server) ->
     peak = max_overlap(intervals + [held] * MAX_JOBS)
     print(f"most jobs working at once: {peak}")
     assert 1 <= peak <= MAX_JOBS
-    wait_for(lambda: _jobs_limit().active_slots == 0, timeout=60, what="every slot released")
-    assert _jobs_limit().limit == MAX_JOBS
+    wait_for(lambda: jobs_limit().active_slots == 0, timeout=60, what="every slot released")
+    assert jobs_limit().limit == MAX_JOBS
 
 
 def test_a_job_cancelled_while_it_queues_stays_cancelled_and_pays_nothing(served: Server) -> None:
@@ -245,14 +219,15 @@ def test_a_job_cancelled_while_it_queues_stays_cancelled_and_pays_nothing(served
     cancellation may not reach the process in time): when a slot frees, the run ends without
     working, and the job is not brought back to the queue or to work."""
     store = runtime().store
-    wait_for(lambda: _jobs_limit().active_slots == 0, timeout=60, what="no job slot held")
+    wait_for(lambda: jobs_limit().active_slots == 0, timeout=60, what="no job slot held")
     job = new_job("Why the sky is blue")
-    with _all_slots_held():
+    with job_slots_held(MAX_JOBS):
         _start(job, auto_approve=True)
         wait_for(lambda: _queued_in_flow(job), timeout=120, what="the run to queue for a slot")
         time.sleep(2)  # well inside take_job_slot by now
         store.update_job(job, status="cancelled", stage="cancelled")
     run_id = store.job(job).flow_run_id
+    assert run_id is not None
 
     def run_ended() -> bool:
         with get_client(sync_client=True) as client:
@@ -262,4 +237,4 @@ def test_a_job_cancelled_while_it_queues_stays_cancelled_and_pays_nothing(served
     wait_for(run_ended, timeout=120, what="the run to end")
     assert (store.job(job).status, store.job(job).stage) == ("cancelled", "cancelled")
     assert store.call_counts(job) == {}
-    wait_for(lambda: _jobs_limit().active_slots == 0, timeout=60, what="its slot given back")
+    wait_for(lambda: jobs_limit().active_slots == 0, timeout=60, what="its slot given back")
