@@ -22,6 +22,10 @@ not video making), then --people people each send /start, a prompt and a second 
 same moment, and the first five also send /help three times (six requests: the sixth must be
 refused). Checked: every message answered, one job per person, the second prompts refused,
 exactly five rate-limit refusals.
+
+Queue move: the burst's jobs stay queued; one person cancels, and the time until each status
+message behind theirs shows its place one higher is measured from the cancel's reply (the bot
+tells a queue's front first, 20 messages a second).
 """
 
 from __future__ import annotations
@@ -180,6 +184,41 @@ def measure_burst(tg: FakeTelegram, people_count: int) -> None:
     )
 
 
+def measure_queue_move(tg: FakeTelegram, people_count: int) -> None:
+    """The burst's jobs wait in the queue (nothing serves them); one person cancels, and every
+    status message behind theirs should move up one place."""
+    people = list(range(20_001, 20_001 + people_count))
+    place = re.compile(r"Position in the queue: (\d+)")
+
+    def shown(user: int) -> int | None:
+        for message in tg.chat_messages(user):
+            if message.text.startswith("🎬") and (found := place.search(message.text)):
+                return int(found.group(1))
+        return None
+
+    leaving = people[5]  # the first five have used their requests for the minute
+    places = {user: shown(user) for user in people}
+    gone = places.pop(leaving)
+    assert gone is not None, "the cancelling person's job is queued"
+    behind = {user: was for user, was in places.items() if was is not None and was > gone}
+    tg.write(leaving, "/cancel")
+    tg.wait_for_message(leaving, lambda m: "is cancelled" in m.text, timeout=60)
+    cancelled_at = time.monotonic()
+    moved: dict[int, float] = {}
+    while len(moved) < len(behind) and time.monotonic() < cancelled_at + 60:
+        for user, was in behind.items():
+            if user not in moved and shown(user) == was - 1:
+                moved[user] = time.monotonic() - cancelled_at
+        time.sleep(0.05)
+    ahead_kept = all(shown(user) == was for user, was in places.items() if was and was < gone)
+    print(
+        f"queue moves up one place behind place {gone}: {len(moved)}/{len(behind)} status "
+        f"messages edited, those ahead unchanged: {ahead_kept}"
+    )
+    if moved:
+        print("  " + describe("edited after the cancel", [v * 1000 for v in moved.values()]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--presses", type=int, default=20, help="gate presses to time")
@@ -210,6 +249,7 @@ def run(args: argparse.Namespace, database_url: str) -> None:
             measure_presses(tg, bot, args.presses)
             server.kill()
             measure_burst(tg, args.people)
+            measure_queue_move(tg, args.people)
             bot.stop()  # before the fake Bot API goes away
     finally:
         if bot is not None:

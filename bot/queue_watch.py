@@ -18,6 +18,9 @@ from videobot.db.store import JobStore
 
 log = logging.getLogger(__name__)
 QUEUE_POLL_SECONDS = 1.0
+# Messages looked at per look: a long queue moving at once is told front first, a share a
+# second, well under the Bot API's ~30 messages a second across all chats.
+TELLS_PER_TICK = 20
 
 
 class QueueWatch:
@@ -34,7 +37,7 @@ class QueueWatch:
         self._told = {job_id: told for job_id, told in self._told.items() if job_id in places}
         moved = [job_id for job_id, place in places.items() if self._told.get(job_id) != place]
         told: list[UUID] = []
-        for job_id in [*sorted(self._leaving), *moved]:
+        for job_id in [*sorted(self._leaving), *moved][:TELLS_PER_TICK]:
             outcome = self._tell(job_id, queued=job_id in places)
             if outcome is not False:
                 self._leaving.discard(job_id)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.progress import StatusBoard
-from bot.queue_watch import QueueWatch
+from bot.queue_watch import TELLS_PER_TICK, QueueWatch
 from bot.telegram_http import BotApi
 from tests.fakes.telegram_server import FakeTelegram
 from videobot.db.bot_records import BotRecords
@@ -103,3 +103,25 @@ def test_a_job_whose_first_message_is_on_its_way_gets_no_second(
     assert board.refresh(job.id)  # the bot's own first message
     assert watch.tick() == [job.id]
     assert len(tg.chat_messages(41)) == 1 and not tg.calls_to("editMessageText")
+
+
+def test_a_long_queue_is_told_front_first_a_share_at_a_time(
+    setup: tuple[FakeTelegram, JobStore, StatusBoard],
+) -> None:
+    """When a queue longer than one look's share moves, the front is edited first and the
+    rest on the next look: the Bot API's overall message rate is kept to."""
+    tg, store, board = setup
+    chats = range(100, 100 + TELLS_PER_TICK + 6)
+    jobs = [_accept(store, board, chat, f"Topic {chat}") for chat in chats]
+    watch = QueueWatch(board, store)
+    assert len(watch.tick()) == TELLS_PER_TICK and len(watch.tick()) == 6
+    assert not tg.calls_to("editMessageText")
+
+    store.update_job(jobs[0], status=JobStatus.RUNNING, stage="script")
+    first_look = watch.tick()
+    assert first_look == [jobs[0], *jobs[1:TELLS_PER_TICK]]
+    assert watch.tick() == jobs[TELLS_PER_TICK:]
+    edited = {int(c.params["chat_id"]) for c in tg.calls_to("editMessageText")}
+    assert edited == set(chats)
+    for place, chat in enumerate(chats[1:], 1):
+        assert f"Position in the queue: {place}\n" in _status(tg, chat)
