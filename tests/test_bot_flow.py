@@ -251,6 +251,12 @@ def test_queued_jobs_see_their_place_move(stack: Stack) -> None:
             _keyboard(tg, person, "Script (version 1)")
             tg.write(person, "/cancel")
             tg.wait_for_message(person, lambda m: "is cancelled" in m.text, timeout=60)
+    for job in jobs:  # every run ends here, not in a later module's serving process
+        wait_for(
+            lambda job=job: run_state(job.id) in ("Completed", "Cancelled"),
+            timeout=60,
+            what="the run to end",
+        )
     assert "Position in the queue" not in _status_saying(tg, people[0], "Cancelled").text
     assert runtime().store.job(jobs[0].id).status == "cancelled"
     assert not [m for m in tg.chat_messages(people[0]) if "Script" in m.text]
