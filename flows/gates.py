@@ -75,20 +75,52 @@ def await_decision(
 def resume_with(flow_run_id: UUID, decision: Decision, *, within: float = 10.0) -> None:
     """Resume a waiting run with `decision`.
 
-    Prefect records the paused state before it saves the input schema, so a resume in that
-    instant is refused ("Run input schema not found"): tried again briefly. A busy server is
-    tried again at once (`tasks.prefect_calls`).
+    Prefect records the paused state before it saves the input form (the run-input schema),
+    so a resume in that instant is refused ("Run input schema not found"): tried again
+    briefly. Past `within`, the form is taken as lost (the run's process ended between the two
+    writes, leaving a run no one could resume) and written here, once. A busy server is tried
+    again at once (`tasks.prefect_calls`).
     """
     import time
 
     from tasks.prefect_calls import resume_run
 
     deadline = time.monotonic() + within
+    restored = False
     while True:
         try:
             resume_run(flow_run_id, decision.model_dump(mode="json"))
             return
         except RuntimeError as exc:
-            if "schema not found" not in str(exc).lower() or time.monotonic() > deadline:
+            if "schema not found" not in str(exc).lower():
                 raise
+            if time.monotonic() > deadline:
+                if restored:
+                    raise
+                restore_input_form(flow_run_id)
+                restored = True
+                continue
         time.sleep(0.1)
+
+
+def restore_input_form(flow_run_id: UUID) -> None:
+    """Write the decision form a suspended run should have saved, as its process would have;
+    a form saved meanwhile is kept."""
+    import logging
+
+    from prefect import get_client
+    from prefect.exceptions import PrefectHTTPStatusError
+
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(flow_run_id).state
+    keyset = state.state_details.run_input_keyset if state is not None else None
+    if keyset is None:
+        return
+    logging.getLogger(__name__).warning(
+        "Run %s waits for a decision without its input form; writing the form", flow_run_id
+    )
+    try:
+        DecisionInput.save(keyset, flow_run_id=flow_run_id)
+    except PrefectHTTPStatusError as exc:
+        if exc.response.status_code != 409:  # 409: the run saved it after all
+            raise

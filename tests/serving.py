@@ -101,16 +101,24 @@ def resume(flow_run_id: UUID, run_input: dict[str, Any], timeout: float = 30) ->
     """`resume_flow_run`, retried while the run is suspended but its input form is not saved yet.
 
     Prefect records the Suspended state first and saves the run-input schema right after; a
-    resume in between is refused with "Run input schema not found".
+    resume in between is refused with "Run input schema not found". Past `timeout` the form
+    is taken as lost and written as the product's resumer does (`restore_input_form`), once.
     """
+    from flows.gates import restore_input_form
+
     deadline = time.monotonic() + timeout
+    restored = False
     while True:
         try:
             resume_flow_run(flow_run_id, run_input=run_input)
             return
         except RuntimeError as exc:
-            if "schema not found" not in str(exc) or time.monotonic() > deadline:
+            if "schema not found" not in str(exc) or restored:
                 raise
+            if time.monotonic() > deadline:
+                restore_input_form(flow_run_id)
+                restored = True
+                continue
             time.sleep(0.2)
 
 

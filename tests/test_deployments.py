@@ -92,3 +92,28 @@ def test_rerun_clips_of_one_scene(delivered_job: UUID) -> None:
     assert [i for i in range(10) if after[i] != before[i]] == [2]
     assert store.call_counts(delivered_job) == {**calls_before, "clips": calls_before["clips"] + 1}
     assert final.stat().st_mtime_ns != final_before
+
+
+def test_a_run_suspended_without_its_input_form_is_still_resumed(server: Server) -> None:
+    """Prefect records the Suspended state first and the input form second; a process that
+    ends between the two leaves a run whose resume is refused ("Run input schema not found").
+    The resumer writes the form itself after waiting for it, then resumes the run."""
+    from flows.gates import resume_with
+
+    store = runtime().store
+    job_id = new_job("How glaciers move")
+    run_deployment("make-video/make-video", parameters={"job_id": str(job_id)}, timeout=0)
+    wait_for(paused_at(job_id, "script", 1), timeout=120, what="the script gate")
+    run_id = store.job(job_id).flow_run_id
+    assert run_id is not None
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(run_id).state
+        assert state is not None and state.state_details.run_input_keyset is not None
+        client.delete_flow_run_input(run_id, state.state_details.run_input_keyset["schema"])
+        with pytest.raises(RuntimeError, match="schema not found"):
+            resume_flow_run(run_id, run_input=Decision.make("approve", "test").model_dump())
+
+    resume_with(run_id, Decision.make("cancel", "test"), within=1.0)
+    wait_for(lambda: store.job(job_id).status == "cancelled", timeout=120, what="the cancel")
+    decision = store.decision(job_id, "script", 1)
+    assert decision is not None and decision.action == "cancel"
