@@ -7,6 +7,7 @@ from uuid import UUID
 
 from prefect import flow
 from prefect.runtime import flow_run
+from prefect.states import State
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.pipeline import attach_run, run_pipeline
@@ -26,7 +27,9 @@ def _run_name() -> str:
     persist_result=True,
     log_prints=True,
 )
-def make_video(job_id: UUID, channel: ChannelKind = "terminal", auto_approve: bool = False) -> str:
+def make_video(
+    job_id: UUID, channel: ChannelKind = "terminal", auto_approve: bool = False
+) -> str | State:
     """Run (or resume) the whole pipeline for one job; returns the final video's path."""
     attach_run(job_id)
     return run_pipeline(job_id, channel, auto_approve)

@@ -9,6 +9,7 @@ from prefect import get_run_logger, unmapped
 from prefect.context import FlowRunContext
 from prefect.exceptions import FlowPauseTimeout
 from prefect.settings import get_current_settings
+from prefect.states import Cancelled, State
 
 from flows.stages import media_stage, script_stage
 from tasks.limits import JobEnded, release_job_slot, working
@@ -34,8 +35,9 @@ def attach_run(job_id: UUID) -> None:
     )
 
 
-def run_pipeline(job_id: UUID, channel: str, auto_approve: bool) -> str:
-    """Run (or resume) the job to its end; returns the final video's path ("" if none)."""
+def run_pipeline(job_id: UUID, channel: str, auto_approve: bool) -> str | State:
+    """Run (or resume) the job to its end; returns the final video's path ("" if none), or a
+    Cancelled state when the job ended before this run could work on it."""
     store = runtime().store
     job = store.job(job_id)
     if job.status == JobStatus.DELIVERED and job.final_path and Path(job.final_path).is_file():
@@ -68,8 +70,10 @@ def run_pipeline(job_id: UUID, channel: str, auto_approve: bool) -> str:
             final = assemble(job_id)
             deliver(job_id, channel)
         return final
-    except JobEnded:
-        return ""  # cancelled while the run started or waited for a slot; nothing to undo
+    except JobEnded as ended:
+        # Cancelled while this run started or waited for a slot: nothing to undo. The run ends
+        # Cancelled, a state a run its runner was asked to cancel accepts (Completed it refuses).
+        return Cancelled(message=str(ended))
     except FlowPauseTimeout:
         if store.job(job_id).status != JobStatus.EXPIRED:  # the cleanup may have expired it
             store.update_job(

@@ -8,6 +8,7 @@ from uuid import UUID
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import INPUTS, RUN_ID
 from prefect.runtime import flow_run
+from prefect.states import State
 from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import Field
 
@@ -49,7 +50,7 @@ def rerun_stage(
     segments: list[SceneNumber] | None = None,
     channel: ChannelKind = "terminal",
     auto_approve: bool = False,
-) -> str:
+) -> str | State:
     """Discard `stage` (only for the scene numbers in `segments` when given) and everything that
     depends on it, then carry the job through its gates to a new final video."""
     discard_stage(job_id, stage, segments)

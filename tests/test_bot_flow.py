@@ -259,6 +259,7 @@ def test_queued_jobs_see_their_place_move(stack: Stack) -> None:
         )
     assert "Position in the queue" not in _status_saying(tg, people[0], "Cancelled").text
     assert runtime().store.job(jobs[0].id).status == "cancelled"
+    assert run_state(jobs[0].id) == "Cancelled"
     assert not [m for m in tg.chat_messages(people[0]) if "Script" in m.text]
     assert runtime().store.call_counts(jobs[0].id) == {}
 

@@ -216,8 +216,8 @@ def test_waiting_runs_hold_no_slot_and_at_most_five_jobs_work(served: Server) ->
 
 def test_a_job_cancelled_while_it_queues_stays_cancelled_and_pays_nothing(served: Server) -> None:
     """The job is cancelled while its run waits for a slot, and the run is not stopped (its
-    cancellation may not reach the process in time): when a slot frees, the run ends without
-    working, and the job is not brought back to the queue or to work."""
+    cancellation may not reach the process in time): when a slot frees, the run ends Cancelled
+    without working, and the job is not brought back to the queue or to work."""
     store = runtime().store
     wait_for(lambda: jobs_limit().active_slots == 0, timeout=60, what="no job slot held")
     job = new_job("Why the sky is blue")
@@ -229,12 +229,12 @@ def test_a_job_cancelled_while_it_queues_stays_cancelled_and_pays_nothing(served
     run_id = store.job(job).flow_run_id
     assert run_id is not None
 
-    def run_ended() -> bool:
+    def run_end() -> str | None:
         with get_client(sync_client=True) as client:
             state = client.read_flow_run(run_id).state
-        return state is not None and state.is_final()
+        return state.name if state is not None and state.is_final() else None
 
-    wait_for(run_ended, timeout=120, what="the run to end")
+    assert wait_for(run_end, timeout=120, what="the run to end") == "Cancelled"
     assert (store.job(job).status, store.job(job).stage) == ("cancelled", "cancelled")
     assert store.call_counts(job) == {}
     wait_for(lambda: jobs_limit().active_slots == 0, timeout=60, what="its slot given back")
