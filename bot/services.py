@@ -106,9 +106,10 @@ class Services:
 
     async def cancel_run(self, flow_run_id: UUID, within: float = 20.0) -> None:
         """Stop the job's run: a started or starting one through its runner (Cancelling, which
-        ends its process), others at once; returns when the run has ended or `within` has
-        passed. (A Cancelled state forced on a starting run is overwritten when its process
-        starts running it.)"""
+        ends its process), others at once. (A Cancelled state forced on a starting run is
+        overwritten when its process starts running it.) A run still not ended after `within`
+        is set Cancelled: a process that began just as it was asked to stop can leave it
+        Cancelling for good, and the job itself is cancelled either way."""
         from prefect import get_client
         from prefect.states import Cancelled, Cancelling
 
@@ -127,6 +128,9 @@ class Services:
                 if state is None or state.is_final():
                     return
                 await asyncio.sleep(0.5)
+            await client.set_flow_run_state(
+                flow_run_id, Cancelled(message="cancelled in the chat"), force=True
+            )
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:

@@ -107,9 +107,11 @@ def restore_input_form(flow_run_id: UUID) -> None:
     """Write the decision form a suspended run should have saved, as its process would have;
     a form saved meanwhile is kept."""
     import logging
+    from typing import cast
 
     from prefect import get_client
     from prefect.exceptions import PrefectHTTPStatusError
+    from prefect.input.run_input import Keyset
 
     with get_client(sync_client=True) as client:
         state = client.read_flow_run(flow_run_id).state
@@ -120,7 +122,7 @@ def restore_input_form(flow_run_id: UUID) -> None:
         "Run %s waits for a decision without its input form; writing the form", flow_run_id
     )
     try:
-        DecisionInput.save(keyset, flow_run_id=flow_run_id)
+        DecisionInput.save(cast("Keyset", keyset), flow_run_id=flow_run_id)
     except PrefectHTTPStatusError as exc:
         if exc.response.status_code != 409:  # 409: the run saved it after all
             raise

@@ -251,12 +251,11 @@ def test_queued_jobs_see_their_place_move(stack: Stack) -> None:
             _keyboard(tg, person, "Script (version 1)")
             tg.write(person, "/cancel")
             tg.wait_for_message(person, lambda m: "is cancelled" in m.text, timeout=60)
-    for job in jobs:  # every run ends here, not in a later module's serving process
-        wait_for(
-            lambda job=job: run_state(job.id) in ("Completed", "Cancelled"),
-            timeout=60,
-            what="the run to end",
-        )
+    ended = ("Completed", "Cancelled")
+    try:  # every run ends here, not in a later module's serving process
+        wait_for(lambda: all(run_state(j.id) in ended for j in jobs), 60, "the runs to end")
+    except AssertionError:
+        raise AssertionError(f"runs not ended: {[run_state(j.id) for j in jobs]}") from None
     assert "Position in the queue" not in _status_saying(tg, people[0], "Cancelled").text
     assert runtime().store.job(jobs[0].id).status == "cancelled"
     assert run_state(jobs[0].id) == "Cancelled"
