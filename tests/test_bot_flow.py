@@ -142,16 +142,7 @@ def test_text_prompt_to_a_fifty_second_video(stack: Stack, tmp_path: Path) -> No
     clips = _keyboard(tg, user, "ten clips", after=again.message_id)
     _press(tg, user, clips, clips.button("Approve all"))
 
-    video = tg.wait_for_message(
-        user,
-        lambda m: m.kind == "video" and "cost $" in m.text,
-        timeout=240,
-        after=clips.message_id,
-    )
-    assert video.file is not None
-    out = tmp_path / "received.mp4"
-    out.write_bytes(video.file.data)
-    assert abs(probe(out).duration - 50.0) < 0.2
+    _receive_fifty_second_video(tg, user, clips, tmp_path / "received.mp4")
 
     job = only_job_of(user)
     wait_for(lambda: runtime().store.job(job.id).status == "delivered", what="delivered")
@@ -210,15 +201,7 @@ def test_voice_note_is_transcribed_and_made_into_a_video(stack: Stack, tmp_path:
     _press(tg, user, images, images.button("Approve all"))
     clips = _keyboard(tg, user, "ten clips", after=images.message_id)
     _press(tg, user, clips, clips.button("Approve all"))
-    video = tg.wait_for_message(
-        user,
-        lambda m: m.kind == "video" and "cost $" in m.text,
-        timeout=240,
-        after=clips.message_id,
-    )
-    assert video.file is not None
-    (tmp_path / "v.mp4").write_bytes(video.file.data)
-    assert abs(probe(tmp_path / "v.mp4").duration - 50.0) < 0.2
+    _receive_fifty_second_video(tg, user, clips, tmp_path / "received.mp4")
 
     job = only_job_of(user)
     assert (job.prompt, job.prompt_kind) == ("How do bees make honey?", "voice")
@@ -267,6 +250,19 @@ def _status_saying(tg: FakeTelegram, person: int, text: str) -> Sent:
     return tg.wait_for_message(
         person, lambda m: m.text.startswith("🎬") and text in m.text, timeout=30
     )
+
+
+def _receive_fifty_second_video(tg: FakeTelegram, user: int, clips: Sent, out: Path) -> None:
+    """The video sent after the clips gate, with its caption, saved to `out`: 50 s long."""
+    video = tg.wait_for_message(
+        user,
+        lambda m: m.kind == "video" and "cost $" in m.text,
+        timeout=240,
+        after=clips.message_id,
+    )
+    assert video.file is not None
+    out.write_bytes(video.file.data)
+    assert abs(probe(out).duration - 50.0) < 0.2
 
 
 def tg_wait(check: Callable[[], bool], timeout: float = 20) -> None:

@@ -7,10 +7,10 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, cast, delete, func, or_, select, update
+from sqlalchemy import String, cast, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,19 +21,14 @@ from videobot.db.models import (
     BotRequest,
     BotUser,
     ProviderCall,
-    StatusMessage,
     VideoJob,
     utcnow,
 )
+from videobot.db.status_records import StatusRecords, aware
 from videobot.db.store import new_job_row
 from videobot.decisions import Decision
 
 MINUTE, HOUR = timedelta(minutes=1), timedelta(hours=1)
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands timestamps back without a zone; they were written in UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -43,7 +38,7 @@ class Refused:
     active: VideoJob
 
 
-class BotRecords:
+class BotRecords(StatusRecords):
     def __init__(self, db: Database) -> None:
         self.db = db
 
@@ -96,7 +91,7 @@ class BotRecords:
                 delete(BotRequest).where(BotRequest.user_id == user_id, BotRequest.at < now - HOUR)
             )
             recent = [
-                _aware(at)
+                aware(at)
                 for at in s.scalars(
                     select(BotRequest.at)
                     .where(BotRequest.user_id == user_id)
@@ -251,53 +246,3 @@ class BotRecords:
                     decided_at=None,
                 )
             )
-
-    # Status messages ----------------------------------------------------------------------
-
-    def status_message(self, job_id: uuid.UUID) -> StatusMessage | None:
-        with self.db.session() as s:
-            return s.get(StatusMessage, job_id)
-
-    def save_status_message(
-        self, job_id: uuid.UUID, chat_id: str, message_id: int, text: str
-    ) -> None:
-        with self.db.session() as s:
-            row = s.get(StatusMessage, job_id)
-            if row is None:
-                s.add(
-                    StatusMessage(
-                        job_id=job_id,
-                        chat_id=chat_id,
-                        message_id=message_id,
-                        text=text,
-                        edited_at=utcnow(),
-                    )
-                )
-            else:
-                row.chat_id, row.message_id, row.text = chat_id, message_id, text
-                row.edited_at = utcnow()
-
-    def claim_edit_slot(self, user_id: str, gap_seconds: float) -> float:
-        """0 when this process may edit the person's chat now (≤ one edit per `gap_seconds`,
-        across processes), else the seconds to wait."""
-        self.note_person(user_id)
-        now = utcnow()
-        with self.db.session() as s:
-            granted = s.execute(
-                update(BotUser)
-                .where(
-                    BotUser.user_id == user_id,
-                    or_(
-                        BotUser.status_edited_at.is_(None),
-                        BotUser.status_edited_at <= now - timedelta(seconds=gap_seconds),
-                    ),
-                )
-                .values(status_edited_at=now)
-            )
-            if granted.rowcount == 1:  # type: ignore[attr-defined]
-                return 0.0
-            last = s.scalar(select(BotUser.status_edited_at).where(BotUser.user_id == user_id))
-        if last is None:
-            return 0.0
-        wait = (_aware(last) + timedelta(seconds=gap_seconds) - now).total_seconds()
-        return min(gap_seconds, max(0.05, wait))  # `now` may predate the winner's stamp
