@@ -14,7 +14,6 @@ from videobot.formats import VideoFormat
 from videobot.media.assembly import assemble_video
 from videobot.media.contact_sheet import make_contact_sheet
 from videobot.media.ffmpeg import ffmpeg_exe
-from videobot.media.fonts import find_font
 from videobot.media.probe import audio_rms, extract_frame, probe, share_codec_params
 from videobot.providers.base import ProviderError
 from videobot.providers.offline.animator import MOTIONS, OfflineAnimator, choose_motion
@@ -91,16 +90,12 @@ def test_reference_picture_sets_the_palette(rgb: tuple[int, int, int], tmp_path:
         assert min(abs(got - wanted), 1 - abs(got - wanted)) < 0.2
 
 
-def test_cyrillic_caption_renders_as_letters(tmp_path: Path) -> None:
-    """Two Cyrillic captions of equal length draw differently (missing glyphs would be alike)."""
-    assert find_font() is not None
+def test_pictures_carry_no_text(tmp_path: Path) -> None:
+    """The scene's text is not drawn into its picture: captions show it, timed to the voice."""
     maker = OfflineImageMaker()
     maker.make_image(PROMPT, "Жук ползёт", 0, VideoFormat.LANDSCAPE, tmp_path / "a.png")
-    maker.make_image(PROMPT, "Дом стоит.", 0, VideoFormat.LANDSCAPE, tmp_path / "b.png")
-    a, b = _pixels(tmp_path / "a.png"), _pixels(tmp_path / "b.png")
-    caption_band = slice(int(720 * 0.6), 720)
-    assert (np.abs(a[caption_band] - b[caption_band]).sum(axis=2) > 100).sum() > 500
-    assert np.array_equal(a[:200], b[:200])  # the picture above the caption is the same
+    maker.make_image(PROMPT, "A different caption.", 0, VideoFormat.LANDSCAPE, tmp_path / "b.png")
+    assert np.array_equal(_pixels(tmp_path / "a.png"), _pixels(tmp_path / "b.png"))
 
 
 @pytest.mark.parametrize("fmt", [VideoFormat.PORTRAIT, VideoFormat.SQUARE])

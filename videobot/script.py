@@ -92,11 +92,67 @@ def split_evenly(words: list[str], parts: int) -> list[list[str]]:
     return runs
 
 
+_SENTENCE_END = re.compile(r"[.!?…]+[\"'»”)\]]*$")
+_PHRASE_END = re.compile(r"[,;:]+[\"'»”)\]]*$")
+_DASHES = {"—", "–", "-"}
+# What a cut costs, by where it falls: a scene that changes mid-sentence shows the next picture
+# while the last one is still being talked about; mid-phrase is worse still.
+_CUT_COST = {2: 0.0, 1: 0.15, 0: 1.0}
+
+
+def _cut_strength(words: list[str], after: int) -> int:
+    """2 after a sentence end, 1 after a phrase end (comma, colon, dash), 0 inside a phrase."""
+    word = words[after]
+    if _SENTENCE_END.search(word):
+        return 2
+    following = words[after + 1] if after + 1 < len(words) else ""
+    return 1 if _PHRASE_END.search(word) or following in _DASHES else 0
+
+
+def split_on_phrases(text: str, parts: int) -> list[str]:
+    """`text` in `parts` consecutive pieces of similar length, cut at sentence ends where they
+    fall near enough, else at phrase ends, and inside a phrase only when nothing else fits."""
+    if parts <= 0:
+        raise ValueError("parts must be positive")
+    words = text.split()
+    n = len(words)
+    if n <= parts:
+        return [" ".join(run) for run in split_evenly(words, parts)]
+    ideal = n / parts
+    strength = [_cut_strength(words, i) for i in range(n)]
+
+    def piece(start: int, end: int) -> float:
+        return ((end - start - ideal) / ideal) ** 2
+
+    # best[k][end]: least cost of the first `end` words in k pieces; cut[k][end]: where the
+    # k-th piece starts. Sections hold at most a few hundred words, so O(parts * n²) is cheap.
+    inf = float("inf")
+    best = [[inf] * (n + 1) for _ in range(parts + 1)]
+    cut = [[0] * (n + 1) for _ in range(parts + 1)]
+    best[0][0] = 0.0
+    for k in range(1, parts + 1):
+        for end in range(k, n - (parts - k) + 1):
+            for start in range(k - 1, end):
+                if best[k - 1][start] == inf:
+                    continue
+                cost = best[k - 1][start] + piece(start, end)
+                if start > 0:
+                    cost += _CUT_COST[strength[start - 1]]
+                if cost < best[k][end]:
+                    best[k][end], cut[k][end] = cost, start
+    bounds, end = [], n
+    for k in range(parts, 0, -1):
+        start = cut[k][end]
+        bounds.append((start, end))
+        end = start
+    return [" ".join(words[a:b]) for a, b in reversed(bounds)]
+
+
 def scene_texts(script: Script) -> list[str]:
-    """The narration each of the ten scenes illustrates: each section split over its scenes."""
+    """The narration each of the ten scenes illustrates: each section cut over its scenes at
+    sentence or phrase boundaries, so a picture stays on screen while its words are spoken."""
     texts: list[str] = []
     for section in SECTIONS:
-        words = script.part(section.name).split()
-        for run in split_evenly(words, section.scene_count):
-            texts.append(" ".join(run) or script.title)
+        for piece in split_on_phrases(script.part(section.name), section.scene_count):
+            texts.append(piece or script.title)
     return texts

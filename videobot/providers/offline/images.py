@@ -13,21 +13,17 @@ from PIL import Image, ImageDraw
 
 from videobot.formats import VideoFormat
 from videobot.media.files import atomic_output
-from videobot.media.fonts import FontType, load_font
 from videobot.providers.base import Usage
-from videobot.providers.offline.animator import MOTION_SCALE
 
 RGB = tuple[int, int, int]
 
-# Pans and zooms of the offline animator hide up to 1 - 1/MOTION_SCALE of one side and half of
-# that at the top and bottom: text stays inside this margin so it is never cut off.
-_SAFE_X = 1 - 1 / MOTION_SCALE + 0.01
-_SAFE_Y = (1 - 1 / MOTION_SCALE) / 2 + 0.02
-_MAX_CAPTION_LINES = 4
 
 
 class OfflineImageMaker:
-    """Draws gradients and shapes seeded by the prompt and scene, with the caption on top."""
+    """Draws gradients and shapes seeded by the prompt and scene.
+
+    The picture carries no text: the narration's words appear once, as captions timed to the
+    voice, instead of a scene's text cut to fit a panel and a label in one language."""
 
     name = "offline"
     model = "procedural"
@@ -43,14 +39,14 @@ class OfflineImageMaker:
         reference: Path | None = None,
     ) -> Usage:
         hue = reference_hue(reference) if reference is not None else None
-        image = draw_scene(prompt, caption, scene, fmt.size, hue=hue)
+        image = draw_scene(prompt, scene, fmt.size, hue=hue)
         with atomic_output(Path(out)) as tmp:
             image.save(tmp, format="PNG", compress_level=3)
         return Usage(provider=self.name, model=self.model, units=1, unit="images")
 
 
 def draw_scene(
-    prompt: str, caption: str, scene: int, size: tuple[int, int], *, hue: float | None = None
+    prompt: str, scene: int, size: tuple[int, int], *, hue: float | None = None
 ) -> Image.Image:
     """The picture for 0-based `scene`: same inputs, same pixels; other inputs, another picture.
 
@@ -63,7 +59,6 @@ def draw_scene(
     draw = ImageDraw.Draw(image, "RGBA")  # RGBA ink on an RGB image blends translucent shapes
     _bokeh(rng, draw, size, palette)
     rng.choice((_hills, _waves, _rays))(rng, draw, size, palette)
-    _text(draw, caption, scene, size)
     return image
 
 
@@ -178,71 +173,3 @@ def _rays(rng: random.Random, draw: ImageDraw.ImageDraw, size: tuple[int, int],
     draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=(*sun, 235))
     horizon = height * rng.uniform(0.62, 0.75)
     draw.rectangle((0, horizon, width, height), fill=_rgba(palette[3], 220))
-
-
-def _wrap(text: str, font: FontType, max_width: float) -> list[str]:
-    """Greedy word wrap by rendered width; words longer than a line are split."""
-    lines: list[str] = []
-    current = ""
-    for word in text.split():
-        while font.getlength(word) > max_width and len(word) > 1:
-            cut = len(word) - 1
-            while cut > 1 and font.getlength(word[:cut]) > max_width:
-                cut -= 1
-            if current:
-                lines.append(current)
-                current = ""
-            lines.append(word[:cut])
-            word = word[cut:]
-        candidate = f"{current} {word}".strip()
-        if font.getlength(candidate) <= max_width:
-            current = candidate
-        else:
-            lines.append(current)
-            current = word
-    if current:
-        lines.append(current)
-    return lines
-
-
-def _fit_caption(
-    caption: str, size: tuple[int, int], max_width: float
-) -> tuple[FontType, list[str]]:
-    """The largest font (down to 70 %) at which the caption fits; else truncate with an ellipsis."""
-    base = max(16, round(min(size) * 0.05))
-    for px in range(base, int(base * 0.7) - 1, -2):
-        font = load_font(px, bold=True)
-        lines = _wrap(caption, font, max_width)
-        if len(lines) <= _MAX_CAPTION_LINES:
-            return font, lines
-    lines = lines[:_MAX_CAPTION_LINES]
-    lines[-1] = lines[-1].rstrip(".,;: ") + "…"
-    return font, lines
-
-
-def _text(draw: ImageDraw.ImageDraw, caption: str, scene: int, size: tuple[int, int]) -> None:
-    """The 'Scene N' badge at top left and the caption on a dark panel at the bottom."""
-    width, height = size
-    left, right = width * _SAFE_X, width * (1 - _SAFE_X)
-    top, bottom = height * _SAFE_Y, height * (1 - _SAFE_Y)
-    pad = round(min(size) * 0.02)
-
-    badge_font = load_font(max(14, round(min(size) * 0.04)), bold=True)
-    label = f"Scene {scene + 1}"
-    box = draw.textbbox((left + pad, top + pad), label, font=badge_font)
-    draw.rounded_rectangle((box[0] - pad, box[1] - pad, box[2] + pad, box[3] + pad),
-                           radius=pad, fill=(0, 0, 0, 170))
-    draw.text((left + pad, top + pad), label, font=badge_font, fill=(255, 255, 255, 255))
-
-    if not caption.strip():
-        return
-    font, lines = _fit_caption(caption.strip(), size, right - left - 2 * pad)
-    box = draw.textbbox((0, 0), "ÁЙgy", font=font)
-    line_height = round((box[3] - box[1]) * 1.25)
-    panel_top = bottom - len(lines) * line_height - 2 * pad
-    draw.rounded_rectangle((left, panel_top, right, bottom), radius=pad, fill=(0, 0, 0, 150))
-    for i, line in enumerate(lines):
-        y = panel_top + pad + i * line_height
-        x = (width - font.getlength(line)) / 2
-        draw.text((x + 2, y + 2), line, font=font, fill=(0, 0, 0, 200))
-        draw.text((x, y), line, font=font, fill=(255, 255, 255, 255))
