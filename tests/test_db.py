@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import inspect
 
 from videobot.db.engine import Database, normalise_url
-from videobot.db.models import JobStatus
+from videobot.db.models import Base, JobStatus
 from videobot.db.store import JobNotFound, JobStore
 from videobot.decisions import Decision
 from videobot.ledger import metered
@@ -35,6 +35,17 @@ def test_migration_creates_the_tables_and_is_idempotent(database_url: str) -> No
     db.migrate()
     tables = set(inspect(db.engine).get_table_names())
     assert {"video_jobs", "video_segments", "approvals", "provider_calls"} <= tables
+    db.dispose()
+
+
+def test_migrations_build_the_columns_the_models_declare(database_url: str) -> None:
+    """Every column of the models exists after migrating, so no model runs ahead of a migration."""
+    db = Database(database_url)
+    db.migrate()
+    inspector = inspect(db.engine)
+    for table in Base.metadata.sorted_tables:
+        have = {c["name"] for c in inspector.get_columns(table.name)}
+        assert {c.name for c in table.columns} <= have, table.name
     db.dispose()
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -93,6 +94,15 @@ class VideoJob(Base):
     media_removed_bytes: Mapped[int | None] = mapped_column(BigInteger)
     # The narrator voice the person chose (a name from NARRATOR_VOICES); None: the default.
     narrator_voice: Mapped[str | None] = mapped_column(String(32))
+    # Each narration's words with their start and end in seconds, from the section's start:
+    # {"intro": [["Hello", 0.12, 0.48], ...], ...}. Captions are built from these on replay.
+    word_timings: Mapped[dict[str, list[list[Any]]] | None] = mapped_column(JSON)
+    # The music bed's mood, picked with the script; None: the default mood.
+    music_mood: Mapped[str | None] = mapped_column(String(16))
+    # The person's choice of burned-in captions; None: the CAPTIONS setting.
+    captions: Mapped[bool | None] = mapped_column(Boolean)
+    # The .srt sidecar written beside the final video.
+    captions_path: Mapped[str | None] = mapped_column(Text)
 
     segments: Mapped[list[VideoSegment]] = relationship(
         back_populates="job", order_by="VideoSegment.index", cascade="all, delete-orphan"
@@ -184,6 +194,7 @@ class BotUser(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     format: Mapped[str | None] = mapped_column(String(8))
     voice: Mapped[str | None] = mapped_column(String(32))
+    captions: Mapped[bool | None] = mapped_column(Boolean)
     # {"job": id, "stage": ..., "attempt": n, "kind": "feedback"|"edit", "part"|"scene": ...}
     awaiting: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     status_edited_at: Mapped[datetime | None] = mapped_column(Timestamp)

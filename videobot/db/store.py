@@ -197,6 +197,20 @@ class JobStore(GateRecords, QueueRecords):
             raise ValueError(f"unknown section {section!r}")
         self.update_job(job_id, **{f"{section}_audio_path": str(path) if path else None})
 
+    def record_word_timings(
+        self, job_id: uuid.UUID, section: str, words: list[tuple[str, float, float]]
+    ) -> None:
+        """Keep a narration's word timings with the job, so captions never need them again."""
+        if section not in SECTION_NAMES:
+            raise ValueError(f"unknown section {section!r}")
+        with self.db.session() as s:
+            job = s.get(VideoJob, job_id)
+            if job is None:
+                raise JobNotFound(job_id)
+            timings = dict(job.word_timings or {})
+            timings[section] = [[w, round(a, 3), round(b, 3)] for w, a, b in words]
+            job.word_timings = timings  # a new dict: SQLAlchemy sees a replaced JSON value
+
     # Ledger -------------------------------------------------------------------------------
 
     def record_call(
