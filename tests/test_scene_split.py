@@ -62,3 +62,21 @@ def test_scene_texts_cover_each_section() -> None:
     assert len(texts) == 10
     assert " ".join(texts[:3]).split() == TEXT.split()
     assert " ".join(texts[3:7]).split() == (TEXT + " " + TEXT).split()
+
+
+def test_a_short_part_is_flagged_with_its_silent_seconds() -> None:
+    """An outro of three words leaves most of its 15 s silent, and says about how much."""
+    script = Script(title="T", intro=TEXT, main=TEXT + " " + TEXT, outro="Thanks for watching.")
+    silent = dict(script.silent_parts("en"))
+    assert list(silent) == ["outro"]
+    assert 13.0 < silent["outro"] < 14.0  # 3 words at 2.5 words a second: 1.2 s of speech
+
+
+def test_parts_that_fill_their_sections_are_not_flagged() -> None:
+    """A script sized to its sections has no silent part, in English or Russian."""
+    intro = " ".join(["word"] * 36)
+    script = Script(title="T", intro=intro, main=" ".join(["word"] * 48), outro=intro)
+    assert script.silent_parts("en") == []
+    ru = Script(title="T", intro=" ".join(["слово"] * 29), main=" ".join(["слово"] * 39),
+                outro=" ".join(["слово"] * 29))
+    assert ru.silent_parts("ru") == []

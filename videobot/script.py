@@ -22,6 +22,17 @@ def count_words(text: str) -> int:
     return len(re.findall(r"\w+", text))
 
 
+# A section may end this much quieter than it could be before the person is told: a short
+# breath at the end is natural, a third of the section in silence is a gap worth fixing.
+SILENCE_WARNING_SECONDS = 3.0
+
+
+def silent_tail(text: str, language: str, seconds: float) -> float:
+    """About how many of `seconds` are left silent after `text` is spoken at a comfortable pace."""
+    spoken = count_words(text) / WORDS_PER_SECOND.get(language, 2.3)
+    return max(0.0, seconds - spoken)
+
+
 class Script(BaseModel):
     """A three-part narration: intro (15 s), main (20 s), outro (15 s)."""
 
@@ -37,6 +48,12 @@ class Script(BaseModel):
 
     def parts(self) -> list[str]:
         return [self.intro, self.main, self.outro]
+
+    def silent_parts(self, language: str) -> list[tuple[str, float]]:
+        """Parts so short that more than SILENCE_WARNING_SECONDS of their section is silent,
+        with the silent seconds: told to the person before they approve the script."""
+        tails = [(s.name, silent_tail(self.part(s.name), language, s.seconds)) for s in SECTIONS]
+        return [(name, tail) for name, tail in tails if tail > SILENCE_WARNING_SECONDS]
 
     def overlong_parts(self, language: str, slack: float = 1.25) -> list[str]:
         """Parts whose word count is beyond what their section can hold, even sped up."""
