@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import openai
 import pytest
 
 from tests.fakes.openai_server import FakeOpenAI
@@ -247,9 +248,13 @@ def test_random_faults_are_absorbed_by_the_retry_layer() -> None:
 
 
 def test_client_leaves_retries_to_our_layer(fake: FakeOpenAI) -> None:
-    """The SDK client never retries by itself and uses the configured timeout and endpoint."""
-    client = build_openai_client(settings_for(fake, provider_timeout_seconds=42))
-    assert client.max_retries == 0 and client.timeout == 42
+    """The SDK client never retries by itself and uses the configured time limits and endpoint."""
+    client = build_openai_client(
+        settings_for(fake, provider_read_timeout_seconds=42, provider_connect_timeout_seconds=3)
+    )
+    timeout = client.timeout
+    assert client.max_retries == 0 and isinstance(timeout, openai.Timeout)
+    assert (timeout.connect, timeout.read) == (3, 42)
     assert str(client.base_url).rstrip("/") == fake.base_url
     with pytest.raises(ProviderError, match="OPENAI_API_KEY"):
         build_openai_client(Settings(_env_file=None, openai_api_key=None))  # type: ignore[call-arg]

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 from PIL import Image
 from pydantic import SecretStr
@@ -49,7 +50,8 @@ def test_image_request_and_result(
         assert (image.format, image.size) == ("PNG", fmt.size)
     (task,) = runway.created()
     assert usage.provider == "runway" and usage.model == k.settings.runway_image_model
-    assert (usage.units, usage.unit, usage.cost_usd) == (5, "credits", 0.05)
+    credits = 8 if fmt is VideoFormat.SQUARE else 5  # 1024:1024 is a 1080p ratio
+    assert (usage.units, usage.unit, usage.cost_usd) == (credits, "credits", credits / 100)
     assert (usage.request_id, usage.attempts) == (task.id, 1)
 
 
@@ -86,7 +88,7 @@ def test_credits_are_what_runway_charged(
     kit: Callable[..., Kit], runway: FakeRunway, tmp_path: Path
 ) -> None:
     """Usage counts the credits Runway reports for the task, not the configured estimate."""
-    usage = kit(runway_image_credits=99.0, runway_usd_per_credit=0.02).images.make_image(
+    usage = kit(runway_image_credits_720p=99.0, runway_usd_per_credit=0.02).images.make_image(
         "a fox", "", 0, VideoFormat.LANDSCAPE, tmp_path / "s.png"
     )
     assert (usage.units, usage.cost_usd) == (5, 0.1)
@@ -162,8 +164,10 @@ def test_data_uri_shrinks_to_fit(tmp_path: Path) -> None:
 def test_client_has_no_sdk_retries(tmp_path: Path) -> None:
     """Our layer is the only retry layer; a missing key is a permanent error."""
     settings = Settings(runwayml_api_secret=SecretStr("key_x"), data_dir=tmp_path,
-                        provider_timeout_seconds=12.0)
+                        provider_connect_timeout_seconds=3.0,
+                        provider_quick_read_timeout_seconds=12.0)
     with build_runway_client(settings) as client:
-        assert (client.max_retries, client.timeout) == (0, 12.0)
+        assert client.max_retries == 0 and isinstance(client.timeout, httpx.Timeout)
+        assert (client.timeout.connect, client.timeout.read) == (3.0, 12.0)
     with pytest.raises(ProviderError):
         build_runway_client(Settings(runwayml_api_secret=None, data_dir=tmp_path))

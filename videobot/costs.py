@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from videobot.formats import SCENE_SECONDS
+from videobot.formats import SCENE_SECONDS, VideoFormat
 from videobot.settings import Settings
 
 
@@ -14,10 +14,17 @@ def clip_stage_estimate(settings: Settings, scenes: int) -> float:
     return 0.0
 
 
-def image_stage_estimate(settings: Settings, scenes: int) -> float:
-    """Expected USD for drawing `scenes` images with the configured image provider."""
+def image_stage_estimate(
+    settings: Settings, scenes: int, fmt: VideoFormat | None = None
+) -> float:
+    """Expected USD for drawing `scenes` images of `fmt` (default: the configured format) with
+    the configured image provider; Runway prices a picture by the resolution it is asked for."""
     if settings.image_provider == "runway":
-        return settings.runway_image_credits * settings.runway_usd_per_credit * scenes
+        # Imported here: the Runway SDK is needed only when Runway draws.
+        from videobot.providers.runway_api.media import image_credits, image_ratio
+
+        ratio = image_ratio(settings, fmt or settings.video_format)
+        return image_credits(settings, ratio) * settings.runway_usd_per_credit * scenes
     if settings.image_provider == "openai":
         return settings.price_openai_image * scenes
     return 0.0

@@ -15,7 +15,10 @@ ScriptProvider = Literal["offline", "openai"]
 ImageProvider = Literal["offline", "openai", "runway"]
 VideoProvider = Literal["offline", "runway"]
 SpeechProvider = Literal["offline", "openai"]
+NarratorProvider = Literal["offline", "openai", "runway"]
 LanguageChoice = Literal["auto", "en", "ru"]
+# The voices offered in /settings when Runway narrates (Runway preset names).
+RUNWAY_NARRATOR_VOICES = ("Maya", "Arjun", "Serene", "Bernard")
 
 
 class ConfigurationError(ValueError):
@@ -48,7 +51,7 @@ class Settings(BaseSettings):
     script_provider: ScriptProvider = "offline"
     image_provider: ImageProvider = "offline"
     video_provider: VideoProvider = "offline"
-    tts_provider: SpeechProvider = "offline"
+    tts_provider: NarratorProvider = "offline"
     stt_provider: SpeechProvider = "offline"
 
     # OpenAI (models move fast: every name here is a setting, never a literal in code).
@@ -67,6 +70,8 @@ class Settings(BaseSettings):
     runwayml_base_url: str | None = None
     runway_image_model: str = "gen4_image"
     runway_video_model: str = "gen4_turbo"
+    runway_tts_model: str = "eleven_multilingual_v2"  # an ElevenLabs model; speaks Russian
+    runway_tts_voice: str = "Maya"  # a Runway preset voice, used when the person chose none
     runway_poll_seconds: float = Field(default=5.0, gt=0)
     runway_max_wait_seconds: float = Field(default=900.0, gt=0)
 
@@ -77,20 +82,40 @@ class Settings(BaseSettings):
     price_tts_per_mchar: float = 15.0
     price_stt_per_minute: float = 0.006
     runway_usd_per_credit: float = 0.01
-    runway_image_credits: float = 5.0
+    # gen4_image is priced by resolution: ratios with a side of 720 or less are 720p.
+    runway_image_credits_720p: float = 5.0
+    runway_image_credits_1080p: float = 8.0
     runway_video_credits_per_second: float = 5.0
+    # Runway prices eleven_multilingual_v2 at 1 credit per 50 characters; estimates round up.
+    runway_tts_credits_per_50_chars: float = 1.0
 
     # Faults: one retry layer, SDK retries off.
     provider_attempts: int = Field(default=4, ge=1, le=10)
     provider_backoff_seconds: float = Field(default=1.0, ge=0)
     provider_backoff_max_seconds: float = Field(default=30.0, ge=0)
-    provider_timeout_seconds: float = Field(default=120.0, gt=0)
+    # Time limits (httpx connect/read): a dead network fails within the connect limit on every
+    # attempt; the read limit is how long a connected server may think before it answers.
+    provider_connect_timeout_seconds: float = Field(default=10.0, gt=0)
+    # OpenAI images and text send nothing until they are done: a generous limit.
+    provider_read_timeout_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        validation_alias=AliasChoices(
+            "provider_read_timeout_seconds", "PROVIDER_READ_TIMEOUT_SECONDS",
+            "provider_timeout_seconds", "PROVIDER_TIMEOUT_SECONDS",
+        ),
+    )
+    # Calls that answer at once: Runway's API and downloads, OpenAI speech and transcription.
+    provider_quick_read_timeout_seconds: float = Field(default=20.0, gt=0)
 
     # What a video looks and sounds like.
     video_format: VideoFormat = VideoFormat.LANDSCAPE
     language: LanguageChoice = "auto"
     narration_max_tempo: float = Field(default=1.35, ge=1.0, le=2.0)
     offline_voice_speed_wpm: int = Field(default=165, ge=80, le=400)
+    music: bool = True  # a bed under the voice: a file from music_dir, else a synthesised pad
+    music_dir: Path | None = None  # the user's own tracks (their licence), one picked per job
+    captions: bool = True  # burned into the picture (re-encodes it)
 
     # Operations.
     log_level: str = "INFO"
@@ -136,6 +161,8 @@ class Settings(BaseSettings):
             self.media_root = self.data_dir / "media"
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'videobot.db'}"
+        if self.tts_provider == "runway" and "narrator_voices" not in self.model_fields_set:
+            self.narrator_voices = list(RUNWAY_NARRATOR_VOICES)
         return self
 
     def missing_keys(self) -> list[str]:
@@ -146,7 +173,7 @@ class Settings(BaseSettings):
         )
         if uses_openai and self.openai_api_key is None:
             missing.append("OPENAI_API_KEY")
-        uses_runway = "runway" in (self.image_provider, self.video_provider)
+        uses_runway = "runway" in (self.image_provider, self.video_provider, self.tts_provider)
         if uses_runway and self.runwayml_api_secret is None:
             missing.append("RUNWAYML_API_SECRET")
         return missing

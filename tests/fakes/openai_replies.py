@@ -269,7 +269,8 @@ def parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, str], dic
 def structured(endpoint: str, body: dict[str, Any], size: int, kind: str, text: str,
                fixed: dict[str, dict[str, Any]]) -> tuple[int, bytes, str]:
     """A Responses or Chat answer: the schema's sample (or a fixed reply for its name), or the
-    content fault `kind` (refusal, text, filter); a non-strict schema is refused like OpenAI."""
+    content fault `kind` (refusal, text, wrap, filter); a non-strict schema is refused like
+    OpenAI."""
     spec = requested_schema(body)
     schema = (spec or {}).get("schema") or {}
     if spec and spec.get("strict") and (problem := strict_problem(schema)):
@@ -277,8 +278,9 @@ def structured(endpoint: str, body: dict[str, Any], size: int, kind: str, text: 
         return 400, dumps(error_body(400, message, "invalid_json_schema")), JSON
     if kind != "text":
         answer = fixed.get(str((spec or {}).get("name")))
-        text = json.dumps(answer if answer is not None else sample(schema, schema)) if spec \
-            else "Hello from the fake OpenAI server."
+        generated = json.dumps(answer if answer is not None else sample(schema, schema)) \
+            if spec else "Hello from the fake OpenAI server."
+        text = text.replace("{json}", generated) if kind == "wrap" else generated
     if kind == "filter":
         text = text[: len(text) // 3]  # the filter stops the answer part way
     build = response_body if endpoint == "responses" else chat_body

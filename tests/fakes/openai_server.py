@@ -25,7 +25,11 @@ Faults, queued per endpoint and used one per request, first in first out (`times
     fake.drop("responses")                # close the connection without answering
     fake.refuse("chat/completions", times=3)                      # the model refuses
     fake.reply_text("responses", "{not json")     # this raw model output (or transcript)
+    fake.reply_wrapped("chat/completions", "```json\n{json}\n```")  # the usual answer, in
+                                          # the template at {json}: fences, <think>, prose
     fake.content_filter("responses")      # the answer is stopped by the content filter
+    fake.reply_media("audio/speech", b"<html>...")  # these bytes as the audio (or, base64'd,
+                                          # as the image of images/generations)
 
 `FakeOpenAI(fault_rate=0.3, seed=1)` also fails that share of the other requests, at random but
 reproducibly, with 500, 502, 503 or 429 (retry-after-ms: 10). `api_key="sk-..."` makes any other
@@ -37,6 +41,7 @@ and queued faults.
 
 from __future__ import annotations
 
+import base64
 import collections
 import contextlib
 import random
@@ -78,7 +83,7 @@ class Recorded:
 
 @dataclass(frozen=True)
 class _Fault:
-    kind: str  # status, delay, drop, refusal, text, filter
+    kind: str  # status, delay, drop, refusal, text, wrap, filter, media
     status: int = 0
     headers: dict[str, str] = field(default_factory=dict)
     code: str | None = None
@@ -154,6 +159,15 @@ class FakeOpenAI:
 
     def reply_text(self, endpoint: str, text: str, *, times: int = 1) -> None:
         self._queue(endpoint, _Fault("text", text=text), times)
+
+    def reply_wrapped(self, endpoint: str, template: str, *, times: int = 1) -> None:
+        """Answer as usual, but with the JSON put in `template` at `{json}`, the way servers
+        that do not enforce the schema write it."""
+        self._queue(endpoint, _Fault("wrap", text=template), times)
+
+    def reply_media(self, endpoint: str, data: bytes, *, times: int = 1) -> None:
+        """Answer 200 with `data` as the speech, or as the picture's b64_json bytes."""
+        self._queue(endpoint, _Fault("media", text=data.decode("latin-1")), times)
 
     def content_filter(self, endpoint: str, *, times: int = 1) -> None:
         self._queue(endpoint, _Fault("filter"), times)
@@ -296,6 +310,11 @@ def _answer(fake: FakeOpenAI, record: Recorded, size: int,
     if record.endpoint in ("responses", "chat/completions"):
         kind, text = (fault.kind, fault.text) if fault else ("", "")
         return replies.structured(record.endpoint, body, size, kind, text, fake.replies)
+    if fault and fault.kind == "media" and record.endpoint == "audio/speech":
+        return 200, fault.text.encode("latin-1"), "audio/mpeg"
+    if fault and fault.kind == "media" and record.endpoint == "images/generations":
+        encoded = base64.b64encode(fault.text.encode("latin-1")).decode()
+        return 200, replies.dumps({"created": 0, "data": [{"b64_json": encoded}]}), _JSON
     if record.endpoint == "images/generations":
         images = replies.images_body(
             str(body.get("prompt", "")), str(body.get("size") or "1024x1024"), body.get("quality")

@@ -10,9 +10,12 @@
     settings = Settings(runwayml_api_secret=SecretStr(FakeRunway.API_KEY),
                         runwayml_base_url=runway.url, ...)
 
-Routes: POST /v1/text_to_image, POST /v1/image_to_video, GET and DELETE /v1/tasks/{id}, and
-GET /outputs/{name}: what a task produced, real media: a PNG at the ratio's pixel size, or a
-24 fps H.264 MP4 of the requested duration (ffmpeg testsrc2, made once per size and cached).
+Routes: POST /v1/text_to_image, POST /v1/image_to_video, POST /v1/text_to_speech, GET and
+DELETE /v1/tasks/{id}, and GET /outputs/{name}: what a task produced, real media: a PNG at the
+ratio's pixel size, a 24 fps H.264 MP4 of the requested duration (ffmpeg testsrc2, made once
+per size and cached), or an MP3 lasting SPEECH_CHARS_PER_SECOND per character of promptText.
+Speech bodies are checked per model (fields, promptText, voice {"type": "runway-preset",
+"presetId": a preset of the API spec}).
 Requests need `Authorization: Bearer <API_KEY>` and `X-Runway-Version`; bodies are checked
 (model, promptText, ratio "W:H", promptImage / referenceImages as https URL or image data URI
 of at most 5 MiB): 401 or 400 otherwise, as Runway answers.
@@ -55,7 +58,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
-from tests.fakes.runway_tasks import FakeTask, TaskScript, check_create, mp4, png
+from tests.fakes.runway_tasks import (
+    FakeTask,
+    TaskScript,
+    check_create,
+    check_speech,
+    mp3,
+    mp4,
+    png,
+    speech_seconds,
+)
 
 DAILY_CAP_BODY = {"error": "Your daily task limit has been reached."}
 _RANDOM_FAULTS = (500, 502, 503, 429)
@@ -104,7 +116,7 @@ class FakeRunway:
         self.tasks: dict[str, FakeTask] = {}
         self._faults: list[ScriptedFault] = []
         self._scripts: list[TaskScript] = []
-        self._outputs: dict[str, tuple[str, tuple[int, int], int]] = {}
+        self._outputs: dict[str, tuple[str, tuple[int, int], float]] = {}
         self._rng = random.Random(0)
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -225,6 +237,8 @@ class FakeRunway:
             return 400, {"error": "The X-Runway-Version header is required."}, {}
         if method == "POST" and path in ("/v1/text_to_image", "/v1/image_to_video"):
             return self._create(path, body)
+        if method == "POST" and path == "/v1/text_to_speech":
+            return self._create_speech(body)
         if path.startswith("/v1/tasks/") and method in ("GET", "DELETE"):
             with self._lock:
                 task = self.tasks.get(path.removeprefix("/v1/tasks/"))
@@ -257,14 +271,37 @@ class FakeRunway:
             self.tasks[task.id] = task
         return 200, {"id": task.id, "estimatedCost": {"credits": task.credits}}, {}
 
+    def _create_speech(self, body: Any) -> tuple[int, Any, dict[str, str]]:
+        problem = check_speech(body)
+        if problem:
+            return 400, {"error": problem}, {}
+        with self._lock:
+            task = FakeTask(
+                id=str(uuid.uuid4()),
+                kind="speech",
+                body=body,
+                size=(0, 0),
+                seconds=0,
+                script=self._scripts.pop(0) if self._scripts else TaskScript(),
+                polls_to_finish=self.polls_to_finish,
+                run_seconds=self.task_seconds.get("speech", 0.0),
+            )
+            self.tasks[task.id] = task
+        return 200, {"id": task.id, "estimatedCost": {"credits": task.credits}}, {}
+
     def _advance(self, task: FakeTask) -> dict[str, Any]:
         """One poll, with the output URL of a task that succeeded."""
         shown = task.advance()
         if shown["status"] == "SUCCEEDED":
-            name = f"{task.id}.{'png' if task.kind == 'image' else 'mp4'}"
+            extension = {"image": "png", "video": "mp4", "speech": "mp3"}[task.kind]
+            name = f"{task.id}.{extension}"
             if name not in self._outputs:
                 size = self.video_size if task.kind == "video" and self.video_size else task.size
-                self._outputs[name] = (task.kind, size, task.seconds)
+                seconds = (
+                    speech_seconds(task.body["promptText"]) if task.kind == "speech"
+                    else task.seconds
+                )
+                self._outputs[name] = (task.kind, size, seconds)
             shown["output"] = [f"{self.url}/outputs/{name}"]
         return shown
 
@@ -276,7 +313,9 @@ class FakeRunway:
         kind, size, seconds = spec  # made on first download, outside the state lock
         if kind == "image":
             return 200, png(size).read_bytes(), {"Content-Type": "image/png"}
-        return 200, mp4(size, seconds).read_bytes(), {"Content-Type": "video/mp4"}
+        if kind == "speech":
+            return 200, mp3(seconds).read_bytes(), {"Content-Type": "audio/mpeg"}
+        return 200, mp4(size, int(seconds)).read_bytes(), {"Content-Type": "video/mp4"}
 
     def _reply(
         self,

@@ -10,17 +10,28 @@ import shutil
 import tempfile
 import threading
 import time
+import typing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageDraw
+from runwayml.types import text_to_speech_create_params
 
 from videobot.media.ffmpeg import run_ffmpeg
 
-IMAGE_CREDITS = 5
+IMAGE_CREDITS = 5  # gen4_image at 720p (a ratio with a side of 720 or less)
+IMAGE_CREDITS_1080P = 8
 VIDEO_CREDITS_PER_SECOND = 5
+SPEECH_CHARS_PER_CREDIT = 50  # Runway: eleven_multilingual_v2 costs 1 credit per 50 characters
+SPEECH_CHARS_PER_SECOND = 15  # how fast the fake "speaks": output length follows the text
+# The bodies Runway takes per text-to-speech model (camelCase, as on the wire).
+SPEECH_FIELDS = {
+    "eleven_multilingual_v2": {"model", "promptText", "voice"},
+    "eleven_v3": {"model", "promptText", "voice", "applyTextNormalization", "languageCode",
+                  "seed", "similarityBoost", "speed", "stability", "style", "useSpeakerBoost"},
+}
 _DATA_URI_LIMIT = 5 * 1024 * 1024
 _media_lock = threading.Lock()
 _media_dir: Path | None = None
@@ -37,7 +48,7 @@ class TaskScript:
 @dataclass
 class FakeTask:
     id: str
-    kind: str  # "image" or "video"
+    kind: str  # "image", "video" or "speech"
     body: dict[str, Any]
     size: tuple[int, int]
     seconds: int
@@ -52,7 +63,11 @@ class FakeTask:
 
     @property
     def credits(self) -> int:
-        return IMAGE_CREDITS if self.kind == "image" else VIDEO_CREDITS_PER_SECOND * self.seconds
+        if self.kind == "speech":
+            return -(-len(self.body["promptText"]) // SPEECH_CHARS_PER_CREDIT)
+        if self.kind == "image":
+            return IMAGE_CREDITS if min(self.size) <= 720 else IMAGE_CREDITS_1080P
+        return VIDEO_CREDITS_PER_SECOND * self.seconds
 
     def advance(self) -> dict[str, Any]:
         """One poll: the task as Runway shows it now (without output URLs)."""
@@ -114,6 +129,37 @@ def check_create(path: str, body: Any) -> str | None:
     return _check_image(body.get("promptImage"), "promptImage")
 
 
+def check_speech(body: Any) -> str | None:
+    """What Runway would reject in a text_to_speech body, in its words; None if it is fine."""
+    if not isinstance(body, dict):
+        return "The request body must be a JSON object."
+    fields = SPEECH_FIELDS.get(body.get("model"))  # type: ignore[arg-type]
+    if fields is None:
+        return f"model: Invalid enum value, got {body.get('model')!r}"
+    if unknown := sorted(set(body) - fields):
+        return f"Unrecognized key(s) in object: {', '.join(map(repr, unknown))}"
+    text = body.get("promptText")
+    if not isinstance(text, str) or not 0 < len(text.encode("utf-16-le")) // 2 <= 1000:
+        return "promptText: must be 1 to 1000 characters"
+    voice = body.get("voice")
+    if not isinstance(voice, dict) or voice.get("type") != "runway-preset":
+        return "voice: Required (a runway-preset voice)"
+    if set(voice) != {"type", "presetId"} or voice["presetId"] not in preset_voices():
+        return f"voice.presetId: Invalid enum value, got {voice.get('presetId')!r}"
+    return None
+
+
+def preset_voices() -> tuple[str, ...]:
+    """The preset names Runway's API spec lists (read from the SDK's generated types)."""
+    hints = typing.get_type_hints(text_to_speech_create_params.ElevenMultilingualV2Voice)
+    return typing.get_args(hints["preset_id"])
+
+
+def speech_seconds(text: str) -> float:
+    """How long the fake's narration of `text` lasts."""
+    return max(1.0, round(len(text) / SPEECH_CHARS_PER_SECOND, 1))
+
+
 def _check_image(uri: Any, name: str) -> str | None:
     if isinstance(uri, list) and uri and isinstance(uri[0], dict):
         uri = uri[0].get("uri")
@@ -152,6 +198,21 @@ def png(size: tuple[int, int]) -> Path:
             cx, cy = size[0] // 2, size[1] // 2
             draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=(220, 120, 40))
             image.save(path, format="PNG")
+        return path
+
+
+def mp3(seconds: float) -> Path:
+    """Speech-like audio as Runway delivers it (MP3, 44.1 kHz mono) lasting `seconds` (cached)."""
+    with _media_lock:
+        path = _media_path(f"speech-{seconds:.1f}s.mp3")
+        if not path.exists():
+            # A tone whose loudness rises and falls a few times a second, like syllables.
+            run_ffmpeg(
+                ["-f", "lavfi", "-i", f"sine=frequency=180:sample_rate=44100:duration={seconds}",
+                 "-af", "volume='0.3+0.25*sin(2*PI*4*t)':eval=frame",
+                 "-ac", "1", "-c:a", "libmp3lame", "-b:a", "128k", str(path)],
+                what="making the fake Runway speech",
+            )
         return path
 
 

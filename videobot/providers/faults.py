@@ -2,12 +2,14 @@
 everything else fails fast with a reason a person understands.
 
 SDK clients are built with their own retries off, and tasks do not retry a ProviderError, so a
-call is attempted at most `attempts` times in all.
+call is attempted at most `attempts` times in all; a fault may lower that (`Classified.attempts`)
+when another paid attempt seldom mends it.
 """
 
 from __future__ import annotations
 
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +19,12 @@ from typing import TypeVar
 from videobot.providers.base import ProviderError
 
 T = TypeVar("T")
+
+QUOTE_LIMIT = 300
+_SECRETS = re.compile(r"(sk-[\w*.-]+|key_[0-9a-f*]{8,}|Bearer\s+\S+)", re.IGNORECASE)
+# A file path on its own (not the path of a URL): /tmp/x/speech.wav, C:\\x\\y.
+_PATHS = re.compile(r"(?<![\w:/.])(?:/[\w.@-]+){2,}/?|\b[A-Za-z]:\\\S+")
+_MARKUP = re.compile(r"<\s*(!doctype|html|head|body)\b", re.IGNORECASE)
 
 
 class Fault(StrEnum):
@@ -31,6 +39,9 @@ class Classified:
     fault: Fault
     reason: str
     retry_after: float | None = None
+    # At most this many attempts in all for this kind of fault (None: the policy's count), for
+    # transient faults that another paid attempt mends only sometimes.
+    attempts: int | None = None
 
 
 @dataclass(frozen=True)
@@ -38,6 +49,16 @@ class RetryPolicy:
     attempts: int = 4
     base_delay: float = 1.0
     max_delay: float = 30.0
+
+
+def quote_provider_text(text: str) -> str:
+    """A provider's own words fit for a person: one line, no keys, no file paths, not a web
+    page (a proxy's HTML error page says nothing useful), trimmed to QUOTE_LIMIT."""
+    if _MARKUP.search(text):
+        return ""
+    text = _PATHS.sub("[file]", _SECRETS.sub("[redacted]", text))
+    text = " ".join(text.split())
+    return text if len(text) <= QUOTE_LIMIT else text[: QUOTE_LIMIT - 1] + "…"
 
 
 def backoff_delay(policy: RetryPolicy, attempt: int, rng: Callable[[], float]) -> float:
@@ -62,7 +83,8 @@ def call_with_retries(
             raise
         except Exception as exc:
             found = classify(exc)
-            if found.fault is not Fault.TRANSIENT or attempt == policy.attempts:
+            limit = min(policy.attempts, found.attempts or policy.attempts)
+            if found.fault is not Fault.TRANSIENT or attempt >= limit:
                 tried = f" (after {attempt} attempts)" if attempt > 1 else ""
                 raise ProviderError(
                     found.reason + tried,

@@ -34,7 +34,7 @@ def build_providers(settings: Settings) -> Providers:
 
         openai_client = build_openai_client(settings)
     runway_downloads: Any = None
-    if "runway" in (settings.image_provider, settings.video_provider):
+    if "runway" in (settings.image_provider, settings.video_provider, settings.tts_provider):
         from videobot.providers.runway_api import build_download_client, build_runway_client
 
         runway_client = build_runway_client(settings)
@@ -55,14 +55,19 @@ def build_providers(settings: Settings) -> Providers:
         else openai("OpenAIImageMaker") if settings.image_provider == "openai"
         else runway("RunwayImageMaker")
     )
+    narrator: Narrator = (
+        OfflineNarrator(words_per_minute=settings.offline_voice_speed_wpm)
+        if settings.tts_provider == "offline"
+        else openai("OpenAINarrator") if settings.tts_provider == "openai"
+        else runway("RunwayNarrator")
+    )
     return Providers(
         writer=OfflineScriptWriter() if settings.script_provider == "offline"
         else openai("OpenAIScriptWriter"),
         images=images,
         animator=OfflineAnimator() if settings.video_provider == "offline"
         else runway("RunwayAnimator"),
-        narrator=OfflineNarrator(words_per_minute=settings.offline_voice_speed_wpm)
-        if settings.tts_provider == "offline" else openai("OpenAINarrator"),
+        narrator=narrator,
         transcriber=OfflineTranscriber() if settings.stt_provider == "offline"
         else openai("OpenAITranscriber"),
     )

@@ -1,4 +1,5 @@
-"""The OpenAI client our providers share: SDK retries off, timeout and endpoint from settings."""
+"""The OpenAI client our providers share: SDK retries off, time limits and endpoint from
+settings."""
 
 from __future__ import annotations
 
@@ -22,9 +23,27 @@ def build_openai_client(settings: Settings) -> openai.OpenAI:
     return openai.OpenAI(
         api_key=settings.openai_api_key.get_secret_value(),
         base_url=settings.openai_base_url or None,
-        timeout=settings.provider_timeout_seconds,
+        timeout=generation_timeout(settings),
         max_retries=0,
     )
+
+
+def generation_timeout(settings: Settings) -> openai.Timeout:
+    """The client's default: images and text answer only when done, so the read is generous."""
+    return _timeout(settings, settings.provider_read_timeout_seconds)
+
+
+def quick_timeout(settings: Settings) -> openai.Timeout:
+    """For speech and transcription, which start answering at once: a silent server fails soon."""
+    read = min(settings.provider_quick_read_timeout_seconds, settings.provider_read_timeout_seconds)
+    return _timeout(settings, read)
+
+
+def _timeout(settings: Settings, read: float) -> openai.Timeout:
+    connect = settings.provider_connect_timeout_seconds
+    # write: each chunk of an upload (a voice note) may take as long as a quick read.
+    write = max(connect, settings.provider_quick_read_timeout_seconds)
+    return openai.Timeout(connect=connect, read=read, write=write, pool=connect)
 
 
 def retry_policy(settings: Settings) -> RetryPolicy:

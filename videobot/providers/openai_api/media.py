@@ -20,17 +20,21 @@ from videobot.media.files import atomic_output
 from videobot.media.probe import probe
 from videobot.providers.base import ProviderError, Transcript, Usage
 from videobot.providers.faults import call_with_retries
-from videobot.providers.openai_api.client import build_openai_client, retry_policy
+from videobot.providers.openai_api.client import build_openai_client, quick_timeout, retry_policy
 from videobot.providers.openai_api.errors import UnexpectedReply, classify_openai_error
 from videobot.requests import LANGUAGES, detect_language
 from videobot.settings import Settings
 
-# The sizes GPT image models make; each is then resized and cropped to the video's own size.
-IMAGE_SIZES = {
+# The fixed sizes of the first GPT image models; the picture is then cropped to the format.
+FIXED_IMAGE_SIZES = {
     VideoFormat.LANDSCAPE: "1536x1024",
     VideoFormat.PORTRAIT: "1024x1536",
     VideoFormat.SQUARE: "1024x1024",
 }
+# gpt-image-2 and later take any size whose sides divide by 16 (aspect between 1:3 and 3:1):
+# they are asked for the format's own shape, so the picture is only scaled, never cropped.
+FREE_SIZE_LONG_SIDE = 1536
+FREE_SIZE_SQUARE_SIDE = 1024
 MAX_SPEECH_CHARS = 4096
 # Narration is rewritten as 24 kHz mono 16-bit PCM, like the offline narrator's: assembly then
 # reads one kind of file, and a streamed WAV header (unknown length) gets a true length.
@@ -65,12 +69,12 @@ class OpenAIImageMaker(_OpenAIProvider):
 
         def generate() -> tuple[Image.Image, str | None]:
             result = self.client.images.generate(
-                model=model, prompt=prompt, size=IMAGE_SIZES[fmt], n=1,
+                model=model, prompt=prompt, size=image_size(model, fmt), n=1,
                 quality=self.settings.openai_image_quality,
             )
             encoded = result.data[0].b64_json if result.data else None
             if not encoded:
-                raise UnexpectedReply("OpenAI returned no image")
+                raise UnexpectedReply("OpenAI sent no picture")
             return _decode_image(encoded), result._request_id
 
         (image, request_id), attempts = call_with_retries(
@@ -104,7 +108,7 @@ class OpenAINarrator(_OpenAIProvider):
         def speak() -> str | None:
             result = self.client.audio.speech.create(
                 model=s.openai_tts_model, voice=voice or s.openai_tts_voice, input=text,
-                response_format="wav", speed=s.openai_tts_speed,
+                response_format="wav", speed=s.openai_tts_speed, timeout=quick_timeout(s),
             )
             _write_wav(result.content, Path(out))
             return result.response.headers.get("x-request-id")
@@ -135,7 +139,8 @@ class OpenAITranscriber(_OpenAIProvider):
 
         def listen() -> tuple[str, str | None, str | None]:
             result = self.client.audio.transcriptions.create(
-                model=model, file=(VOICE_NAME, data, "audio/ogg")
+                model=model, file=(VOICE_NAME, data, "audio/ogg"),
+                timeout=quick_timeout(self.settings),
             )
             heard = result.languages[0].code if result.languages else None
             return result.text.strip(), heard, result._request_id
@@ -157,19 +162,48 @@ class OpenAITranscriber(_OpenAIProvider):
         return Transcript(text=text, language=_language(heard, text)), usage
 
 
+def image_size(model: str, fmt: VideoFormat) -> str:
+    """The size to ask `model` for: the format's own shape where the model takes any size."""
+    if not takes_any_size(model):
+        return FIXED_IMAGE_SIZES[fmt]
+    width, height = fmt.size
+    if width == height:
+        return f"{FREE_SIZE_SQUARE_SIDE}x{FREE_SIZE_SQUARE_SIDE}"
+    short = round(FREE_SIZE_LONG_SIDE * min(width, height) / max(width, height) / 16) * 16
+    long = FREE_SIZE_LONG_SIDE
+    return f"{long}x{short}" if width > height else f"{short}x{long}"
+
+
+def takes_any_size(model: str) -> bool:
+    """gpt-image-2 and its successors (gpt-image-2.5-…, gpt-image-3…); not gpt-image-1."""
+    version = model.removeprefix("gpt-image-").split("-")[0]
+    try:
+        return model.startswith("gpt-image-") and float(version) >= 2
+    except ValueError:
+        return False
+
+
 def _decode_image(encoded: str) -> Image.Image:
     try:
-        image = Image.open(io.BytesIO(base64.b64decode(encoded, validate=True)))
+        data = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise UnexpectedReply(
+            "OpenAI sent a picture we could not read (the data is not base64)"
+        ) from exc
+    try:
+        image = Image.open(io.BytesIO(data))
         image.load()
-    except (binascii.Error, ValueError, UnidentifiedImageError, OSError) as exc:
-        raise UnexpectedReply("OpenAI returned an image that cannot be decoded") from exc
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise UnexpectedReply(
+            f"OpenAI sent a picture we could not read ({_what_bytes(data)})"
+        ) from exc
     return image
 
 
 def _write_wav(audio: bytes, out: Path) -> None:
-    """Rewrite the speech as our WAV; an empty or unreadable reply is worth asking again."""
+    """Rewrite the speech as our WAV; an empty or unreadable reply is worth asking once more."""
     if not audio:
-        raise UnexpectedReply("OpenAI returned no audio")
+        raise UnexpectedReply("OpenAI sent no audio")
     with tempfile.TemporaryDirectory(prefix="speech-") as folder:
         raw = Path(folder) / "speech.wav"
         raw.write_bytes(audio)
@@ -181,7 +215,21 @@ def _write_wav(audio: bytes, out: Path) -> None:
                     what="reading OpenAI's speech",
                 )
         except FFmpegError as exc:
-            raise UnexpectedReply(str(exc)) from exc
+            # ffmpeg's own text names temporary files and internals: say what was received.
+            raise UnexpectedReply(
+                f"OpenAI sent audio we could not read ({_what_bytes(audio)})"
+            ) from exc
+
+
+def _what_bytes(data: bytes) -> str:
+    """A few plain words on a body we could not read: its size and whether it is text."""
+    size = f"{len(data):,} bytes"
+    head = data[:512].lstrip().lower()
+    if head.startswith((b"<!doctype", b"<html", b"<?xml")):
+        return f"{size} of a web page"
+    if head.startswith((b"{", b"[")):
+        return f"{size} of text, not media"
+    return f"{size}, damaged or in a format we do not know"
 
 
 def _language(heard: str | None, text: str) -> str:

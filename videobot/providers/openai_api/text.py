@@ -1,6 +1,11 @@
 """The OpenAI script writer: script, scene plan and motion prompts as structured output, through
 the Responses API or Chat Completions (the portable mode for OpenAI-compatible servers).
 
+The request asks for strict structured output, which OpenAI enforces; the prompts also spell the
+JSON shape out, and an answer the SDK cannot parse is read by `parse_json_reply`, so a local
+server that does not enforce the schema (fences, a `<think>` block, prose around the object)
+still works.
+
 Two kinds of retry, kept apart: transport faults go through `call_with_retries`; an answer we
 cannot use (refusal, unparsable JSON, a shape our models reject) is asked for again with a new
 request, up to `llm_output_attempts` times.
@@ -12,9 +17,8 @@ import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
-import httpx2
 import openai
 from openai.types.chat import ChatCompletionMessageParam
 from pydantic import BaseModel, ValidationError
@@ -23,7 +27,9 @@ from videobot.providers.base import ProviderError, ScriptRequest, Usage
 from videobot.providers.faults import call_with_retries
 from videobot.providers.openai_api import drafts
 from videobot.providers.openai_api.client import build_openai_client, retry_policy
+from videobot.providers.openai_api.endpoint_name import model_server_name
 from videobot.providers.openai_api.errors import classify_openai_error
+from videobot.providers.openai_api.json_reply import describe_error, parse_json_reply
 from videobot.script import MotionPlan, Script, SegmentPlan
 from videobot.settings import Settings
 
@@ -60,6 +66,7 @@ class OpenAIScriptWriter:
         self.model = settings.openai_text_model
         self._policy = retry_policy(settings)
         self._sleep = sleep
+        self.server = model_server_name(self.client.base_url, "text model")
 
     def write_script(self, request: ScriptRequest) -> tuple[Script, Usage]:
         return self._generate(
@@ -105,7 +112,8 @@ class OpenAIScriptWriter:
         for round_ in range(1, limit + 1):
             ask = functools.partial(self._ask, instructions, text + note, fmt)
             reply, attempts = call_with_retries(
-                ask, classify_openai_error, self._policy, sleep=self._sleep
+                ask, functools.partial(classify_openai_error, server=self.server),
+                self._policy, sleep=self._sleep,
             )
             requests += attempts
             tokens_in += reply.input_tokens
@@ -121,9 +129,10 @@ class OpenAIScriptWriter:
                     if soft is None or round_ == limit:
                         return result, self._usage(tokens_in, tokens_out, last_id, requests)
                     problem = soft
-            note = f"\n\nYour previous answer could not be used ({problem}). Follow the rules."
+            note = (f"\n\nYour previous answer could not be used ({problem}). Follow the rules "
+                    "and answer with the JSON object only.")
         raise ProviderError(
-            f"OpenAI gave no usable {what} in {limit} tries: {problem}",
+            f"{self.server} gave no usable {what} in {limit} tries: {problem}",
             permanent=True,
             kind="safety" if refused else "permanent",
             usage=self._usage(tokens_in, tokens_out, last_id, requests),
@@ -158,9 +167,11 @@ class OpenAIScriptWriter:
             raise openai.ContentFilterFinishReasonError()
         try:
             response = raw.parse()
-        except ValueError:
-            cut = "it was cut off before the end" if incomplete else "it was not valid JSON"
-            return replace(reply, problem=f"the answer could not be read: {cut}")
+        except ValueError:  # not bare JSON of the shape: a server that does not enforce it
+            reply = _read_text(reply, _responses_text(body), fmt)
+            if reply.parsed is None and incomplete:
+                return replace(reply, problem="the answer was cut off before the end")
+            return reply
         for item in response.output:
             if item.type == "message":
                 for content in item.content:
@@ -186,8 +197,8 @@ class OpenAIScriptWriter:
             completion = raw.parse()
         except openai.LengthFinishReasonError:
             return replace(reply, problem="the answer was cut off before the end")
-        except ValueError:
-            return replace(reply, problem="the answer could not be read: it was not valid JSON")
+        except ValueError:  # not bare JSON of the shape: a server that does not enforce it
+            return _read_text(reply, _chat_text(body), fmt)
         if not completion.choices:
             return replace(reply, problem="the reply had no answer")
         message = completion.choices[0].message
@@ -198,7 +209,13 @@ class OpenAIScriptWriter:
         return replace(reply, parsed=message.parsed)
 
 
-def _json_body(response: httpx2.Response) -> dict[str, Any]:
+class _HttpReply(Protocol):
+    """What we read of the SDK's HTTP response: its body as JSON."""
+
+    def json(self) -> Any: ...
+
+
+def _json_body(response: _HttpReply) -> dict[str, Any]:
     """The reply as a JSON object, or {} when it is not one."""
     try:
         body = response.json()
@@ -216,13 +233,39 @@ def _empty_reply(fmt: type[D], body: dict[str, Any], in_key: str, out_key: str) 
     )
 
 
+def _read_text(reply: _Reply[D], text: str, fmt: type[D]) -> _Reply[D]:
+    """The reply with the first JSON object in `text` that fits `fmt`, or with why none does."""
+    try:
+        return replace(reply, parsed=parse_json_reply(text, fmt))
+    except ValueError as exc:
+        return replace(reply, problem=f"the answer could not be read: {exc}")
+
+
+def _responses_text(body: dict[str, Any]) -> str:
+    """The text of a Responses API reply's messages (its reasoning items left out)."""
+    texts: list[str] = []
+    for item in body.get("output") or []:
+        if not isinstance(item, dict) or item.get("type") != "message":
+            continue
+        for content in item.get("content") or []:
+            if isinstance(content, dict) and isinstance(content.get("text"), str):
+                texts.append(content["text"])
+    return "\n".join(texts)
+
+
+def _chat_text(body: dict[str, Any]) -> str:
+    """The content of a Chat Completions reply's first choice."""
+    choices = body.get("choices") or [{}]
+    message = (choices[0] if isinstance(choices[0], dict) else {}).get("message") or {}
+    content = message.get("content") if isinstance(message, dict) else None
+    return content if isinstance(content, str) else ""
+
+
 def _refusal(text: str) -> str:
     return f"the model refused: {drafts.clip(text, 160)}"
 
 
 def _first_error(exc: ValueError) -> str:
     if isinstance(exc, ValidationError) and exc.errors():
-        error = exc.errors()[0]
-        where = ".".join(str(part) for part in error["loc"])
-        return f"{where}: {error['msg']}" if where else str(error["msg"])
+        return describe_error(exc)
     return str(exc)

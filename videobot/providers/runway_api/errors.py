@@ -13,12 +13,14 @@ import time
 import httpx
 import runwayml
 
-from videobot.providers.faults import Classified, Fault
+from videobot.providers.faults import Classified, Fault, quote_provider_text
 
 # Runway answers 429 both when its daily generation cap is reached and when it sheds load; only
 # the body tells them apart ("Your daily task limit has been reached.").
 _DAILY_CAP = re.compile(r"\bdaily\b|\bquota\b", re.IGNORECASE)
-_DETAIL_CHARS = 300
+# A server that took the request and stayed silent for the whole read limit is seldom mended
+# by waiting as long again: one more try covers a connection lost on the way.
+SILENT_ATTEMPTS = 2
 
 
 class TaskFailed(Exception):
@@ -48,7 +50,7 @@ def classify_task_failure(code: str | None, message: str = "") -> Classified:
         )
     if "INTERNAL" in parts:
         return Classified(Fault.TRANSIENT, f"Runway failed to generate this one ({code})")
-    detail = _one_line(message)
+    detail = quote_provider_text(message)
     return Classified(
         Fault.PERMANENT,
         f"Runway could not generate this ({code or 'no failure code'}"
@@ -61,20 +63,35 @@ def classify_runway_error(exc: Exception) -> Classified:
     if isinstance(exc, TaskFailed):
         return classify_task_failure(exc.code, exc.message)
     if isinstance(exc, runwayml.APITimeoutError):
-        return Classified(Fault.TRANSIENT, "Runway did not answer in time")
+        if isinstance(exc.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout):
+            return Classified(Fault.TRANSIENT, "could not reach Runway (no connection in time)")
+        return Classified(
+            Fault.TRANSIENT, "Runway did not answer in time", attempts=SILENT_ATTEMPTS
+        )
     if isinstance(exc, runwayml.APIConnectionError):
         return Classified(Fault.TRANSIENT, "could not connect to Runway")
     if isinstance(exc, runwayml.APIStatusError):
         return _classify_status(exc.status_code, _detail(exc.body), exc.response.headers)
     if isinstance(exc, httpx.HTTPStatusError):
         return _classify_download_status(exc.response.status_code)
+    if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
+        return Classified(Fault.TRANSIENT, "could not reach Runway's storage to download")
     if isinstance(exc, httpx.TimeoutException):
-        return Classified(Fault.TRANSIENT, "downloading Runway's output timed out")
-    if isinstance(exc, httpx.TransportError | OutputIncomplete):
-        return Classified(Fault.TRANSIENT, f"downloading Runway's output failed: {exc}")
+        return Classified(
+            Fault.TRANSIENT, "downloading Runway's output timed out", attempts=SILENT_ATTEMPTS
+        )
+    if isinstance(exc, OutputIncomplete):
+        return Classified(Fault.TRANSIENT, f"downloading Runway's output stopped early ({exc})")
+    if isinstance(exc, httpx.TransportError):
+        return Classified(Fault.TRANSIENT, "downloading Runway's output failed (connection lost)")
     if isinstance(exc, OSError):
-        return Classified(Fault.PERMANENT, f"could not save Runway's output: {exc}")
-    return Classified(Fault.PERMANENT, f"unexpected error from Runway: {type(exc).__name__}")
+        why = exc.strerror or "the disk refused it"
+        return Classified(Fault.PERMANENT, f"could not save Runway's output ({why.lower()})")
+    detail = quote_provider_text(str(exc))
+    return Classified(
+        Fault.PERMANENT,
+        "something went wrong while calling Runway" + (f" ({detail})" if detail else ""),
+    )
 
 
 def _classify_status(status: int, detail: str, headers: httpx.Headers) -> Classified:
@@ -87,12 +104,12 @@ def _classify_status(status: int, detail: str, headers: httpx.Headers) -> Classi
                 "within 24 hours",
             )
         return Classified(
-            Fault.TRANSIENT, "Runway is busy (HTTP 429)", retry_after=retry_after(headers)
+            Fault.TRANSIENT, f"Runway is busy (HTTP 429){said}", retry_after=retry_after(headers)
         )
     if status in (408, 409) or status >= 500:
         return Classified(
             Fault.TRANSIENT,
-            f"Runway had a temporary problem (HTTP {status})",
+            f"Runway had a temporary problem (HTTP {status}){said}",
             retry_after=retry_after(headers),
         )
     if status == 401:
@@ -139,20 +156,25 @@ def retry_after(headers: httpx.Headers) -> float | None:
 
 
 def _detail(body: object) -> str:
-    """The human part of an error body: Runway sends {"error": "..."} (sometimes more)."""
+    """The human part of an error body. Runway sends {"error": "..."}, and for a request that
+    fails validation also "issues": [{"path": [...], "message": "..."}], which name the field."""
     if isinstance(body, dict):
+        said = ""
         for key in ("error", "message", "detail"):
             value = body.get(key)
+            if isinstance(value, dict):
+                value = value.get("message")
             if isinstance(value, str):
-                return _one_line(value)
-            if isinstance(value, dict) and isinstance(value.get("message"), str):
-                return _one_line(value["message"])
-        return ""
+                said = value
+                break
+        issues = body.get("issues")
+        if isinstance(issues, list) and issues and isinstance(issues[0], dict):
+            first = issues[0]
+            path = ".".join(str(part) for part in first.get("path") or [])
+            message = first.get("message")
+            if isinstance(message, str):
+                said += f" ({path + ': ' if path else ''}{message})"
+        return quote_provider_text(said)
     if isinstance(body, str):
-        return _one_line(body)
+        return quote_provider_text(body)
     return ""
-
-
-def _one_line(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= _DETAIL_CHARS else text[: _DETAIL_CHARS - 1] + "…"

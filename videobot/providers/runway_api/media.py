@@ -95,12 +95,14 @@ def image_data_uri(path: Path, limit: int = DATA_URI_LIMIT) -> str:
 
 def fit_image(source: Path, out: Path, size: tuple[int, int]) -> None:
     """Cover-scale and centre-crop the picture to exactly `size`, saved as out's type."""
+    # Not retried: a new task costs credits again, and Runway's storage serving a web page
+    # (an error page, an expired link) is not mended by asking for the same output twice.
     try:
         with Image.open(source) as opened:
             fitted = ImageOps.fit(opened.convert("RGB"), size, Image.Resampling.LANCZOS)
-    except OSError as exc:
+    except (OSError, ValueError) as exc:
         raise ProviderError(
-            f"Runway's output is not a readable image: {exc}", permanent=True
+            f"Runway sent a file that is not a picture ({_what_file(source)})", permanent=True
         ) from exc
     fitted.save(out, format=_SAVE_FORMATS.get(out.suffix.lower(), "PNG"))
 
@@ -110,8 +112,10 @@ def fit_clip(source: Path, out: Path, size: tuple[int, int], seconds: float) -> 
     scale it to fit, pad, and hold or cut it to `seconds`."""
     try:
         info = probe(source)
-    except FFmpegError as exc:
-        raise ProviderError(f"Runway's output is not a readable video: {exc}") from exc
+    except FFmpegError as exc:  # not retried, as in fit_image: a new task is paid again
+        raise ProviderError(
+            f"Runway sent a file that is not a video ({_what_file(source)})", permanent=True
+        ) from exc
     if (
         info.video_codec == "h264"
         and info.pix_fmt == "yuv420p"
@@ -135,7 +139,22 @@ def fit_clip(source: Path, out: Path, size: tuple[int, int], seconds: float) -> 
             what="fitting Runway's clip to the video format",
         )
     except FFmpegError as exc:
-        raise ProviderError(str(exc), permanent=True) from exc
+        raise ProviderError(
+            "Runway's clip could not be converted to the video format (it may be damaged)",
+            permanent=True,
+        ) from exc
+
+
+def _what_file(path: Path) -> str:
+    """Plain words on a downloaded file we could not use: its size and whether it is a page."""
+    data = path.read_bytes()[:512] if path.is_file() else b""
+    size = f"{path.stat().st_size:,} bytes" if path.is_file() else "no data"
+    head = data.lstrip().lower()
+    if head.startswith((b"<!doctype", b"<html", b"<?xml")):
+        return f"{size} of a web page"
+    if head.startswith((b"{", b"[")):
+        return f"{size} of text"
+    return f"{size} in a format we do not know"
 
 
 class _RunwayProvider:
@@ -194,8 +213,8 @@ class RunwayImageMaker(_RunwayProvider):
         reference: Path | None = None,
     ) -> Usage:
         # The caption is not drawn: lettering in generated pictures comes out garbled.
-        ratios = model_ratios(text_to_image_create_params.TextToImageCreateParams, self.model)
-        params: dict[str, Any] = {"model": self.model, "ratio": choose_ratio(ratios, fmt.size)}
+        ratio = image_ratio(self.settings, fmt)
+        params: dict[str, Any] = {"model": self.model, "ratio": ratio}
         text = prompt
         if reference is not None:
             try:
@@ -219,7 +238,7 @@ class RunwayImageMaker(_RunwayProvider):
                 fit_image(raw, tmp, fmt.size)
             finally:
                 raw.unlink(missing_ok=True)
-        return self._usage(self.model, outcome, self.settings.runway_image_credits)
+        return self._usage(self.model, outcome, image_credits(self.settings, ratio))
 
 
 class RunwayAnimator(_RunwayProvider):
@@ -260,6 +279,22 @@ class RunwayAnimator(_RunwayProvider):
                 raw.unlink(missing_ok=True)
         estimate = self.settings.runway_video_credits_per_second * duration
         return self._usage(self.model, outcome, estimate)
+
+
+def image_credits(settings: Settings, ratio: str) -> float:
+    """Runway's price for one picture at `ratio`: ratios with a side of 720 or less are 720p,
+    the others 1080p (gen4_image: 5 and 8 credits)."""
+    shape = _parse_ratio(ratio)
+    if shape is not None and min(shape) <= 720:
+        return settings.runway_image_credits_720p
+    return settings.runway_image_credits_1080p
+
+
+def image_ratio(settings: Settings, fmt: VideoFormat) -> str:
+    """The ratio RunwayImageMaker asks the image model for, for a picture of `fmt`."""
+    ratios = model_ratios(text_to_image_create_params.TextToImageCreateParams,
+                          settings.runway_image_model)
+    return choose_ratio(ratios, fmt.size)
 
 
 def _with_suffix(text: str, suffix: str) -> str:
