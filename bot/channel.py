@@ -3,13 +3,14 @@ and the finished video, sent from inside the flow's tasks through the Bot API.""
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.progress import WATCHED_STAGES, StatusBoard
-from bot.telegram_http import BotApi
+from bot.telegram_http import BotApi, TelegramError
 from videobot.chat_texts import (
     CAPTION_LIMIT,
     clip,
@@ -22,15 +23,18 @@ from videobot.costs import clip_stage_estimate
 from videobot.db.bot_records import BotRecords
 from videobot.db.models import JobStatus, VideoJob, VideoSegment
 from videobot.db.store import JobStore
+from videobot.failure_notes import admin_failure_text, job_failure_text
 from videobot.i18n import tr
 from videobot.media import probe
 from videobot.media.upload_size import fit_to_size
+from videobot.naming import short_id
 from videobot.script import Script
 from videobot.settings import ConfigurationError, Settings
 
 if TYPE_CHECKING:
     from tasks.runtime import Runtime
 
+log = logging.getLogger(__name__)
 ALBUM_MAX = 10
 
 
@@ -81,6 +85,13 @@ class TelegramChannel:
                 chat_id=job.chat_id,
                 caption=tr(lang, "sheet_caption"),
             )
+        failed = [
+            seg
+            for seg in segments
+            if (seg.image_status if kind == "images" else seg.video_status) != "ready"
+        ]
+        if failed:
+            self._tell_admins_of_scenes(job, kind, failed, attempt)
         estimate = clip_stage_estimate(self.settings, len(segments)) if kind == "images" else None
         self._send_gate(job, media_message(lang, kind, segments, attempt, estimate), kind, attempt)
 
@@ -110,11 +121,53 @@ class TelegramChannel:
         self.board.refresh(job.id, status=JobStatus.DELIVERED)
 
     def fail(self, job: VideoJob, reason: str) -> None:
+        """The person reads what failed in their words; the operator gets the full reason, in
+        the log and as a message to each admin."""
+        log.warning("Job %s failed at stage %s: %s", short_id(job.id), job.stage, reason)
         lang = self.board.language(job.user_id)
-        self.api.call(
-            "sendMessage", chat_id=job.chat_id, text=clip(tr(lang, "failed", reason=reason))
-        )
+        text = job_failure_text(lang, short_id(job.id), job.stage, reason)
+        try:
+            self.api.call("sendMessage", chat_id=job.chat_id, text=clip(text))
+        finally:
+            self._tell_admins(
+                lambda admin_lang: admin_failure_text(
+                    admin_lang, short_id(job.id), job.user_id, job.stage, reason
+                )
+            )
         self.board.refresh(job.id)
+
+    def _tell_admins_of_scenes(
+        self, job: VideoJob, kind: str, failed: Sequence[VideoSegment], attempt: int
+    ) -> None:
+        """Scenes that failed for good reach the gate; their full reasons reach the operator."""
+        reasons = "\n".join(f"{seg.index + 1}: {seg.error or '-'}" for seg in failed)
+        log.warning(
+            "Job %s, %s round %d: %d scene(s) failed: %s",
+            short_id(job.id), kind, attempt, len(failed), reasons.replace("\n", "; "),
+        )
+        self._tell_admins(
+            lambda admin_lang: tr(
+                admin_lang,
+                "admin_scenes_failed",
+                job=short_id(job.id),
+                person=job.user_id,
+                stage=kind,
+                attempt=attempt,
+                count=len(failed),
+                reasons=reasons,
+            )
+        )
+
+    def _tell_admins(self, text_in: Callable[[str], str]) -> None:
+        """Send each admin the text in their language; one who cannot be reached (never wrote
+        to the bot, blocked it) is logged and skipped."""
+        for admin in self.settings.admin_user_ids:
+            # Admins are people of the bot; their key is the bot's "tg:<telegram id>".
+            text = clip(text_in(self.board.language(f"tg:{admin}")))
+            try:
+                self.api.call("sendMessage", chat_id=admin, text=text)
+            except TelegramError as exc:
+                log.warning("Could not tell admin %s of a failure: %s", admin, exc)
 
     def _send_gate(self, job: VideoJob, text: str, stage: str, attempt: int) -> None:
         lang = self.board.language(job.user_id)

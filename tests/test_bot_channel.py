@@ -13,6 +13,7 @@ from tests.fakes.telegram_server import FakeTelegram
 from tests.serving import free_port
 from videobot.media import probe, run_ffmpeg
 from videobot.media.upload_size import fit_to_size
+from videobot.naming import short_id
 
 
 def test_flood_control_is_waited_out_not_dropped() -> None:
@@ -93,8 +94,8 @@ def test_a_video_over_the_limit_is_re_encoded_to_fit(tmp_path: Path) -> None:
 
 
 def test_a_failed_job_is_told_in_the_chat_with_its_reason(tmp_path: Path) -> None:
-    """fail() sends the reason in the person's language and brings the status message up to
-    date with the failure."""
+    """fail() tells the failure in the person's language, without the provider's text, and
+    brings the status message up to date with the failure."""
     from bot.channel import TelegramChannel
     from videobot.db.bot_records import BotRecords
     from videobot.db.engine import Database
@@ -112,6 +113,7 @@ def test_a_failed_job_is_told_in_the_chat_with_its_reason(tmp_path: Path) -> Non
         channel = TelegramChannel(settings, store, BotRecords(db), BotApi(tg.url, tg.token))
         channel.fail(store.job(job.id), "Runway refused scene 3")
         texts = [m.text for m in tg.chat_messages(77)]
-    assert "Sorry, the video failed: Runway refused scene 3" in texts
+    assert texts[0].startswith(f"Sorry, video {short_id(job.id)} stopped at this step:")
+    assert "Runway refused scene 3" not in " ".join(texts)
     assert len(texts) == 2, "the reason, and the job's status message"
     assert tg.token not in " ".join(texts)

@@ -14,6 +14,7 @@ from videobot.callbacks import (
     mask_scenes,
 )
 from videobot.db.models import JobStatus, VideoJob, VideoSegment
+from videobot.failure_notes import STEPS, scene_failure_text
 from videobot.formats import SCENE_COUNT, SECTIONS
 from videobot.i18n import tr
 from videobot.script import Script
@@ -61,7 +62,7 @@ def media_message(
     for seg in segments:
         status = seg.image_status if kind == "images" else seg.video_status
         if status != "ready":
-            lines.append(tr(lang, "scene_failed", scene=seg.index + 1, reason=seg.error or "-"))
+            lines.append(scene_failure_text(lang, kind, seg.index + 1, seg.error))
     if estimate is not None:
         lines.append(tr(lang, "clip_estimate", scenes=len(segments), cost=f"{estimate:.2f}"))
     return clip("\n\n".join(lines))
@@ -83,8 +84,7 @@ def stage_label(lang: str, job: VideoJob) -> str:
     ):
         return tr(lang, f"stage_{job.status}")
     stage = job.stage.split("-")[0]
-    known = ("intake", "script", "segments", "images", "motion", "clips", "narration", "assembly")
-    return tr(lang, f"stage_{stage if stage in known else 'script'}")
+    return tr(lang, f"stage_{stage if stage in STEPS else 'script'}")
 
 
 def status_message(

@@ -12,12 +12,14 @@ from bot.deciding import decide, gate_open
 from bot.guards import admit, is_admin
 from bot.services import blocking, services
 from videobot.chat_texts import clip, stage_label, status_message
+from videobot.db.failure_records import recent_failures
 from videobot.db.models import JobStatus, utcnow
 from videobot.decisions import Decision
 from videobot.i18n import tr
 from videobot.naming import short_id
 
 log = logging.getLogger(__name__)
+RECENT_FAILURES = 5
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -113,7 +115,8 @@ async def history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """For admins: jobs by state and what was spent today. Others see an unknown command."""
+    """For admins: jobs by state, what was spent today and the last failures with their
+    reasons. Others see an unknown command."""
     if not ((person := await admit(update, context)) and update.effective_message):
         return
     if not is_admin(context, person):
@@ -126,7 +129,21 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         tr(person.lang, "stats_line", status=name, count=n) for name, n in sorted(counts.items())
     ]
     lines.append(tr(person.lang, "stats_spend", cost=f"{spend:.2f}"))
-    await update.effective_message.reply_text("\n".join(lines))
+    failures = await blocking(recent_failures, services(context).db, RECENT_FAILURES)
+    if failures:
+        lines += ["", tr(person.lang, "stats_failures_header")]
+    lines += [
+        tr(
+            person.lang,
+            "stats_failure_line",
+            date=f"{job.updated_at:%Y-%m-%d %H:%M}",
+            job=short_id(job.id),
+            stage=job.stage,
+            reason=clip(job.error or "-", 300),
+        )
+        for job in failures
+    ]
+    await update.effective_message.reply_text(clip("\n".join(lines)))
 
 
 async def unknown(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -23,6 +23,7 @@ from videobot.decisions import Decision
 from videobot.i18n import tr
 from videobot.naming import short_id
 from videobot.requests import MAX_PROMPT_CHARS, InvalidRequest, clean_prompt, resolve_language
+from videobot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +54,20 @@ async def text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def voice(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A voice note (≤ 20 MB, ≤ 2 minutes): stored, then transcribed by the flow."""
+    """A voice note (≤ 20 MB, ≤ 2 minutes): stored, then transcribed by the flow; refused
+    before any job is made when the bot has no speech-to-text."""
     message = update.effective_message
     if message is None or message.voice is None or not (person := await admit(update, context)):
         return
     sv = services(context)
+    if not speech_to_text_ready(sv.settings):
+        log.warning(
+            "A voice note was refused: no speech-to-text is configured (STT_PROVIDER=%s%s)",
+            sv.settings.stt_provider,
+            "" if sv.settings.stt_provider == "offline" else " without OPENAI_API_KEY",
+        )
+        await message.reply_text(tr(person.lang, "voice_unavailable"))
+        return
     note = message.voice
     duration = note.duration
     seconds = duration.total_seconds() if isinstance(duration, timedelta) else duration
@@ -70,6 +80,13 @@ async def voice(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await message.reply_text(tr(person.lang, "voice_too_big", limit=sv.settings.voice_max_mb))
         return
     await _start(sv, person, message, prompt="", kind="voice", language="auto")
+
+
+def speech_to_text_ready(settings: Settings) -> bool:
+    """Whether voice notes can be transcribed: a real transcriber, with its key."""
+    if settings.stt_provider == "offline":
+        return False
+    return settings.stt_provider != "openai" or settings.openai_api_key is not None
 
 
 async def unsupported(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

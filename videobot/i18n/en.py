@@ -36,6 +36,7 @@ MESSAGES: dict[str, str] = {
     "voice_too_long": "The voice note is longer than {limit} s. Please keep it shorter.",
     "voice_too_big": "The voice note is over {limit} MB. Please send a shorter one.",
     "voice_failed": "I could not download the voice note. Please send it again.",
+    "voice_unavailable": "This bot does not take voice notes. Please send your request as text.",
     # Status, cancel, history, stats.
     "status_none": "You have no video in progress. Send a sentence to start one.",
     "status_cost": "Cost so far: ${cost}",
@@ -48,6 +49,8 @@ MESSAGES: dict[str, str] = {
     "stats_header": "Jobs by state:",
     "stats_line": "{status}: {count}",
     "stats_spend": "Spent today: ${cost}",
+    "stats_failures_header": "Recent failures:",
+    "stats_failure_line": "{date} · {job} · {stage}: {reason}",
     # Settings.
     "settings": "Settings\nFormat: {format}\nLanguage: {language}\nNarrator voice: {voice}",
     "settings_saved": "Saved.",
@@ -66,7 +69,22 @@ MESSAGES: dict[str, str] = {
     "don't like.",
     "clips_gate": "The ten clips (round {attempt}). Approve them, or redo the ones you don't like.",
     "sheet_caption": "All ten scenes at a glance.",
-    "scene_failed": "Scene {scene} could not be made: {reason}",
+    "scene_safety_images": (
+        "Scene {scene}: the provider's safety system refused this scene: edit its prompt."
+    ),
+    "scene_safety_clips": (
+        "Scene {scene}: the provider's safety system refused to animate this scene: redo it, "
+        "or cancel."
+    ),
+    "scene_transient": "Scene {scene} could not be made this time (a passing fault): redo it.",
+    "scene_daily_cap": "Scene {scene}: today's generation limit is used up: redo it tomorrow.",
+    "scene_setup": (
+        "Scene {scene}: the bot is not set up to make this yet; its operator has the details."
+    ),
+    "scene_permanent": (
+        "Scene {scene} could not be made, and a redo as it is will probably fail again; the "
+        "bot's operator has the details."
+    ),
     "clip_estimate": "Approving starts the clips: {scenes} scenes, estimated ${cost}.",
     "redo_pick": "Tap the scenes to make again, then confirm.",
     "edit_pick_part": "Which part do you want to rewrite?",
@@ -115,5 +133,30 @@ MESSAGES: dict[str, str] = {
     "queue_position": "Position in the queue: {position}",
     "progress_count": "{done}/{total} {bar}",
     "video_caption": "{title}\n{duration} s · cost ${cost}",
-    "failed": "Sorry, the video failed: {reason}",
+    "failed": (
+        "Sorry, video {job} stopped at this step: {stage}. {advice} The bot's operator has "
+        "the details."
+    ),
+    "failed_somewhere": "Sorry, video {job} stopped. {advice} The bot's operator has the details.",
+    "fail_advice_transient": "It looks like a passing fault: send your request again in a few "
+    "minutes.",
+    "fail_advice_safety": (
+        "The provider's safety system refused it: reword the request and send it again."
+    ),
+    "fail_advice_daily_cap": "The bot has used up today's generation limit: try again tomorrow.",
+    "fail_advice_setup": (
+        "The bot is not set up for this yet, so sending it again will not help for now."
+    ),
+    "fail_advice_voice": (
+        "I could not make out the voice note: record it again, or send the request as text."
+    ),
+    "fail_advice_internal": (
+        "Something broke on our side; trying again will not help until it is fixed."
+    ),
+    "fail_advice_permanent": (
+        "The same request would probably fail the same way; a reworded one may work."
+    ),
+    "admin_job_failed": "⚠️ Job {job} of {person} failed at stage {stage}:\n{reason}",
+    "admin_scenes_failed": "⚠️ Job {job} of {person}, {stage} round {attempt}: {count} "
+    "scene(s) failed:\n{reasons}",
 }
