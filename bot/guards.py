@@ -34,11 +34,14 @@ async def identify(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Person
     return Person(person_key(user.id), user.id, str(chat.id), lang)
 
 
-async def admit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Person | None:
+async def admit(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, *, counted: bool = True
+) -> Person | None:
     """The person, if they may be served now; otherwise None after telling them why not.
 
-    Every message counts against the person's rate limits, held in the database so that all
-    bot replicas share them. Button presses do not count: they are answered, not queued.
+    Messages that ask for work count against the person's rate limits, held in the database so
+    that all bot replicas share them. Read-only commands (`counted=False`: /status, /help, ...)
+    and button presses do not: a person who hit the limit can still see where their job is.
     """
     person = await identify(update, context)
     message = update.effective_message
@@ -49,6 +52,8 @@ async def admit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Person | 
     if allowed and person.telegram_id not in allowed:
         await message.reply_text(tr(person.lang, "not_allowed"))
         return None
+    if not counted:
+        return person
     wait = await blocking(
         sv.records.admit,
         person.key,
@@ -56,9 +61,16 @@ async def admit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Person | 
         sv.settings.rate_limit_per_hour,
     )
     if wait > 0:
-        await message.reply_text(tr(person.lang, "rate_limited", seconds=int(wait + 0.999)))
+        await message.reply_text(tr(person.lang, "rate_limited", wait=wait_text(person.lang, wait)))
         return None
     return person
+
+
+def wait_text(lang: str, seconds: float) -> str:
+    """A wait in the units a person thinks in: seconds under a minute, else whole minutes."""
+    if seconds < 60:
+        return tr(lang, "wait_seconds", n=max(1, int(seconds + 0.999)))
+    return tr(lang, "wait_minutes", n=int(seconds / 60 + 0.999))
 
 
 def is_admin(context: ContextTypes.DEFAULT_TYPE, person: Person) -> bool:

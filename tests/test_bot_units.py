@@ -136,3 +136,13 @@ def test_keyboards_carry_valid_buttons() -> None:
 def test_progress_bar() -> None:
     assert progress_bar(4, 10) == "▓▓▓▓░░░░░░"
     assert progress_bar(0, 0) == "░" * 10
+
+
+def test_a_long_wait_is_told_in_minutes() -> None:
+    """2924 s reads "49 min" (rounded up), 12.2 s reads "13 s", in each language."""
+    from bot.guards import wait_text
+
+    assert wait_text("en", 2924) == "49 min"
+    assert wait_text("ru", 2924) == "49 мин"
+    assert wait_text("en", 12.2) == "13 s"
+    assert wait_text("ru", 0.2) == "1 с"

@@ -24,13 +24,13 @@ RECENT_FAILURES = 5
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """What the bot does and how, in the person's language."""
-    if (person := await admit(update, context)) and update.effective_message:
+    if (person := await admit(update, context, counted=False)) and update.effective_message:
         await update.effective_message.reply_text(tr(person.lang, "start"))
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The list of commands."""
-    if (person := await admit(update, context)) and update.effective_message:
+    if (person := await admit(update, context, counted=False)) and update.effective_message:
         await update.effective_message.reply_text(tr(person.lang, "help"))
 
 
@@ -43,7 +43,7 @@ async def new(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Stage, progress, cost so far and queue position of the person's current (or last) job."""
-    if not ((person := await admit(update, context)) and update.effective_message):
+    if not ((person := await admit(update, context, counted=False)) and update.effective_message):
         return
     sv = services(context)
     job = await blocking(sv.records.active_job, person.key)
@@ -60,7 +60,7 @@ async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Stop the person's current job: through its gate when it waits at one, else its run."""
-    if not ((person := await admit(update, context)) and update.effective_message):
+    if not ((person := await admit(update, context, counted=False)) and update.effective_message):
         return
     sv = services(context)
     await blocking(sv.records.set_awaiting, person.key, None)
@@ -94,7 +94,7 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The person's recent jobs and how each ended."""
-    if not ((person := await admit(update, context)) and update.effective_message):
+    if not ((person := await admit(update, context, counted=False)) and update.effective_message):
         return
     jobs = await blocking(services(context).records.jobs_of, person.key, 10)
     if not jobs:
@@ -117,7 +117,7 @@ async def history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """For admins: jobs by state, what was spent today and the last failures with their
     reasons. Others see an unknown command."""
-    if not ((person := await admit(update, context)) and update.effective_message):
+    if not ((person := await admit(update, context, counted=False)) and update.effective_message):
         return
     if not is_admin(context, person):
         await update.effective_message.reply_text(tr(person.lang, "unknown_command"))

@@ -40,7 +40,7 @@ def _menu(sv: Services, person: Person) -> tuple[str, Keyboard]:
 
 async def show_settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The current choices, each changeable with one tap."""
-    if not ((person := await admit(update, context)) and update.effective_message):
+    if not ((person := await admit(update, context, counted=False)) and update.effective_message):
         return
     text, keyboard = await blocking(_menu, services(context), person)
     await update.effective_message.reply_text(text, reply_markup=markup(keyboard))
