@@ -1,6 +1,12 @@
 """Time and memory of assemble_video against a plain moviepy assembly of the same inputs.
 
-Run: .venv/bin/python benchmarks/assembly.py [--keep DIR]
+Run: .venv/bin/python benchmarks/assembly.py [--keep DIR] [--plain-only]
+
+Two comparisons: the plain join (clips stream-copied), and the full one: captions burned in,
+a music bed under the voice, loudness normalised. For the full one ours makes its pad, ducks it
+and normalises to -14 LUFS; moviepy composites one TextClip per phrase and lays the same pad
+at a fifth of its volume under the voice (moviepy has no ducking or loudness normalisation,
+so it does less work). Both get the same clips, narrations and phrases.
 
 Inputs: ten 5 s 1280x720 24 fps H.264 clips and three narrations (12, 18, 13 s, 24 kHz mono
 like TTS output), made with ffmpeg's lavfi sources. Each contender runs in its own Python
@@ -33,6 +39,36 @@ from videobot.media.ffmpeg import run_ffmpeg  # noqa: E402
 
 NARRATION_SECONDS = (12, 18, 13)
 SECTION_STARTS = (0, 15, 35)
+# One caption phrase every 2.5 s, Latin and Cyrillic, like the captions of a real video.
+PHRASES = [
+    (start, start + 2.4, ("Every river starts" if k % 2 else "Каждая река начинается") + f" {k}")
+    for k, start in enumerate(x * 2.5 for x in range(20))
+]
+_ASS_HEAD = """[Script Info]
+ScriptType: v4.00+
+PlayResX: 1280
+PlayResY: 720
+
+[V4+ Styles]
+Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, \
+Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, \
+Shadow, Alignment, MarginL, MarginR, MarginV, Encoding
+Style: Default,DejaVu Sans,56,&H00FFFFFF,&H000000FF,&H00000000,&H00000000,-1,0,0,0,100,100,\
+0,0,1,3,0,2,40,40,60,1
+
+[Events]
+Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text
+"""
+
+
+def write_captions(out: Path) -> Path:
+    """The phrases as an .ass file, white bold text bottom-centre."""
+    def stamp(t: float) -> str:
+        return f"0:{int(t // 60):02d}:{t % 60:05.2f}"
+
+    events = [f"Dialogue: 0,{stamp(a)},{stamp(b)},Default,,0,0,0,,{text}" for a, b, text in PHRASES]
+    out.write_text(_ASS_HEAD + "\n".join(events) + "\n", encoding="utf-8")
+    return out
 
 
 def make_inputs(folder: Path) -> tuple[list[Path], list[Path]]:
@@ -53,6 +89,7 @@ def make_inputs(folder: Path) -> tuple[list[Path], list[Path]]:
              "-ar", "24000", "-ac", "1", str(narrations[-1])],
             what="making a benchmark narration",
         )
+    write_captions(folder / "captions.ass")
     return clips, narrations
 
 
@@ -76,13 +113,61 @@ def run_moviepy(clips: list[Path], narrations: list[Path], out: Path) -> None:
         clip.close()
 
 
+def run_ours_full(clips: list[Path], narrations: list[Path], out: Path) -> None:
+    from videobot.media.assembly import assemble_video
+    from videobot.media.music import make_music_bed
+
+    bed = make_music_bed("calm", 50, out.parent / "ours-bed.wav", seed=1)
+    assemble_video(clips, narrations, VideoFormat.LANDSCAPE, out, music=bed.path,
+                   captions=out.parent / "captions.ass")
+
+
+def run_moviepy_full(clips: list[Path], narrations: list[Path], out: Path) -> None:
+    from moviepy import (
+        AudioFileClip,
+        CompositeAudioClip,
+        CompositeVideoClip,
+        TextClip,
+        VideoFileClip,
+        concatenate_videoclips,
+    )
+
+    from videobot.media.fonts import find_font
+    from videobot.media.music import make_music_bed
+
+    bed = make_music_bed("calm", 50, out.parent / "moviepy-bed.wav", seed=1)
+    videos = [VideoFileClip(str(p)) for p in clips]
+    font = str(find_font(bold=True) or find_font())
+    texts = [
+        TextClip(font=font, text=text, font_size=56, color="white", stroke_color="black",
+                 stroke_width=3).with_start(a).with_duration(b - a).with_position(("center", 600))
+        for a, b, text in PHRASES
+    ]
+    voices = [
+        AudioFileClip(str(p)).with_start(start)
+        for p, start in zip(narrations, SECTION_STARTS, strict=True)
+    ]
+    music = AudioFileClip(str(bed.path)).with_volume_scaled(0.2)
+    picture = CompositeVideoClip([concatenate_videoclips(videos), *texts])
+    final = picture.with_audio(CompositeAudioClip([music, *voices])).with_duration(50)
+    final.write_videofile(str(out), fps=24, codec="libx264", audio_codec="aac", logger=None)
+    for clip in [*videos, *texts, *voices, music, final]:
+        clip.close()
+
+
+CONTENDERS = {
+    "ours": run_ours, "moviepy": run_moviepy,
+    "ours-full": run_ours_full, "moviepy-full": run_moviepy_full,
+}
+
+
 def child(which: str, folder: Path) -> None:
     """Inside the subprocess: run one contender and print its numbers as JSON."""
     clips = sorted(folder.glob("clip-*.mp4"))
     narrations = sorted(folder.glob("narration-*.wav"))
     out = folder / f"{which}.mp4"
     start = time.perf_counter()
-    (run_ours if which == "ours" else run_moviepy)(clips, narrations, out)
+    CONTENDERS[which](clips, narrations, out)
     seconds = time.perf_counter() - start
     from videobot.media.probe import probe
 
@@ -141,6 +226,8 @@ def measure(which: str, folder: Path) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", type=Path, help="make inputs and outputs in this folder")
+    parser.add_argument("--plain-only", action="store_true",
+                        help="skip the comparison with captions and music")
     parser.add_argument("--child", nargs=2, metavar=("WHICH", "FOLDER"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -153,14 +240,26 @@ def main() -> None:
         make_inputs(folder)
         print(f"inputs: 10 clips + 3 narrations made in {time.perf_counter() - started:.1f} s"
               f" ({os.cpu_count()} CPUs)")
-        ours = measure("ours", folder)
-        baseline = measure("moviepy", folder)
-    for name, r in (("assemble_video", ours), ("moviepy", baseline)):
-        print(f"{name:>15}: {r['seconds']:7.2f} s  output {r['duration']:.2f} s "
+        results = {name: measure(name, folder) for name in CONTENDERS
+                   if not (args.plain_only and name.endswith("-full"))}
+        if "ours-full" in results:
+            from videobot.media.audio_mix import measure_loudness
+
+            for name in ("ours-full", "moviepy-full"):
+                loud = measure_loudness(folder / f"{name}.mp4")
+                results[name]["lufs"], results[name]["peak"] = loud["I"], loud["Peak"]
+    labels = {"ours": "assemble_video", "moviepy": "moviepy",
+              "ours-full": "ours, full", "moviepy-full": "moviepy, full"}
+    for name, r in results.items():
+        loud = f"  {r['lufs']:.1f} LUFS {r['peak']:.1f} dBTP" if "lufs" in r else ""
+        print(f"{labels[name]:>15}: {r['seconds']:7.2f} s  output {r['duration']:.2f} s "
               f"{r['size'] / 1e6:5.1f} MB  tree peak RSS {r['tree_peak_kb'] / 1024:6.1f} MiB  "
               f"(rusage self {r['self_kb'] / 1024:.1f} MiB, "
-              f"largest child {r['children_kb'] / 1024:.1f} MiB)")
-    print(f"speed-up: {baseline['seconds'] / ours['seconds']:.1f}x")
+              f"largest child {r['children_kb'] / 1024:.1f} MiB){loud}")
+    print(f"speed-up: {results['moviepy']['seconds'] / results['ours']['seconds']:.1f}x")
+    if "ours-full" in results:
+        full = results["moviepy-full"]["seconds"] / results["ours-full"]["seconds"]
+        print(f"speed-up with captions and music: {full:.1f}x")
 
 
 if __name__ == "__main__":

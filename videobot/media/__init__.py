@@ -1,10 +1,12 @@
 """Media work on files: probing, assembly, contact sheets; ffmpeg comes from imageio-ffmpeg."""
 
 from videobot.media.assembly import AssemblyError, AssemblyResult, assemble_video, plan_tempos
+from videobot.media.audio_mix import measure_loudness
 from videobot.media.contact_sheet import make_contact_sheet
 from videobot.media.ffmpeg import FFmpegError, ffmpeg_exe, run_ffmpeg
 from videobot.media.files import atomic_output
 from videobot.media.fonts import find_font, load_font
+from videobot.media.music import MOODS, MusicBed, make_music_bed, normalise_mood
 from videobot.media.paths import MediaLayout
 from videobot.media.probe import (
     MediaInfo,
@@ -20,7 +22,9 @@ __all__ = [
     "AssemblyResult",
     "FFmpegError",
     "MediaInfo",
+    "MOODS",
     "MediaLayout",
+    "MusicBed",
     "assemble_video",
     "atomic_output",
     "audio_rms",
@@ -29,6 +33,9 @@ __all__ = [
     "find_font",
     "load_font",
     "make_contact_sheet",
+    "make_music_bed",
+    "measure_loudness",
+    "normalise_mood",
     "plan_tempos",
     "probe",
     "probe_many",
