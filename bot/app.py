@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import date
 
 from telegram.ext import (
     Application,
@@ -19,7 +20,9 @@ from telegram.ext import (
 
 from bot.handlers import buttons, commands, preferences, prompts
 from bot.queue_watch import QueueWatch, watch_queue
-from bot.services import Services
+from bot.services import Services, blocking
+from bot.telegram_http import TelegramError
+from videobot.model_currency import check_model_currency
 from videobot.settings import ConfigurationError, Settings
 
 log = logging.getLogger(__name__)
@@ -42,15 +45,31 @@ UNSUPPORTED = (
 )
 
 
+def tell_admins(services: Services, warnings: list[str]) -> None:
+    """Each admin hears of the configured models that shut down soon (operators' words)."""
+    text = "videobot: " + "\n".join(warnings)
+    for admin in services.settings.admin_user_ids:
+        try:
+            services.board.api.call("sendMessage", chat_id=admin, text=text[:4096])
+        except TelegramError as exc:
+            log.warning("Could not tell admin %s of model shutdowns: %s", admin, exc)
+
+
 def build_application(settings: Settings) -> Application:
     token = settings.telegram_bot_token
     if token is None or not token.get_secret_value().strip():
         raise ConfigurationError("the bot needs TELEGRAM_BOT_TOKEN in the environment")
     base = settings.telegram_api_base_url.rstrip("/")
+    # A model past its shutdown stops start-up here; one close to it is told to the admins.
+    model_warnings = check_model_currency(settings, date.today())
+    for warning in model_warnings:
+        log.warning("Model shutting down soon: %s", warning)
 
     async def open_services(app: Application) -> None:
         services = Services.open(settings)
         app.bot_data["services"] = services
+        if model_warnings:
+            await blocking(tell_admins, services, model_warnings)
         watch = QueueWatch(services.board, services.store)
         app.bot_data["queue_watch"] = asyncio.get_running_loop().create_task(watch_queue(watch))
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import httpx
 from sqlalchemy import text
 
 from bot.services import Services, blocking
+from videobot.model_currency import model_notices
 
 
 def _database_ok(sv: Services) -> bool:
@@ -33,7 +35,9 @@ async def _prefect_ok() -> bool:
         return False
 
 
-async def health(sv: Services, mode: str) -> tuple[int, dict[str, Any]]:
+async def health(
+    sv: Services, mode: str, today: date | None = None
+) -> tuple[int, dict[str, Any]]:
     database, prefect = await blocking(_database_ok, sv), await _prefect_ok()
     healthy = database and prefect
     return (200 if healthy else 503), {
@@ -42,4 +46,6 @@ async def health(sv: Services, mode: str) -> tuple[int, dict[str, Any]]:
         "mode": mode,
         "database": "reachable" if database else "unreachable",
         "prefect_api": "reachable" if prefect else "unreachable",
+        # Models close to their shutdown: worth an operator's look, not a reason to be unhealthy.
+        "warnings": [n.text() for n in model_notices(sv.settings, today or date.today())],
     }

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 from typing import Any
 
@@ -11,6 +13,7 @@ from videobot.channels import Channel, build_channel, register_channel
 from videobot.db.engine import Database
 from videobot.db.store import JobStore
 from videobot.media.paths import MediaLayout
+from videobot.model_currency import check_model_currency
 from videobot.providers.base import ProviderError
 from videobot.providers.registry import Providers, build_providers
 from videobot.settings import Settings, get_settings
@@ -52,6 +55,8 @@ def runtime() -> Runtime:
 def _build_runtime() -> Runtime:
     settings = get_settings()
     settings.require_keys()
+    for warning in check_model_currency(settings, date.today()):
+        logging.getLogger(__name__).warning("Model shutting down soon: %s", warning)
     db = Database(settings.db_url)
     db.migrate()
     return Runtime(

@@ -132,6 +132,7 @@ def test_health_reports_database_and_prefect(hook: tuple[FakeTelegram, str, BotP
         "mode": "webhook",
         "database": "reachable",
         "prefect_api": "reachable",
+        "warnings": [],
     }
 
 

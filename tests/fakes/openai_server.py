@@ -229,6 +229,9 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
+        if self.path.split("?", 1)[0] == "/v1/models":  # what `videobot doctor` asks
+            self._json(200, {"object": "list", "data": []})
+            return
         self._json(404, replies.error_body(404, "Unknown path.", None))
 
     def do_POST(self) -> None:

@@ -109,6 +109,7 @@ class FakeRunway:
         self.api_key = api_key
         self.polls_to_finish = polls_to_finish
         self.fault_rate = 0.0
+        self.credit_balance = 1_000  # what GET /v1/organization reports
         self.fault_paths: tuple[str, ...] = ("/v1/", "/outputs/")
         self.video_size: tuple[int, int] | None = None
         self.task_seconds: dict[str, float] = {}
@@ -239,6 +240,10 @@ class FakeRunway:
             return self._create(path, body)
         if method == "POST" and path == "/v1/text_to_speech":
             return self._create_speech(body)
+        if method == "GET" and path == "/v1/organization":
+            return 200, {"creditBalance": self.credit_balance,
+                         "tier": {"maxMonthlyCreditSpend": 10_000, "models": {}},
+                         "usage": {"models": {}}}, {}
         if path.startswith("/v1/tasks/") and method in ("GET", "DELETE"):
             with self._lock:
                 task = self.tasks.get(path.removeprefix("/v1/tasks/"))
