@@ -54,7 +54,8 @@ class TelegramChannel:
     def show_script(self, job: VideoJob, script: Script, attempt: int) -> None:
         lang = self.board.language(job.user_id)
         heard = job.prompt if job.prompt_kind == "voice" else None
-        self._send_gate(job, script_message(lang, script, attempt, heard), "script", attempt)
+        text = script_message(lang, script, attempt, heard, job.language)
+        self._send_gate(job, text, "script", attempt)
 
     def show_media(
         self,

@@ -80,3 +80,14 @@ def test_parts_that_fill_their_sections_are_not_flagged() -> None:
     ru = Script(title="T", intro=" ".join(["слово"] * 29), main=" ".join(["слово"] * 39),
                 outro=" ".join(["слово"] * 29))
     assert ru.silent_parts("ru") == []
+
+
+def test_the_chat_warns_of_a_silent_outro_before_approval() -> None:
+    """The script message in Russian says the outro would leave most of its 15 s silent."""
+    from videobot.chat_texts import script_message
+
+    script = Script(title="T", intro=TEXT, main=TEXT + " " + TEXT, outro="Спасибо.")
+    text = script_message("ru", script, 2, None, "ru")
+    assert "Концовка: текст короткий, около 14 с из 15 с будет тишина" in text
+    assert "⚠️" not in script_message("ru", script.model_copy(update={"outro": TEXT}), 2, None,
+                                      "en")

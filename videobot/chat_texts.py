@@ -30,7 +30,11 @@ def clip(text: str, limit: int = TEXT_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def script_message(lang: str, script: Script, attempt: int, heard: str | None) -> str:
+def script_message(
+    lang: str, script: Script, attempt: int, heard: str | None, spoken_in: str | None = None
+) -> str:
+    """The script to approve; with `spoken_in` (the narration's language), a warning for each
+    part too short for its section, so the person hears of the silence before approving."""
     parts = []
     if heard:
         parts.append(tr(lang, "script_heard", text=heard))
@@ -48,6 +52,10 @@ def script_message(lang: str, script: Script, attempt: int, heard: str | None) -
             )
         )
         start = end
+    for name, silent in script.silent_parts(spoken_in) if spoken_in else []:
+        section = next(s for s in SECTIONS if s.name == name)
+        parts.append(tr(lang, "script_silent", part=tr(lang, f"part_{name}"),
+                        silent=f"{silent:.0f}", seconds=f"{section.seconds:g}"))
     return clip("\n\n".join(parts))
 
 

@@ -67,6 +67,8 @@ MESSAGES: dict[str, str] = {
     "part_main": "Main",
     "part_outro": "Outro",
     "script_part": "{part} ({seconds})\n{text}",
+    "script_silent": "⚠️ {part}: the text is short, about {silent} s of its {seconds} s "
+                     "would be silent. Edit it to add words, or approve it as it is.",
     "images_gate": "The ten scenes (round {attempt}). Approve them, or redo the ones you "
     "don't like.",
     "clips_gate": "The ten clips (round {attempt}). Approve them, or redo the ones you don't like.",

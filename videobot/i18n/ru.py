@@ -67,6 +67,8 @@ MESSAGES: dict[str, str] = {
     "part_main": "Основная часть",
     "part_outro": "Концовка",
     "script_part": "{part} ({seconds})\n{text}",
+    "script_silent": "⚠️ {part}: текст короткий, около {silent} с из {seconds} с будет тишина. "
+                     "Допишите текст или одобрите как есть.",
     "images_gate": "Десять сцен (раунд {attempt}). Одобрите их или переделайте неудачные.",
     "clips_gate": "Десять клипов (раунд {attempt}). Одобрите их или переделайте неудачные.",
     "sheet_caption": "Все десять сцен сразу.",
