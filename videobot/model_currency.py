@@ -40,6 +40,8 @@ SUNSETS: dict[str, Sunset] = {
                     "gpt-5-mini-2025-08-07", "gpt-5-nano-2025-08-07", "o3", "o3-2025-04-16")),
         *(Sunset(m, date(2027, 1, 14), _TEXT_INSTEAD)
           for m in ("gpt-4.1", "gpt-4.1-mini", "gpt-4o", "gpt-4o-mini")),
+        *(Sunset(m, date(2027, 4, 1), _TEXT_INSTEAD)
+          for m in ("gpt-5.4-nano", "gpt-5.4-nano-2026-03-17", "gpt-5.1", "gpt-5.1-2025-11-13")),
         Sunset("gpt-image-1", date(2026, 10, 23), "OPENAI_IMAGE_MODEL=gpt-image-2"),
         *(Sunset(m, date(2026, 5, 12), "OPENAI_IMAGE_MODEL=gpt-image-2")
           for m in ("dall-e-2", "dall-e-3")),
