@@ -2,6 +2,8 @@
 
 from videobot.media.assembly import AssemblyError, AssemblyResult, assemble_video, plan_tempos
 from videobot.media.audio_mix import measure_loudness
+from videobot.media.caption_files import to_ass, to_srt
+from videobot.media.captions import CaptionCue, caption_cues, caption_fonts_dir, phrases
 from videobot.media.contact_sheet import make_contact_sheet
 from videobot.media.ffmpeg import FFmpegError, ffmpeg_exe, run_ffmpeg
 from videobot.media.files import atomic_output
@@ -16,8 +18,27 @@ from videobot.media.probe import (
     probe_many,
     share_codec_params,
 )
+from videobot.media.speech_spans import speech_spans, spread_over_speech
+from videobot.media.word_timings import (
+    WordTiming,
+    read_word_timings,
+    word_timings_path,
+    write_word_timings,
+)
 
 __all__ = [
+    "CaptionCue",
+    "WordTiming",
+    "caption_cues",
+    "caption_fonts_dir",
+    "phrases",
+    "read_word_timings",
+    "speech_spans",
+    "spread_over_speech",
+    "to_ass",
+    "to_srt",
+    "word_timings_path",
+    "write_word_timings",
     "AssemblyError",
     "AssemblyResult",
     "FFmpegError",
