@@ -229,7 +229,8 @@ def test_content_filter_stops_at_once(fake: FakeOpenAI, mode: str) -> None:
 def test_overlong_script_is_asked_again_then_kept(fake: FakeOpenAI) -> None:
     """A script too long for its seconds is asked again; the last try is kept as it is."""
     long_intro = " ".join(["word"] * 80)
-    fake.replies["ScriptDraft"] = {"title": "T", "intro": long_intro, "main": "m", "outro": "o"}
+    fake.replies["ScriptDraft"] = {"title": "T", "intro": long_intro, "main": "m", "outro": "o",
+                                   "mood": "calm"}
     script, usage = writer_for(fake, llm_output_attempts=2).write_script(
         ScriptRequest("Tides", "en")
     )

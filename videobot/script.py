@@ -40,6 +40,7 @@ class Script(BaseModel):
     intro: str = Field(min_length=1, max_length=1500)
     main: str = Field(min_length=1, max_length=2000)
     outro: str = Field(min_length=1, max_length=1500)
+    mood: str | None = None  # the music bed's mood, picked by the writer; None: calm
 
     def part(self, name: str) -> str:
         if name not in ("intro", "main", "outro"):

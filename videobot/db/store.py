@@ -121,6 +121,7 @@ class JobStore(GateRecords, QueueRecords):
             script_main=script.main,
             script_outro=script.outro,
             script_round=round_,
+            music_mood=script.mood,
         )
 
     @staticmethod
@@ -129,7 +130,7 @@ class JobStore(GateRecords, QueueRecords):
             return None
         return Script(
             title=job.title or "", intro=job.script_intro, main=job.script_main,
-            outro=job.script_outro,
+            outro=job.script_outro, mood=job.music_mood,
         )
 
     def save_plan(self, job_id: uuid.UUID, plan: SegmentPlan) -> None:

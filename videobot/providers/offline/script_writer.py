@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from videobot.formats import SECTIONS
+from videobot.media.music import MOODS
 from videobot.providers.base import ScriptRequest, Usage
 from videobot.script import (
     MotionPlan,
@@ -118,7 +119,8 @@ class OfflineScriptWriter:
             for i, s in enumerate(SECTIONS)
         }
         title = request.prompt.strip().rstrip("?!.")[:80] or "Video"
-        script = Script(title=title[:1].upper() + title[1:], **parts)
+        mood = MOODS[_seed(request.prompt) % len(MOODS)]
+        script = Script(title=title[:1].upper() + title[1:], mood=mood, **parts)
         words = sum(count_words(p) for p in script.parts())
         return script, Usage("offline", self.model, words, "words")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from importlib import resources
 from string import Template
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -32,6 +33,9 @@ class ScriptDraft(BaseModel):
     intro: str = Field(description="the intro narration")
     main: str = Field(description="the main narration")
     outro: str = Field(description="the outro narration")
+    mood: Literal["calm", "upbeat", "dramatic", "wonder"] = Field(
+        description="the music under the voice"
+    )
 
 
 class StyleSheet(BaseModel):
@@ -120,7 +124,7 @@ def script_from_draft(draft: ScriptDraft, language: str) -> tuple[Script, str | 
     """The script, and a soft problem when a part is too long to be spoken in its seconds."""
     script = Script(
         title=clip(draft.title, _TITLE_LIMIT), intro=draft.intro.strip(), main=draft.main.strip(),
-        outro=draft.outro.strip(),
+        outro=draft.outro.strip(), mood=draft.mood,
     )
     overlong = script.overlong_parts(language)
     if overlong:
