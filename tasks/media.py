@@ -8,14 +8,27 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.runtime import task_run
 
 from tasks.limits import paid_call
 from tasks.runtime import RETRIES, runtime
 from videobot.db.models import MediaStatus
-from videobot.formats import SCENE_SECONDS, SECTIONS, VideoFormat
-from videobot.media import AssemblyError, assemble_video, make_contact_sheet, probe
+from videobot.formats import SCENE_SECONDS, SECTIONS, VIDEO_SECONDS, VideoFormat
+from videobot.media import (
+    AssemblyError,
+    assemble_video,
+    make_contact_sheet,
+    make_music_bed,
+    plan_tempos,
+    probe,
+)
+from videobot.media.finishing import (
+    cuts_inside_words,
+    narration_timings,
+    timings_from_rows,
+    write_captions,
+)
 from videobot.media.probe import extract_frame
 from videobot.providers.base import ProviderError
 
@@ -118,9 +131,11 @@ def narrate(job_id: UUID, section: str) -> str:
     rt = runtime()
     job = rt.store.job(job_id)
     recorded = _existing(getattr(job, f"{section}_audio_path"))
-    if recorded:
-        return str(recorded)
     script = rt.store.script_of(job)
+    if recorded:
+        if script is not None and section not in (job.word_timings or {}):
+            _record_timings(job_id, section, recorded, script.part(section))  # no call: free
+        return str(recorded)
     if script is None:
         raise RuntimeError("there is no approved script to narrate")
     out = rt.media.narration(job_id, section)
@@ -135,12 +150,22 @@ def narrate(job_id: UUID, section: str) -> str:
         call=lambda: (None, narrator.narrate(text, job.language, out, job.narrator_voice)),
     )
     rt.store.record_narration(job_id, section, out)
+    _record_timings(job_id, section, out, text)
     return str(out)
 
 
+def _record_timings(job_id: UUID, section: str, audio: Path, text: str) -> None:
+    """Word timings kept with the job: captions and replays never compute them again."""
+    words = narration_timings(audio, text)
+    runtime().store.record_word_timings(
+        job_id, section, [(w.word, w.start, w.end) for w in words]
+    )
+
+
 @task(name="contact-sheet", task_run_name="contact-sheet-{kind}-r{round_}")
-def contact_sheet(job_id: UUID, kind: str, round_: int) -> str:
-    """A grid of the ten scenes (images, or a middle frame of each clip)."""
+def contact_sheet(job_id: UUID, kind: str, round_: int) -> str | None:
+    """A grid of the ten scenes (images, or a middle frame of each clip); None when no scene
+    has media: a grid of ten failure marks would tell nothing the gate's text does not."""
     rt = runtime()
     out = rt.media.contact_sheet(job_id, kind, round_)
     if out.is_file():
@@ -157,6 +182,8 @@ def contact_sheet(job_id: UUID, kind: str, round_: int) -> str:
             frame.parent.mkdir(parents=True, exist_ok=True)
             extract_frame(clip, SCENE_SECONDS / 2, frame)
         frames.append(frame if clip else None)
+    if not any(frames):
+        return None
     return str(make_contact_sheet(frames, out))
 
 
@@ -177,12 +204,28 @@ def assemble(job_id: UUID) -> str:
     clips = [Path(s.video_path or "") for s in segments]
     narrations = [Path(getattr(job, f"{s.name}_audio_path") or "") for s in SECTIONS]
     out = rt.media.final(job_id)
-    result = assemble_video(
-        clips,
-        narrations,
-        VideoFormat(job.format),
-        out,
-        max_tempo=rt.settings.narration_max_tempo,
+    fmt, settings = VideoFormat(job.format), rt.settings
+    tempos = plan_tempos([probe(n).duration for n in narrations], settings.narration_max_tempo)
+    rows = job.word_timings or {}
+    words = [timings_from_rows(rows.get(s.name, [])) for s in SECTIONS]
+    get_run_logger().info(
+        "%d of 9 scene changes fall inside a spoken word", cuts_inside_words(words, tempos)
     )
-    rt.store.update_job(job_id, final_path=str(result.path))
+    captions = None
+    if job.captions if job.captions is not None else settings.captions:
+        captions = write_captions(words, tempos, fmt, out.parent, size=settings.caption_size,
+                                  position=settings.caption_position)
+    music = None
+    if settings.music:
+        music = make_music_bed(
+            job.music_mood, VIDEO_SECONDS, out.parent / "music.wav", seed=job_id.int % 2**32,
+            music_dir=settings.music_dir,
+        ).path
+    result = assemble_video(
+        clips, narrations, fmt, out, max_tempo=settings.narration_max_tempo, music=music,
+        captions=captions.ass if captions else None,
+    )
+    rt.store.update_job(
+        job_id, final_path=str(result.path), captions_path=str(captions.srt) if captions else None
+    )
     return str(result.path)

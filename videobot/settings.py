@@ -116,6 +116,9 @@ class Settings(BaseSettings):
     music: bool = True  # a bed under the voice: a file from music_dir, else a synthesised pad
     music_dir: Path | None = None  # the user's own tracks (their licence), one picked per job
     captions: bool = True  # burned into the picture (re-encodes it)
+    caption_size: float = Field(default=0.068, gt=0.02, le=0.2)  # share of the shorter side
+    # Bottom margin as a share of the height; unset: per format, clear of the platforms' buttons.
+    caption_position: float | None = Field(default=None, ge=0.0, le=0.8)
 
     # Operations.
     log_level: str = "INFO"
