@@ -55,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("job", help="job id (or its first 8 characters)")
 
     commands.add_parser("bot", help="run the Telegram bot (needs TELEGRAM_BOT_TOKEN)")
+    commands.add_parser(
+        "doctor", help="check each provider, model, key and server, and the databases"
+    )
     return parser
 
 
@@ -66,6 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "status": cmd_status,
         "up": cmd_up,
         "bot": cmd_bot,
+        "doctor": cmd_doctor,
     }[args.command]
     try:
         return handler(args)
@@ -78,6 +82,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def cmd_make(args: argparse.Namespace) -> int:
+    from flows.run_log import keep_run_logs_off_the_terminal, run_page
+
+    keep_run_logs_off_the_terminal()  # before Prefect is imported
+    from prefect.settings import get_current_settings
+
     from flows.local_run import prefect_api, run_locally
     from flows.stack import running_stack_api
     from flows.submit import submit_and_follow
@@ -101,6 +110,7 @@ def cmd_make(args: argparse.Namespace) -> int:
     store = rt.store
     started = time.monotonic()
     stack_api = running_stack_api(settings_)
+    temporary_server = stack_api is None and not get_current_settings().api.url
     with prefect_api() if stack_api is None else nullcontext(stack_api):
         if stack_api is None:
             ensure_limits(settings_)
@@ -123,9 +133,17 @@ def cmd_make(args: argparse.Namespace) -> int:
             path, error = submit_and_follow(job.id, stack_api, auto_approve=args.auto_approve)
     job = store.job(job.id)
     elapsed = time.monotonic() - started
-    print(f"Prefect flow run: {job.flow_run_name} · {elapsed:.1f} s · cost ${job.cost_usd:.4f}")
+    # Where the full log is (tracebacks stay there), then at most one line for a failure.
+    page = run_page(job, temporary_server=temporary_server)
+    log = f" · log: {page}" if page else ""
+    if page and temporary_server:
+        log += " (after `prefect server start`)"
+    print(
+        f"Prefect flow run: {job.flow_run_name} · {elapsed:.1f} s · cost ${job.cost_usd:.4f}{log}",
+        flush=True,
+    )
     if error or job.status == "failed":
-        raise CommandError(f"the job failed: {job.error or error}", code=1)
+        raise CommandError(job.error or f"the job failed: {error}", code=1)
     if not path:
         print(f"Job {job.status}.")
         return 0
@@ -244,6 +262,19 @@ def _find(store, prefix: str):  # type: ignore[no-untyped-def]
         return store.find_job(prefix)
     except JobNotFound:
         raise CommandError(f"no job with id '{prefix}'") from None
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Exit 0 when every capability is ready, 1 when something needs attention."""
+    from datetime import date
+
+    from prefect.settings import get_current_settings
+
+    from flows.doctor import report
+
+    table, healthy = report(_settings(), get_current_settings().api.url, date.today())
+    print(table)
+    return 0 if healthy else 1
 
 
 def cmd_bot(args: argparse.Namespace) -> int:

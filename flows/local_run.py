@@ -22,9 +22,13 @@ from prefect.settings import (
 
 from flows.gates import resume_with
 from tasks.runtime import runtime
+from videobot.channels import TerminalChannel, register_channel
 from videobot.costs import gate_note
-from videobot.db.models import Approval
-from videobot.messages import GATE_HELP, media_text, script_text
+from videobot.db.models import Approval, VideoJob
+from videobot.db.store import unready_scenes
+from videobot.decisions import approval_blocked
+from videobot.ledger import short_reason
+from videobot.messages import GATE_HELP, GATE_HELP_UNREADY, media_text, script_text
 from videobot.naming import job_tags
 from videobot.requests import InvalidRequest
 from videobot.terminal_input import parse_gate_line
@@ -74,6 +78,8 @@ def run_locally(job_id: UUID, *, auto_approve: bool) -> tuple[str | None, str | 
         except BaseException as exc:  # reported to the person below
             outcome["error"] = exc
 
+    # This command tells the outcome itself, once, with the run's log link.
+    register_channel("terminal", _FollowedTerminal)
     worker = threading.Thread(target=target, name=f"make-video-{job_id}", daemon=True)
     job = runtime().store.job(job_id)
     with tags(*job_tags(job.user_id, job.format, runtime().settings)):
@@ -82,7 +88,15 @@ def run_locally(job_id: UUID, *, auto_approve: bool) -> tuple[str | None, str | 
         answer_gates(job_id, worker.is_alive)
     worker.join()
     error = outcome.get("error")
-    return outcome.get("path"), (str(error) or type(error).__name__) if error else None
+    return outcome.get("path"), short_reason(error) if error else None
+
+
+class _FollowedTerminal(TerminalChannel):
+    """The terminal channel of a run this command follows: progress and gates as usual; a
+    failure is left to the command, which prints it once with where the full log is."""
+
+    def fail(self, job: VideoJob, reason: str) -> None:
+        return None
 
 
 def answer_gates(job_id: UUID, running: Callable[[], bool], *, show: bool = False) -> None:
@@ -139,7 +153,16 @@ def _prompt_text(job_id: UUID, gate: Approval, interactive: bool) -> str:
     other_shell = f"videobot approve {job_id} --stage {gate.stage}"
     if not interactive:
         return f"Waiting at the {gate.stage} gate. Decide from another shell: {other_shell} …"
-    return f"{gate.stage} gate: {GATE_HELP[gate.stage]}\n(or from another shell: {other_shell})"
+    return f"{gate.stage} gate: {_help(job_id, gate)}\n(or from another shell: {other_shell})"
+
+
+def _help(job_id: UUID, gate: Approval) -> str:
+    """The choices at this gate; approving is not one while a scene has no media."""
+    if gate.stage in GATE_HELP_UNREADY and unready_scenes(
+        runtime().store.segments(job_id), gate.stage
+    ):
+        return GATE_HELP_UNREADY[gate.stage]
+    return GATE_HELP[gate.stage]
 
 
 def _answer(job_id: UUID, gate: Approval, line: str) -> None:
@@ -149,9 +172,11 @@ def _answer(job_id: UUID, gate: Approval, line: str) -> None:
     try:
         decision = parse_gate_line(gate.stage, line, decided_by="terminal")
     except InvalidRequest as exc:
-        print(f"  {exc}. {GATE_HELP[gate.stage]}", flush=True)
+        print(f"  {exc}. {_help(job_id, gate)}", flush=True)
         return
     problem = decision.problem(gate.stage)
+    if problem is None and decision.action == "approve" and gate.stage in GATE_HELP_UNREADY:
+        problem = approval_blocked(gate.stage, unready_scenes(store.segments(job_id), gate.stage))
     if problem:
         print(f"  {problem}", flush=True)
         return

@@ -11,7 +11,7 @@ from prefect.exceptions import FlowPauseTimeout
 from prefect.settings import get_current_settings
 from prefect.states import Cancelled, State
 
-from flows.stages import media_stage, script_stage
+from flows.stages import StageFailed, media_stage, script_stage
 from tasks.limits import JobEnded, release_job_slot, working
 from tasks.media import assemble, narrate
 from tasks.messages import deliver, notify
@@ -82,9 +82,13 @@ def run_pipeline(job_id: UUID, channel: str, auto_approve: bool) -> str | State:
             notify(job_id, channel, "No decision arrived in time; the job has expired.")
         return ""
     except Exception as exc:
+        # The traceback goes to the run's log (Prefect records the failed run); the person
+        # gets one line naming the stage, with the provider's own reason.
         reason = short_reason(exc)
-        store.update_job(job_id, status=JobStatus.FAILED, error=reason)
-        get_run_logger().error("Job failed at stage %s: %s", store.job(job_id).stage, reason)
+        stage = store.job(job_id).stage
+        error = reason if isinstance(exc, StageFailed) else f"the {stage} stage failed: {reason}"
+        store.update_job(job_id, status=JobStatus.FAILED, error=error)
+        get_run_logger().error("Job failed at stage %s: %s", stage, reason)
         runtime().channel(channel).fail(store.job(job_id), reason)
         raise
     finally:

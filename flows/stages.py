@@ -17,6 +17,7 @@ from tasks.script import write_script
 from videobot.db.store import unready_scenes
 from videobot.decisions import Decision, approval_blocked
 from videobot.formats import SCENE_COUNT, SECTIONS
+from videobot.messages import stage_failure_text
 from videobot.providers.base import ProviderError
 from videobot.script import Script, count_words, word_budget
 
@@ -60,32 +61,40 @@ def script_stage(job_id: UUID, channel: str, auto_approve: bool) -> Script | Non
         attempt += 1
 
 
+class StageFailed(Exception):
+    """A stage that cannot go on and that no person will decide (auto-approve); its message
+    is the one line the person reads."""
+
+
 def media_stage(job_id: UUID, kind: str, channel: str, auto_approve: bool) -> bool:
     """Images or clips for all ten scenes, approved; False when the person cancels.
 
-    A scene whose provider call failed for good is shown at the gate with its reason; the
-    person can redo it or edit its prompt, and approval waits until every scene has media.
+    A scene whose provider call failed for good is shown at the gate with its reason, even
+    when every scene failed; the person can redo it or edit its prompt, and approval waits
+    until every scene has media. With auto-approve no one can, so the stage fails in one line.
     """
     store = runtime().store
     attempt, todo = 1, list(range(SCENE_COUNT))
+
+    def unready() -> list[int]:
+        return unready_scenes(store.segments(job_id), kind)
+
     while True:
         if not _shown(job_id, kind, attempt):
             with working(job_id):
                 store.set_stage(job_id, kind)
                 _make(job_id, kind, channel, todo, attempt)
-                sheet = contact_sheet(job_id, kind, attempt)
-                present(job_id, kind, attempt, channel, sheet)
+                if not (auto_approve and unready()):
+                    sheet = contact_sheet(job_id, kind, attempt)
+                    present(job_id, kind, attempt, channel, sheet)
+        if auto_approve and unready():
+            raise StageFailed(stage_failure_text(kind, store.segments(job_id)))
 
         def blocked(decision: Decision) -> str | None:
             if decision.action != "approve":
                 return None
-            return approval_blocked(kind, unready_scenes(store.segments(job_id), kind))
+            return approval_blocked(kind, unready())
 
-        if auto_approve and (problem := blocked(Decision.make("approve", "auto-approve"))):
-            reasons = "; ".join(
-                f"scene {s.index + 1}: {s.error}" for s in store.segments(job_id) if s.error
-            )
-            raise RuntimeError(f"{problem} ({reasons})")
         decision = await_decision(
             job_id, kind, attempt, auto_approve=auto_approve, extra_check=blocked
         )

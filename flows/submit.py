@@ -47,6 +47,8 @@ def submit_and_follow(
     job = store.job(job_id)
     if job.final_path and job.status == "delivered":
         return job.final_path, None
-    if state is not None and state.is_failed() or job.status == "failed":
-        return None, job.error or (state.message if state else "the run failed")
+    if state is not None and (state.is_failed() or state.is_crashed()) or job.status == "failed":
+        # The job's error is the person's one line; the state's message is Prefect's own
+        # (with the exception's class), so only the state's name is told without it.
+        return None, job.error or f"the run ended {state.name if state else 'without a state'}"
     return None, None

@@ -9,7 +9,7 @@ import pytest
 from flows.make_video import make_video
 from tasks.runtime import runtime
 from tests.helpers import new_job
-from videobot.media import audio_rms, probe
+from videobot.media import audio_rms, measure_loudness, probe
 
 ONE_VIDEO_CALLS = {"script": 1, "segments": 1, "images": 10, "motion": 1, "clips": 10,
                    "narration": 3}
@@ -44,6 +44,27 @@ def test_offline_video_end_to_end(
     assert job.flow_run_name == f"video-{str(job_id)[:8]}"
     assert store.call_counts(job_id) == ONE_VIDEO_CALLS
     assert all(s.image_status == s.video_status == "ready" for s in store.segments(job_id))
+
+    loudness = measure_loudness(path)
+    assert loudness["I"] == pytest.approx(-14.0, abs=1.0) and loudness["Peak"] <= -1.0
+    assert set(job.word_timings or {}) == {"intro", "main", "outro"}
+    srt = Path(job.captions_path or "")
+    assert srt.parent == path.parent and srt.name == "captions.srt"
+    cues = srt.read_text(encoding="utf-8").strip().split("\n\n")
+    spoken = " ".join(" ".join(cue.splitlines()[2:]) for cue in cues).split()
+    script = store.script_of(job)
+    assert script is not None and spoken == " ".join(script.parts()).split()
+
+
+def test_captions_off_leaves_the_clips_copied(prefect_server: str) -> None:
+    """A job whose person turned captions off gets no .srt and no text burned in."""
+    store = runtime().store
+    job_id = new_job("How tides work")
+    store.update_job(job_id, captions=False)
+    path = Path(make_video(job_id, "terminal", True))
+    job = store.job(job_id)
+    assert job.captions_path is None and not (path.parent / "captions.srt").exists()
+    assert probe(path).duration == pytest.approx(50.0, abs=0.1)
 
 
 def test_replaying_a_finished_job_calls_no_provider(prefect_server: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -13,10 +14,17 @@ from videobot.providers.base import ProviderError, Usage
 T = TypeVar("T")
 
 
+# An absolute file path (not a URL's path): kept to its file name in what a person reads.
+_PATH = re.compile(r"(?<![\w:/.])/(?:[\w.@+-]+/)+([\w.@+-]+)")
+
+
 def short_reason(exc: BaseException, limit: int = 300) -> str:
-    """A one-line reason for a person: the provider's own reason, never a traceback."""
-    text = exc.reason if isinstance(exc, ProviderError) else f"{type(exc).__name__}: {exc}"
-    text = " ".join(str(text).split())
+    """A one-line reason for a person: the provider's own reason, or the error's message,
+    never a traceback, an exception's class name or a directory."""
+    text = exc.reason if isinstance(exc, ProviderError) else str(exc)
+    text = _PATH.sub(r"\1", " ".join(str(text).split()))
+    if not text:
+        text = "an unexpected error (the run's log has the details)"
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

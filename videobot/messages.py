@@ -36,10 +36,9 @@ def media_text(
     """The list of scene files to review at the images or clips gate, failures first-class."""
     lines = [RULE, f"{kind.capitalize()} (round {attempt}):"]
     for seg in segments:
-        ready = (seg.image_status if kind == "images" else seg.video_status) == "ready"
         path = seg.image_path if kind == "images" else seg.video_path
         prompt = seg.image_prompt if kind == "images" else seg.motion_prompt
-        if ready:
+        if _ready(seg, kind):
             lines.append(f"  scene {seg.index + 1:2d}: {path}")
         else:
             lines.append(f"  scene {seg.index + 1:2d}: FAILED: {seg.error or 'not made'}")
@@ -47,16 +46,78 @@ def media_text(
         lines.append(f"            {prompt}")
     if sheet:
         lines.append(f"  contact sheet: {sheet}")
+    failed = [seg.index + 1 for seg in segments if not _ready(seg, kind)]
+    if failed:
+        lines.append(f"  {_ways_forward(kind, failed, len(segments))}")
     if note:
         lines.append(f"  {note}")
     lines.append(RULE)
     return "\n".join(lines)
 
 
+def _ready(seg: VideoSegment, kind: str) -> bool:
+    return (seg.image_status if kind == "images" else seg.video_status) == "ready"
+
+
+def _ways_forward(kind: str, failed: list[int], total: int) -> str:
+    """What the person can do at a gate where some scenes have no media."""
+    noun, field = ("image", "prompt") if kind == "images" else ("clip", "motion")
+    if len(failed) == total:
+        which = f"No scene has {'an' if kind == 'images' else 'a'} {noun}"
+    else:
+        which = f"{scene_span(failed).capitalize()} {'has' if len(failed) == 1 else 'have'}"
+        which += f" no {noun}"
+    return (
+        f"{which}: redo (r {_runs(failed)}), edit a scene's {field} (e {failed[0]} <new {field}>) "
+        "or cancel (c); approving waits until every scene has one."
+    )
+
+
+def scene_span(numbers: Sequence[int]) -> str:
+    """1-based scene numbers as a person reads them: "scene 3", "scenes 1–4, 7"."""
+    count = len(set(numbers))
+    return f"scene{'s' if count > 1 else ''} {_runs(numbers, '–', ', ')}"
+
+
+def _runs(numbers: Sequence[int], dash: str = "-", comma: str = ",") -> str:
+    """Consecutive numbers joined into ranges: "1-4,7" (what a redo at the prompt takes)."""
+    runs: list[list[int]] = []
+    for n in sorted(set(numbers)):
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    return comma.join(str(r[0]) if len(r) == 1 else f"{r[0]}{dash}{r[-1]}" for r in runs)
+
+
+def stage_failure_text(kind: str, segments: Sequence[VideoSegment], limit: int = 300) -> str:
+    """One line for an images or clips stage that cannot be approved: the scenes that failed
+    and the providers' reasons, each distinct reason once with the scenes it stopped."""
+    failed = [seg for seg in segments if not _ready(seg, kind)]
+    by_reason: dict[str, list[int]] = {}
+    for seg in failed:
+        reason = " ".join((seg.error or "not made").split())
+        reason = reason if len(reason) <= limit else reason[: limit - 1] + "…"
+        by_reason.setdefault(reason, []).append(seg.index + 1)
+    total = len(segments)
+    if len(by_reason) == 1:
+        ((reason, numbers),) = by_reason.items()
+        scope = f"all {total} scenes" if len(failed) == total else scene_span(numbers)
+        return f"the {kind} stage failed for {scope}: {reason}"
+    scope = f"all {total} scenes" if len(failed) == total else f"{len(failed)} of {total} scenes"
+    detail = "; ".join(f"{scene_span(numbers)}: {r}" for r, numbers in by_reason.items())
+    return f"the {kind} stage failed for {scope}: {detail}"
+
+
 GATE_HELP = {
     "script": "[a]pprove · [r]egenerate with feedback · [e]dit a part · [c]ancel",
     "images": "[a]pprove all · [r]edo scenes (e.g. r 3,5) · [e]dit a scene's prompt · [c]ancel",
     "clips": "[a]pprove all · [r]edo scenes (e.g. r 3,5) · [e]dit a scene's motion · [c]ancel",
+}
+# At an images or clips gate where some scene has no media yet, approving is refused.
+GATE_HELP_UNREADY = {
+    "images": "[r]edo scenes (e.g. r 1-10) · [e]dit a scene's prompt · [c]ancel",
+    "clips": "[r]edo scenes (e.g. r 1-10) · [e]dit a scene's motion · [c]ancel",
 }
 
 

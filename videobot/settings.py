@@ -113,6 +113,10 @@ class Settings(BaseSettings):
     language: LanguageChoice = "auto"
     narration_max_tempo: float = Field(default=1.35, ge=1.0, le=2.0)
     offline_voice_speed_wpm: int = Field(default=165, ge=80, le=400)
+    # English offline narration: Piper's neural joe voice, or espeak-ng (always for Russian).
+    # espeak-ng by default: Piper's neural English voice is opt-in while a narration that hung
+    # once after Piper ran in the same process is unexplained, and it adds ~6 s to a video.
+    offline_voice_engine: Literal["piper", "espeak"] = "espeak"
     music: bool = True  # a bed under the voice: a file from music_dir, else a synthesised pad
     music_dir: Path | None = None  # the user's own tracks (their licence), one picked per job
     captions: bool = True  # burned into the picture (re-encodes it)

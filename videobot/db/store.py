@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,6 +25,7 @@ from videobot.formats import SECTION_NAMES, section_of_scene
 from videobot.providers.base import Usage
 from videobot.script import Script, SegmentPlan
 
+_timings_lock = threading.Lock()
 
 class JobNotFound(LookupError):
     def __init__(self, job_id: object) -> None:
@@ -204,8 +206,10 @@ class JobStore(GateRecords, QueueRecords):
         """Keep a narration's word timings with the job, so captions never need them again."""
         if section not in SECTION_NAMES:
             raise ValueError(f"unknown section {section!r}")
-        with self.db.session() as s:
-            job = s.get(VideoJob, job_id)
+        # The three narrations finish in threads at once: the read-modify-write of the one JSON
+        # value is serialised here (and row-locked where the database can), or one is lost.
+        with _timings_lock, self.db.session() as s:
+            job = s.get(VideoJob, job_id, with_for_update=True)
             if job is None:
                 raise JobNotFound(job_id)
             timings = dict(job.word_timings or {})

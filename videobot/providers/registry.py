@@ -9,6 +9,7 @@ from videobot.providers.base import Animator, ImageMaker, Narrator, ScriptWriter
 from videobot.providers.offline.animator import OfflineAnimator
 from videobot.providers.offline.images import OfflineImageMaker
 from videobot.providers.offline.narrator import OfflineNarrator
+from videobot.providers.offline.piper_narrator import PiperNarrator, piper_available
 from videobot.providers.offline.script_writer import OfflineScriptWriter
 from videobot.providers.offline.transcriber import OfflineTranscriber
 from videobot.settings import Settings
@@ -56,7 +57,7 @@ def build_providers(settings: Settings) -> Providers:
         else runway("RunwayImageMaker")
     )
     narrator: Narrator = (
-        OfflineNarrator(words_per_minute=settings.offline_voice_speed_wpm)
+        _offline_narrator(settings)
         if settings.tts_provider == "offline"
         else openai("OpenAINarrator") if settings.tts_provider == "openai"
         else runway("RunwayNarrator")
@@ -71,3 +72,11 @@ def build_providers(settings: Settings) -> Providers:
         transcriber=OfflineTranscriber() if settings.stt_provider == "offline"
         else openai("OpenAITranscriber"),
     )
+
+
+def _offline_narrator(settings: Settings) -> Narrator:
+    """espeak-ng, with Piper's neural voice in front of it for English when it is installed."""
+    espeak = OfflineNarrator(words_per_minute=settings.offline_voice_speed_wpm)
+    if settings.offline_voice_engine == "piper" and piper_available():
+        return PiperNarrator(espeak, words_per_minute=settings.offline_voice_speed_wpm)
+    return espeak
