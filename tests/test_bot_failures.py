@@ -24,7 +24,7 @@ from bot.handlers.prompts import speech_to_text_ready
 from bot.telegram_http import BotApi
 from tests.fakes.telegram_server import FakeTelegram
 from videobot.chat_texts import media_message
-from videobot.db.bot_records import BotRecords
+from videobot.db.bot_records import BotRecords, Refused
 from videobot.db.engine import Database
 from videobot.db.models import VideoJob, VideoSegment
 from videobot.db.store import JobStore
@@ -302,3 +302,29 @@ async def test_stats_lists_recent_failures_with_their_reasons(tmp_path: Path) ->
         reply = tg.chat_messages(ADMIN)[-1].text
     assert "Recent failures:" in reply
     assert f"{short_id(job.id)} · images: {reason}" in reply
+
+
+async def test_captions_are_turned_off_in_settings_and_reach_the_next_job(
+    tmp_path: Path,
+) -> None:
+    """/settings offers captions on/off; "off" is saved for the person and a job they start
+    carries it, while the menu shows the new choice."""
+    user = 7001
+    with FakeTelegram() as tg:
+        async with _running_bot(tg, tmp_path) as app:
+            tg.write(user, "/settings")
+            await _deliver(app, tg)
+            menu = tg.chat_messages(user)[-1]
+            assert "Captions: captions on" in menu.text
+            tg.press(user, menu, "set:captions:off")
+            await _deliver(app, tg)
+            records: BotRecords = app.bot_data["services"].records
+            row = records.person(f"tg:{user}")
+            job = records.start_job(
+                user_id=f"tg:{user}", chat_id=str(user), prompt="Tides", prompt_kind="text",
+                language="en", fmt="16:9", voice=None, max_active=1,
+                captions=row.captions if row else None,
+            )
+        assert row is not None and row.captions is False
+        assert not isinstance(job, Refused) and job.captions is False
+        assert "Captions: captions off" in tg.chat_messages(user)[-1].text

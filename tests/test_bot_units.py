@@ -79,6 +79,8 @@ def test_scene_masks() -> None:
 def test_settings_buttons() -> None:
     """Settings data round-trips; other shapes are refused."""
     assert parse_setting(settings_button("format", "9:16")) == ("format", "9:16")
+    assert parse_setting(settings_button("voice", "Maya")) == ("voice", "Maya")  # Runway's
+    assert parse_setting(settings_button("captions", "off")) == ("captions", "off")
     for bad in ("set:format", "set:colour:red", "set:voice:" + "a" * 40, "g1:x"):
         with pytest.raises(BadCallback):
             parse_setting(bad)

@@ -148,7 +148,10 @@ def job_key(job_id: object) -> str:
 
 # Settings buttons: "set:format:9:16", "set:language:ru", "set:voice:alloy".
 SETTINGS_PREFIX = "set"
-_SETTING = re.compile(r"^set:(?P<name>format|language|voice):(?P<value>[0-9a-z:_-]{1,32})$")
+# Values are checked against the allowed lists after parsing; Runway's voices are capitalised.
+_SETTING = re.compile(
+    r"^set:(?P<name>format|language|voice|captions):(?P<value>[0-9A-Za-z:_-]{1,32})$"
+)
 
 
 def settings_button(name: str, value: str) -> str:

@@ -1,4 +1,4 @@
-"""/settings: video format, the bot's language and the narrator voice, kept per person."""
+"""/settings: video format, the bot's language, the narrator voice and captions, per person."""
 
 from __future__ import annotations
 
@@ -22,7 +22,10 @@ def _menu(sv: Services, person: Person) -> tuple[str, Keyboard]:
     fmt = (row.format if row else None) or sv.settings.video_format.value
     voice = (row.voice if row else None) or sv.settings.narrator_voices[0]
     language = (row.language if row else None) or tr(person.lang, "language_auto")
-    text = tr(person.lang, "settings", format=fmt, language=language, voice=voice)
+    captions = sv.settings.captions if row is None or row.captions is None else row.captions
+    shown = tr(person.lang, "captions_on" if captions else "captions_off")
+    text = tr(person.lang, "settings", format=fmt, language=language, voice=voice,
+              captions=shown)
 
     def mark(label: str, chosen: bool) -> str:
         return f"• {label}" if chosen else label
@@ -33,6 +36,11 @@ def _menu(sv: Services, person: Person) -> tuple[str, Keyboard]:
         [
             (mark(name, name == voice), settings_button("voice", name))
             for name in sv.settings.narrator_voices[:6]
+        ],
+        [
+            (mark(tr(person.lang, f"captions_{state}"), (state == "on") == captions),
+             settings_button("captions", state))
+            for state in ("on", "off")
         ],
     ]
     return text, keyboard
@@ -59,13 +67,15 @@ async def change_setting(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
             "format": [f.value for f in VideoFormat],
             "language": list(LANGUAGES),
             "voice": sv.settings.narrator_voices,
+            "captions": ["on", "off"],
         }[name]
         if value not in allowed:
             raise BadCallback(name)
     except BadCallback:
         await query.answer(tr(person.lang, "bad_button"), show_alert=True)
         return
-    await blocking(sv.records.update_person, person.key, **{name: value})
+    saved: str | bool = value == "on" if name == "captions" else value
+    await blocking(sv.records.update_person, person.key, **{name: saved})
     person = await identify(update, context) or person  # the language may have changed
     await query.answer(tr(person.lang, "settings_saved"))
     text, keyboard = await blocking(_menu, sv, person)

@@ -126,6 +126,7 @@ async def _start(
         language=language,
         fmt=fmt,
         voice=row.voice if row else None,
+        captions=row.captions if row else None,
         max_active=sv.settings.active_jobs_per_user,
     )
     if isinstance(started, Refused):

@@ -121,6 +121,7 @@ class BotRecords(StatusRecords):
         fmt: str,
         voice: str | None,
         max_active: int,
+        captions: bool | None = None,
     ) -> VideoJob | Refused:
         """A new queued job, unless the person already has `max_active` unfinished ones."""
         with self._person_locked(user_id, utcnow()) as s:
@@ -139,6 +140,7 @@ class BotRecords(StatusRecords):
                 user_id=user_id, chat_id=chat_id, prompt=prompt, prompt_kind=prompt_kind,
                 language=language, fmt=fmt, narrator_voice=voice,
             )
+            job.captions = captions
             s.add(job)
             return job
 

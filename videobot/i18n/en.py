@@ -54,7 +54,10 @@ MESSAGES: dict[str, str] = {
     "stats_failures_header": "Recent failures:",
     "stats_failure_line": "{date} · {job} · {stage}: {reason}",
     # Settings.
-    "settings": "Settings\nFormat: {format}\nLanguage: {language}\nNarrator voice: {voice}",
+    "settings": "Settings\nFormat: {format}\nLanguage: {language}\nNarrator voice: {voice}\n"
+                "Captions: {captions}",
+    "captions_on": "captions on",
+    "captions_off": "captions off",
     "settings_saved": "Saved.",
     "setting_format": "Format",
     "setting_language": "Language",

@@ -54,7 +54,10 @@ MESSAGES: dict[str, str] = {
     "stats_failures_header": "Последние сбои:",
     "stats_failure_line": "{date} · {job} · {stage}: {reason}",
     # Настройки.
-    "settings": "Настройки\nФормат: {format}\nЯзык: {language}\nГолос диктора: {voice}",
+    "settings": "Настройки\nФормат: {format}\nЯзык: {language}\nГолос диктора: {voice}\n"
+                "Субтитры: {captions}",
+    "captions_on": "субтитры вкл.",
+    "captions_off": "субтитры выкл.",
     "settings_saved": "Сохранено.",
     "setting_format": "Формат",
     "setting_language": "Язык",
