@@ -140,7 +140,7 @@ def gate_content(job_id: UUID, gate: Approval) -> str:
     if gate.stage == "script":
         script = rt.store.script_of(job)
         heard = job.prompt if job.prompt_kind == "voice" else None
-        return script_text(script, gate.attempt, heard) if script else ""
+        return script_text(script, gate.attempt, heard, job.language) if script else ""
     sheet = rt.media.contact_sheet(job_id, gate.stage, gate.attempt)
     segments = rt.store.segments(job_id)
     note = gate_note(rt.settings, gate.stage, len(segments))

@@ -91,3 +91,14 @@ def test_the_chat_warns_of_a_silent_outro_before_approval() -> None:
     assert "Концовка: текст короткий, около 14 с из 15 с будет тишина" in text
     assert "⚠️" not in script_message("ru", script.model_copy(update={"outro": TEXT}), 2, None,
                                       "en")
+
+
+def test_the_terminal_warns_of_a_silent_outro() -> None:
+    """The terminal's script text carries the same warning, in English."""
+    from videobot.messages import script_text
+
+    script = Script(title="T", intro=TEXT, main=TEXT + " " + TEXT, outro="Thanks.")
+    assert "Warning: the outro is short; about 15 s of its section would be silent" in (
+        script_text(script, 2, None, "en")
+    )
+    assert "Warning" not in script_text(script, 2)

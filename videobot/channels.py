@@ -49,7 +49,7 @@ class TerminalChannel:
 
     def show_script(self, job: VideoJob, script: Script, attempt: int) -> None:
         heard = job.prompt if job.prompt_kind == "voice" else None
-        self._say(messages.script_text(script, attempt, heard))
+        self._say(messages.script_text(script, attempt, heard, job.language))
 
     def show_media(
         self,

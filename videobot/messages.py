@@ -10,8 +10,12 @@ from videobot.script import Script
 RULE = "─" * 60
 
 
-def script_text(script: Script, attempt: int, heard: str | None = None) -> str:
-    """The script to approve; for a voice prompt, what was heard comes first."""
+def script_text(
+    script: Script, attempt: int, heard: str | None = None, spoken_in: str | None = None
+) -> str:
+    """The script to approve; for a voice prompt, what was heard comes first; with `spoken_in`
+    (the narration's language), a warning for each part that would leave its section silent."""
+    silent = script.silent_parts(spoken_in) if spoken_in else []
     return "\n".join(
         [
             *([f"You said: “{heard}”"] if heard else []),
@@ -22,6 +26,8 @@ def script_text(script: Script, attempt: int, heard: str | None = None) -> str:
             f"MAIN (15-35 s)\n{script.main}\n",
             f"OUTRO (35-50 s)\n{script.outro}",
             RULE,
+            *(f"Warning: the {part} is short; about {seconds:.0f} s of its section would be "
+              "silent. Edit it to add words, or approve it as it is." for part, seconds in silent),
         ]
     )
 
