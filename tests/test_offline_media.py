@@ -207,11 +207,12 @@ def test_a_chosen_voice_changes_how_the_narration_sounds(tmp_path: Path) -> None
 
 
 def test_narrator_refuses_unknown_language_and_missing_binary(tmp_path: Path) -> None:
-    """An unsupported language or an absent espeak-ng is a permanent ProviderError."""
+    """An unsupported language or an absent espeak-ng (library off, command missing) is a
+    permanent ProviderError."""
     with pytest.raises(ProviderError) as unknown:
         OfflineNarrator().narrate("Hallo", "de", tmp_path / "a.wav")
     assert unknown.value.permanent
-    missing = OfflineNarrator(binary="espeak-ng-not-installed-here")
+    missing = OfflineNarrator(binary="espeak-ng-not-installed-here", use_library=False)
     with pytest.raises(ProviderError, match="apt-get install espeak-ng") as absent:
         missing.narrate("Hello", "en", tmp_path / "b.wav")
     assert absent.value.permanent

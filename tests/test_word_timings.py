@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import wave
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +53,37 @@ def test_offline_narration_times_every_word_inside_speech(language: str, tmp_pat
     timings = read_word_timings(sidecar)
     _check_inside_speech(out, TEXTS[language], timings)
     assert timings[-1].end <= audio_duration(out) + 0.01
+
+
+def test_default_narrator_times_words_with_the_engine_and_repeats_exactly(
+        tmp_path: Path) -> None:
+    """By default the engine's own timings, English and Russian; the same text and voice give
+    byte-identical audio, even when a Russian narration came between them in this process."""
+    narrator = OfflineNarrator()
+    narrator.narrate(TEXTS["en"], "en", tmp_path / "first.wav", voice="Anna")
+    narrator.narrate(TEXTS["ru"], "ru", tmp_path / "ru.wav", voice="Anna")
+    narrator.narrate(TEXTS["en"], "en", tmp_path / "again.wav", voice="Anna")
+    for name in ("first", "ru", "again"):
+        assert read_word_timings_source(word_timings_path(tmp_path / f"{name}.wav")) == "espeak-ng"
+    assert (tmp_path / "first.wav").read_bytes() == (tmp_path / "again.wav").read_bytes()
+    assert read_word_timings(word_timings_path(tmp_path / "first.wav")) == read_word_timings(
+        word_timings_path(tmp_path / "again.wav"))
+
+
+def test_narrations_from_three_threads_match_one_at_a_time(tmp_path: Path) -> None:
+    """Three narrations at once (as three worker threads run them) equal serial ones, byte for
+    byte, each with the engine's timings."""
+    jobs = [("en", TEXTS["en"], "alloy"), ("ru", TEXTS["ru"], "coral"), ("en", TEXTS["en"], "x")]
+    for i, (language, text, voice) in enumerate(jobs):
+        OfflineNarrator().narrate(text, language, tmp_path / f"serial{i}.wav", voice)
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        list(pool.map(lambda job: OfflineNarrator().narrate(
+            job[1][1], job[1][0], tmp_path / f"parallel{job[0]}.wav", job[1][2]),
+            enumerate(jobs)))
+    for i in range(len(jobs)):
+        parallel = tmp_path / f"parallel{i}.wav"
+        assert parallel.read_bytes() == (tmp_path / f"serial{i}.wav").read_bytes()
+        assert read_word_timings_source(word_timings_path(parallel)) == "espeak-ng"
 
 
 def test_pause_after_a_sentence_belongs_to_no_word(tmp_path: Path) -> None:
@@ -125,16 +157,19 @@ def test_punctuation_only_tokens_join_a_word() -> None:
         "— Well …", "it", "is", "42", "km."]
 
 
-def test_library_is_faster_than_the_command(tmp_path: Path) -> None:
-    """Measures a narration through the C library and through the command (prints both)."""
+def test_engine_timings_cost_little_more_than_the_command(tmp_path: Path) -> None:
+    """A narration through the library (a fresh process each) costs at most 1.5 times one
+    through the command with spread timings (median of five each; prints both)."""
     timings = {}
     for name, narrator in (("library", OfflineNarrator(use_library=True)),
                            ("command", OfflineNarrator(use_library=False))):
         narrator.narrate(TEXTS["en"], "en", tmp_path / "warm.wav")
-        began = time.perf_counter()
-        for i in range(3):
+        runs = []
+        for i in range(5):
+            began = time.perf_counter()
             narrator.narrate(TEXTS["en"], "en", tmp_path / f"{name}{i}.wav")
-        timings[name] = (time.perf_counter() - began) / 3
+            runs.append(time.perf_counter() - began)
+        timings[name] = sorted(runs)[len(runs) // 2]
     print(f"\nseconds per narration: library {timings['library']:.3f}, "
           f"command {timings['command']:.3f}")
-    assert timings["library"] < timings["command"]
+    assert timings["library"] < 1.5 * timings["command"]

@@ -1,8 +1,9 @@
 """Local text-to-speech with espeak-ng: robotic, but real speech, offline and free.
 
-Through libespeak-ng the engine also says when each word starts; the narrator stores those
-timings beside the audio (`word_timings_path(out)`, read with `read_word_timings`). Without the
-library it runs the `espeak-ng` command and spreads the words over the speech it hears.
+Through libespeak-ng (one fresh process per narration, so the same text and voice always give
+the same audio) the engine also says when each word starts; the narrator stores those timings
+beside the audio (`word_timings_path(out)`, read with `read_word_timings`). Without the library
+it runs the `espeak-ng` command and spreads the words over the speech it hears.
 """
 
 from __future__ import annotations
@@ -13,7 +14,13 @@ import tempfile
 import wave
 from pathlib import Path
 
-from videobot.media.espeak_words import EspeakError, espeak_library_available, synthesize
+from videobot.media.espeak_words import (
+    EspeakError,
+    EspeakLibraryMissing,
+    EspeakSpeech,
+    espeak_library_available,
+    synthesize,
+)
 from videobot.media.ffmpeg import FFmpegError, run_ffmpeg
 from videobot.media.files import atomic_output
 from videobot.media.speech_spans import spread_over_speech
@@ -44,12 +51,11 @@ class OfflineNarrator:
     model = "espeak-ng"
 
     def __init__(self, words_per_minute: int = 165, *, binary: str = "espeak-ng",
-                 use_library: bool = False) -> None:
+                 use_library: bool = True) -> None:
         self.words_per_minute = words_per_minute
         self.binary = binary
-        # True: libespeak-ng, audio and the engine's own word timings in one run. Off by
-        # default while the library carries state between texts (the same text and voice can
-        # come out a few samples different after another synthesis in the process).
+        # True: libespeak-ng when installed, audio and the engine's own word timings in one
+        # run; False: always the command, with timings spread over the speech.
         self.use_library = use_library
 
     def narrate(self, text: str, language: str, out: Path, voice: str | None = None) -> Usage:
@@ -64,16 +70,9 @@ class OfflineNarrator:
             raise ProviderError("there is no text to narrate", permanent=True)
         with tempfile.TemporaryDirectory(prefix="narration-") as folder:
             raw = Path(folder) / "speech.wav"
-            if self.use_library and espeak_library_available():
-                try:
-                    speech = synthesize(text, spoken + _variant(voice), self.words_per_minute)
-                except EspeakError as exc:
-                    raise ProviderError(str(exc), permanent=True) from exc
-                with wave.open(str(raw), "wb") as wav:
-                    wav.setnchannels(1)
-                    wav.setsampwidth(2)
-                    wav.setframerate(speech.rate)
-                    wav.writeframes(speech.samples.tobytes())
+            speech = self._speak_with_library(text, spoken + _variant(voice))
+            if speech is not None:
+                _write_wav(raw, speech)
                 _convert(raw, Path(out))
                 timings = align_word_starts(text, speech.word_starts, speech.samples, speech.rate)
                 write_word_timings(word_timings_path(out), timings, source="espeak-ng")
@@ -83,6 +82,17 @@ class OfflineNarrator:
                 timings = spread_over_speech(Path(out), text)
                 write_word_timings(word_timings_path(out), timings, source="speech-spans")
         return Usage(provider=self.name, model=self.model, units=len(text), unit="characters")
+
+    def _speak_with_library(self, text: str, voice: str) -> EspeakSpeech | None:
+        """The library's speech, or None when the library is off or not installed."""
+        if not (self.use_library and espeak_library_available()):
+            return None
+        try:
+            return synthesize(text, voice, self.words_per_minute)
+        except EspeakLibraryMissing:
+            return None
+        except EspeakError as exc:
+            raise ProviderError(str(exc), permanent=exc.permanent) from exc
 
     def _speak_with_command(self, text: str, voice: str, raw: Path) -> None:
         exe = shutil.which(self.binary)
@@ -102,6 +112,14 @@ class OfflineNarrator:
         if proc.returncode != 0 or not raw.is_file() or raw.stat().st_size <= 44:
             reason = proc.stderr.decode(errors="replace").strip() or "no audio written"
             raise ProviderError(f"espeak-ng failed: {reason}")
+
+
+def _write_wav(path: Path, speech: EspeakSpeech) -> None:
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(speech.rate)
+        wav.writeframes(speech.samples.tobytes())
 
 
 def _convert(raw: Path, out: Path) -> None:
