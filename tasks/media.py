@@ -134,7 +134,8 @@ def narrate(job_id: UUID, section: str) -> str:
     script = rt.store.script_of(job)
     if recorded:
         if script is not None and section not in (job.word_timings or {}):
-            _record_timings(job_id, section, recorded, script.part(section))  # no call: free
+            _record_timings(job_id, section, recorded, script.part(section),  # no call: free
+                            job.language)
         return str(recorded)
     if script is None:
         raise RuntimeError("there is no approved script to narrate")
@@ -150,13 +151,14 @@ def narrate(job_id: UUID, section: str) -> str:
         call=lambda: (None, narrator.narrate(text, job.language, out, job.narrator_voice)),
     )
     rt.store.record_narration(job_id, section, out)
-    _record_timings(job_id, section, out, text)
+    _record_timings(job_id, section, out, text, job.language)
     return str(out)
 
 
-def _record_timings(job_id: UUID, section: str, audio: Path, text: str) -> None:
+def _record_timings(job_id: UUID, section: str, audio: Path, text: str,
+                    language: str) -> None:
     """Word timings kept with the job: captions and replays never compute them again."""
-    words = narration_timings(audio, text)
+    words = narration_timings(audio, text, language)
     runtime().store.record_word_timings(
         job_id, section, [(w.word, w.start, w.end) for w in words]
     )

@@ -11,6 +11,7 @@ from videobot.formats import SCENE_COUNT, SCENE_SECONDS, SECTIONS, VideoFormat
 from videobot.media.caption_files import to_ass, to_srt
 from videobot.media.captions import DEFAULT_SIZE, caption_cues
 from videobot.media.files import atomic_output
+from videobot.media.forced_alignment import align_script
 from videobot.media.speech_spans import spread_over_speech
 from videobot.media.word_timings import (
     WordTiming,
@@ -20,12 +21,17 @@ from videobot.media.word_timings import (
 )
 
 
-def narration_timings(audio: Path, text: str) -> list[WordTiming]:
-    """The narrator's own word timings (its sidecar), else the words spread over the speech
-    found in the audio; the spread is kept as a sidecar too, so it is computed once."""
+def narration_timings(audio: Path, text: str, language: str = "en") -> list[WordTiming]:
+    """The narrator's own word timings (its sidecar), else the script aligned to the audio
+    with espeak-ng, else the words spread over the speech found in the audio; what is
+    found is kept as a sidecar too, so it is computed once."""
     sidecar = word_timings_path(audio)
     if sidecar.is_file():
         return read_word_timings(sidecar)
+    aligned = align_script(audio, text, language)
+    if aligned:
+        write_word_timings(sidecar, aligned, source="aligned")
+        return aligned
     timings = spread_over_speech(audio, text)
     write_word_timings(sidecar, timings, source="speech-spans")
     return timings
