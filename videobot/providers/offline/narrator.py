@@ -73,12 +73,12 @@ class OfflineNarrator:
             speech = self._speak_with_library(text, spoken + _variant(voice))
             if speech is not None:
                 _write_wav(raw, speech)
-                _convert(raw, Path(out))
+                to_narration_wav(raw, Path(out))
                 timings = align_word_starts(text, speech.word_starts, speech.samples, speech.rate)
                 write_word_timings(word_timings_path(out), timings, source="espeak-ng")
             else:
                 self._speak_with_command(text, spoken + _variant(voice), raw)
-                _convert(raw, Path(out))
+                to_narration_wav(raw, Path(out))
                 timings = spread_over_speech(Path(out), text)
                 write_word_timings(word_timings_path(out), timings, source="speech-spans")
         return Usage(provider=self.name, model=self.model, units=len(text), unit="characters")
@@ -122,8 +122,9 @@ def _write_wav(path: Path, speech: EspeakSpeech) -> None:
         wav.writeframes(speech.samples.tobytes())
 
 
-def _convert(raw: Path, out: Path) -> None:
-    """espeak's 22.05 kHz WAV as the 24 kHz mono 16-bit WAV the assembly expects."""
+def to_narration_wav(raw: Path, out: Path) -> None:
+    """A local engine's WAV (22.05 kHz from espeak-ng and Piper) as the 24 kHz mono 16-bit
+    WAV the assembly expects."""
     try:
         with atomic_output(out) as tmp:
             run_ffmpeg(

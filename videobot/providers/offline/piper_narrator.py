@@ -19,8 +19,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from videobot.media.ffmpeg import FFmpegError, run_ffmpeg
-from videobot.media.files import atomic_output
 from videobot.media.speech_spans import spread_over_spans, spread_over_speech
 from videobot.media.word_timings import (
     TextWord,
@@ -30,7 +28,7 @@ from videobot.media.word_timings import (
     write_word_timings,
 )
 from videobot.providers.base import ProviderError, Usage
-from videobot.providers.offline.narrator import SAMPLE_RATE, OfflineNarrator
+from videobot.providers.offline.narrator import OfflineNarrator, to_narration_wav
 
 if TYPE_CHECKING:
     from piper import AudioChunk, PiperVoice
@@ -108,7 +106,7 @@ class PiperNarrator:
                 wav.setsampwidth(2)
                 wav.setframerate(rate)
                 wav.writeframes(samples.tobytes())
-            _convert(raw, Path(out))
+            to_narration_wav(raw, Path(out))
         spoken = phoneme_word_spans(chunks)
         if spoken is None:
             timings, source = spread_over_speech(Path(out), text), "speech-spans"
@@ -182,16 +180,3 @@ def _sentences(words: list[TextWord]) -> list[list[str]]:
         if _SENTENCE_END.search(word.text):
             sentences.append([])
     return [s for s in sentences if s]
-
-
-def _convert(raw: Path, out: Path) -> None:
-    """Piper's 22.05 kHz WAV as the 24 kHz mono 16-bit WAV the assembly expects."""
-    try:
-        with atomic_output(out) as tmp:
-            run_ffmpeg(
-                ["-i", str(raw), "-ac", "1", "-ar", str(SAMPLE_RATE), "-c:a", "pcm_s16le",
-                 "-f", "wav", str(tmp)],
-                what="converting the narration",
-            )
-    except FFmpegError as exc:
-        raise ProviderError(str(exc)) from exc
