@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -74,12 +75,21 @@ def _update(update_id: int, user: int, text: str) -> dict[str, Any]:
     }
 
 
-def _health(url: str) -> tuple[int, dict[str, Any]]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as reply:
-            return int(reply.status), json.loads(reply.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
+def _health(url: str, ready_within: float = 30.0) -> tuple[int, dict[str, Any]]:
+    """GET /health once the webhook server accepts connections: the bot prints that it runs
+    in webhook mode a moment before its server listens, so a refused connection is retried."""
+    deadline = time.monotonic() + ready_within
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=10) as reply:
+                return int(reply.status), json.loads(reply.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
+        except urllib.error.URLError as exc:
+            refused = isinstance(exc.reason, ConnectionRefusedError)
+            if not refused or time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 def test_webhook_is_registered_with_the_url_as_given(
