@@ -157,8 +157,8 @@ def _what_file(path: Path) -> str:
     return f"{size} in a format we do not know"
 
 
-class _RunwayProvider:
-    """What both providers share: the SDK client, the task runner and the price."""
+class RunwayProvider:
+    """What the Runway providers share: the SDK client, the task runner and the price."""
 
     name = "runway"
 
@@ -195,7 +195,7 @@ class _RunwayProvider:
         )
 
 
-class RunwayImageMaker(_RunwayProvider):
+class RunwayImageMaker(RunwayProvider):
     """Scene images from Runway's text_to_image; a reference picture keeps scenes alike."""
 
     @property
@@ -241,7 +241,7 @@ class RunwayImageMaker(_RunwayProvider):
         return self._usage(self.model, outcome, image_credits(self.settings, ratio))
 
 
-class RunwayAnimator(_RunwayProvider):
+class RunwayAnimator(RunwayProvider):
     """Scene clips from Runway's image_to_video, first frame = the approved image."""
 
     @property

@@ -26,7 +26,8 @@ from runwayml.types import text_to_speech_create_params
 from videobot.media.ffmpeg import FFmpegError, run_ffmpeg
 from videobot.media.files import atomic_output
 from videobot.providers.base import ProviderError, Usage
-from videobot.providers.runway_api.tasks import PollPolicy, TaskOutcome, TaskRunner, retry_policy
+from videobot.providers.runway_api.media import RunwayProvider
+from videobot.providers.runway_api.tasks import TaskOutcome
 from videobot.settings import ConfigurationError, Settings
 
 log = logging.getLogger(__name__)
@@ -118,10 +119,8 @@ def _utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-class RunwayNarrator:
+class RunwayNarrator(RunwayProvider):
     """Speech from Runway's text_to_speech (ElevenLabs models), written as a WAV file."""
-
-    name = "runway"
 
     def __init__(
         self,
@@ -132,8 +131,7 @@ class RunwayNarrator:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.client = client
-        self.settings = settings
+        super().__init__(client, downloads, settings, sleep=sleep, clock=clock)
         self.voices = model_voices(settings.runway_tts_model)
         if not self.voices:
             raise ConfigurationError(
@@ -145,14 +143,6 @@ class RunwayNarrator:
                 f"RUNWAY_TTS_VOICE={settings.runway_tts_voice} is not a voice of "
                 f"{settings.runway_tts_model}; choose one of {', '.join(self.voices)}"
             )
-        self.tasks = TaskRunner(
-            client,
-            downloads,
-            retry_policy(settings),
-            PollPolicy.from_settings(settings),
-            sleep=sleep,
-            clock=clock,
-        )
 
     @property
     def model(self) -> str:
@@ -177,13 +167,13 @@ class RunwayNarrator:
                     if not outcomes:
                         raise
                     # The pieces already spoken were paid for: the ledger keeps them.
-                    done = self._usage(pieces[: len(outcomes)], outcomes)
+                    done = self._speech_usage(pieces[: len(outcomes)], outcomes)
                     raise ProviderError(
                         exc.reason, permanent=exc.permanent, kind=exc.kind, usage=done
                     ) from exc
                 downloaded.append(raw)
             write_narration(downloaded, Path(out))
-        return self._usage(pieces, outcomes)
+        return self._speech_usage(pieces, outcomes)
 
     def _params(self, text: str, preset: str, language: str) -> dict[str, Any]:
         params: dict[str, Any] = {
@@ -200,7 +190,7 @@ class RunwayNarrator:
     def _start(self, params: dict[str, Any]) -> str:
         return self.client.text_to_speech.create(**params).id
 
-    def _usage(self, pieces: Sequence[str], outcomes: Sequence[TaskOutcome]) -> Usage:
+    def _speech_usage(self, pieces: Sequence[str], outcomes: Sequence[TaskOutcome]) -> Usage:
         charged = [o.credits for o in outcomes]
         if all(c is not None for c in charged):
             credits = float(sum(c for c in charged if c is not None))
