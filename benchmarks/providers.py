@@ -100,7 +100,7 @@ def make_video(bench: Bench, cap: int, *args: str) -> tuple[UUID, float]:
     _reset_runway_limit()
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "flows.cli", "make", *args, "--format", "16:9",
+        [sys.executable, "-m", "cli", "make", *args, "--format", "16:9",
          "--auto-approve"], cwd=REPO, env=env, capture_output=True, text=True, timeout=900,
     )
     seconds = time.perf_counter() - started
@@ -249,6 +249,8 @@ def main() -> None:
     # A SQLite-backed server logs each "database is locked" it retries with a traceback;
     # they would bury the table (PREFECT_SERVER_LOGGING_LEVEL=ERROR shows them).
     os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
+    # As `videobot up` sets it: a call denied a slot asks again within half a second.
+    os.environ.setdefault("PREFECT_SERVER_CONCURRENCY_MAXIMUM_CONCURRENCY_SLOT_WAIT_SECONDS", "0.5")
 
     # The fake's media is made once per size on first download; make it now, not in a run.
     png((1280, 720))

@@ -21,9 +21,9 @@ from telegram.ext import (
 from bot.handlers import buttons, commands, preferences, prompts
 from bot.queue_watch import QueueWatch, watch_queue
 from bot.services import Services, blocking
-from bot.telegram_http import TelegramError
 from videobot.model_currency import check_model_currency
 from videobot.settings import ConfigurationError, Settings
+from videobot.telegram import TelegramError
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ import asyncio
 import logging
 from uuid import UUID
 
-from bot.progress import StatusBoard
 from videobot.db.store import JobStore
+from videobot.telegram import StatusBoard
 
 log = logging.getLogger(__name__)
 QUEUE_POLL_SECONDS = 1.0

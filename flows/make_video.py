@@ -11,19 +11,24 @@ from prefect.states import State
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.pipeline import attach_run, run_pipeline
+from orchestration.runs import run_name
 
 # terminal: the CLI prints and asks; telegram: the flow messages the job's chat.
 ChannelKind = Literal["terminal", "telegram"]
 
 
 def _run_name() -> str:
-    return f"video-{str(flow_run.parameters['job_id'])[:8]}"
+    # Also given at creation by `orchestration.runs.trigger`; this names runs made otherwise
+    # (a local `videobot make`, a test calling the flow).
+    return run_name(UUID(str(flow_run.parameters["job_id"])))
 
 
 @flow(
     name="make-video",
     flow_run_name=_run_name,
     task_runner=ThreadPoolTaskRunner(max_workers=10),
+    # Suspension needs persisted results (Prefect: suspend_flow_run); no task is cached
+    # (tasks.runtime.ONCE): the job's replay record decides what is skipped.
     persist_result=True,
     log_prints=True,
 )

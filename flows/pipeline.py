@@ -1,7 +1,13 @@
-"""The pipeline body shared by `make-video` and `rerun-stage`: every step replays recorded work."""
+"""The pipeline body shared by `make-video` and `rerun-stage`, driven by the job's replay record.
+
+A run (first, resumed after a gate, retried after a failure, or a rerun) reads the stages the
+job has finished and skips them without creating a task run, so carrying on costs the same at
+any stage. Inside a gated stage, its gate rows replay the rounds already decided.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from uuid import UUID
 
@@ -12,7 +18,7 @@ from prefect.settings import get_current_settings
 from prefect.states import Cancelled, State
 
 from flows.stages import StageFailed, media_stage, script_stage
-from tasks.limits import JobEnded, release_job_slot, working
+from tasks.limits import JobEnded, JobSlot
 from tasks.media import assemble, narrate
 from tasks.messages import deliver, notify
 from tasks.runtime import runtime
@@ -20,10 +26,12 @@ from tasks.script import intake, plan_segments, write_motion
 from videobot.db.models import JobStatus
 from videobot.formats import SECTION_NAMES
 from videobot.ledger import short_reason
+from videobot.naming import short_id
 
 
 def attach_run(job_id: UUID) -> None:
-    """Record which Prefect run works on the job, and where its API is."""
+    """Record which Prefect run works on the job, and where its API is. A retried job keeps
+    its error until a stage finishes."""
     context = FlowRunContext.get()
     assert context is not None and context.flow_run is not None
     runtime().store.update_job(
@@ -31,48 +39,89 @@ def attach_run(job_id: UUID) -> None:
         flow_run_id=context.flow_run.id,
         flow_run_name=context.flow_run.name,
         prefect_api_url=get_current_settings().api.url,
-        error=None,
     )
 
 
+class _Cancel(Exception):
+    """The person cancelled at a gate."""
+
+
+def _stages(job_id: UUID, channel: str, auto_approve: bool, slot: JobSlot
+            ) -> list[tuple[str, Callable[[], object]]]:
+    """Each pipeline stage and the work it does, in order."""
+    store = runtime().store
+
+    def work(stage: str | None, *steps: Callable[[], object]) -> Callable[[], object]:
+        def run() -> None:
+            slot.take()
+            if stage:
+                store.set_stage(job_id, stage)
+            for step in steps:
+                step()
+        return run
+
+    def gated(stage: str) -> Callable[[], object]:
+        def run() -> None:
+            made = (
+                script_stage(job_id, channel, auto_approve, slot) is not None
+                if stage == "script"
+                else media_stage(job_id, stage, channel, auto_approve, slot)
+            )
+            if not made:
+                raise _Cancel
+        return run
+
+    return [
+        ("intake", work("intake", lambda: intake(job_id))),
+        ("script", gated("script")),
+        ("segments", work("segments", lambda: plan_segments(job_id))),
+        ("images", gated("images")),
+        ("motion", work("motion", lambda: write_motion(job_id))),
+        ("clips", gated("clips")),
+        ("narration", work(
+            "narration",
+            lambda: notify(job_id, channel, "Recording the narration…"),
+            lambda: narrate.map(unmapped(job_id), list(SECTION_NAMES)).result(),
+        )),
+        ("assembly", work(
+            "assembly",
+            lambda: notify(job_id, channel, "Assembling the video…"),
+            lambda: assemble(job_id),
+        )),
+        ("delivery", work(None, lambda: deliver(job_id, channel))),
+    ]
+
+
 def run_pipeline(job_id: UUID, channel: str, auto_approve: bool) -> str | State:
-    """Run (or resume) the job to its end; returns the final video's path ("" if none), or a
-    Cancelled state when the job ended before this run could work on it."""
+    """Carry the job to its end; returns the final video's path, or a Cancelled state when
+    the job is (or gets) cancelled: one outcome, whoever cancels."""
     store = runtime().store
     job = store.job(job_id)
     if job.status == JobStatus.DELIVERED and job.final_path and Path(job.final_path).is_file():
         return job.final_path
-    if job.status in (JobStatus.CANCELLED, JobStatus.EXPIRED):
+    if job.status == JobStatus.CANCELLED:
+        return Cancelled(message=f"job {short_id(job_id)} was cancelled")
+    if job.status == JobStatus.EXPIRED:
         return ""
+    if store.reopen_failed_job(job_id):  # a retry of the failed run: carry on where it failed
+        get_run_logger().info("Retrying job %s from the %s stage", short_id(job_id), job.stage)
+        notify(job_id, channel, f"Trying again from the {job.stage} stage…")
+    done = store.stages_done(job_id)
+    slot = JobSlot(job_id)
     try:
-        with working(job_id):
-            store.set_stage(job_id, "intake")
-            intake(job_id)
-            store.set_stage(job_id, "script")
-        if script_stage(job_id, channel, auto_approve) is None:
-            return _cancelled(job_id, channel)
-        with working(job_id):
-            store.set_stage(job_id, "segments")
-            plan_segments(job_id)
-        if not media_stage(job_id, "images", channel, auto_approve):
-            return _cancelled(job_id, channel)
-        with working(job_id):
-            store.set_stage(job_id, "motion")
-            write_motion(job_id)
-        if not media_stage(job_id, "clips", channel, auto_approve):
-            return _cancelled(job_id, channel)
-        with working(job_id):
-            store.set_stage(job_id, "narration")
-            notify(job_id, channel, "Recording the narration…")
-            narrate.map(unmapped(job_id), list(SECTION_NAMES)).result()
-            store.set_stage(job_id, "assembly")
-            notify(job_id, channel, "Assembling the video…")
-            final = assemble(job_id)
-            deliver(job_id, channel)
-        return final
+        for stage, run in _stages(job_id, channel, auto_approve, slot):
+            if stage in done:
+                continue
+            run()
+            store.finish_stage(job_id, stage)
+        return store.job(job_id).final_path or ""
+    except _Cancel:
+        store.update_job(job_id, status=JobStatus.CANCELLED, stage="cancelled")
+        notify(job_id, channel, "Cancelled.")
+        return Cancelled(message="cancelled at the gate")
     except JobEnded as ended:
-        # Cancelled while this run started or waited for a slot: nothing to undo. The run ends
-        # Cancelled, a state a run its runner was asked to cancel accepts (Completed it refuses).
+        # Cancelled while this run started, waited for a slot or was about to pay a provider:
+        # the run ends Cancelled, a state a run its runner was asked to cancel accepts.
         return Cancelled(message=str(ended))
     except FlowPauseTimeout:
         if store.job(job_id).status != JobStatus.EXPIRED:  # the cleanup may have expired it
@@ -92,10 +141,4 @@ def run_pipeline(job_id: UUID, channel: str, auto_approve: bool) -> str | State:
         runtime().channel(channel).fail(store.job(job_id), reason)
         raise
     finally:
-        release_job_slot(job_id)
-
-
-def _cancelled(job_id: UUID, channel: str) -> str:
-    runtime().store.update_job(job_id, status=JobStatus.CANCELLED, stage="cancelled")
-    notify(job_id, channel, "Cancelled.")
-    return ""
+        slot.release()

@@ -9,46 +9,31 @@ from prefect import unmapped
 from prefect.futures import PrefectFutureList, wait
 
 from flows.gates import await_decision
-from tasks.limits import working
+from tasks.limits import JobSlot
 from tasks.media import contact_sheet, make_clip, make_image
 from tasks.messages import notify, present
 from tasks.runtime import runtime
 from tasks.script import write_script
 from videobot.db.store import unready_scenes
-from videobot.decisions import Decision, approval_blocked
-from videobot.formats import SCENE_COUNT, SECTIONS
+from videobot.formats import SCENE_COUNT
 from videobot.messages import stage_failure_text
 from videobot.providers.base import ProviderError
-from videobot.script import Script, count_words, word_budget
+from videobot.script import Script
 
 
-def script_stage(job_id: UUID, channel: str, auto_approve: bool) -> Script | None:
+def script_stage(job_id: UUID, channel: str, auto_approve: bool, slot: JobSlot) -> Script | None:
     """The approved script, or None when the person cancels."""
     store = runtime().store
-    language = store.job(job_id).language
     attempt, feedback = 1, None
     while True:
         if _shown(job_id, "script", attempt):
             script = store.script_of(store.job(job_id))
             assert script is not None, "a script gate was shown, so its script is recorded"
         else:
-            with working(job_id):
-                script = write_script(job_id, attempt, feedback)
-                present(job_id, "script", attempt, channel, None)
-
-        def too_long(decision: Decision) -> str | None:
-            if decision.action != "edit" or decision.part is None or decision.text is None:
-                return None
-            section = next(s for s in SECTIONS if s.name == decision.part)
-            limit = int(word_budget(language, section.seconds) * 1.3)
-            words = count_words(decision.text)
-            if words > limit:
-                return f"the {section.name} is {words} words; about {limit} fit its section"
-            return None
-
-        decision = await_decision(
-            job_id, "script", attempt, auto_approve=auto_approve, extra_check=too_long
-        )
+            slot.take()
+            script = write_script(job_id, attempt, feedback)
+            present(job_id, "script", attempt, channel, None)
+        decision = await_decision(job_id, "script", attempt, auto_approve=auto_approve, slot=slot)
         if decision.action == "approve":
             return script
         if decision.action == "cancel":
@@ -66,7 +51,8 @@ class StageFailed(Exception):
     is the one line the person reads."""
 
 
-def media_stage(job_id: UUID, kind: str, channel: str, auto_approve: bool) -> bool:
+def media_stage(job_id: UUID, kind: str, channel: str, auto_approve: bool, slot: JobSlot
+                ) -> bool:
     """Images or clips for all ten scenes, approved; False when the person cancels.
 
     A scene whose provider call failed for good is shown at the gate with its reason, even
@@ -81,22 +67,16 @@ def media_stage(job_id: UUID, kind: str, channel: str, auto_approve: bool) -> bo
 
     while True:
         if not _shown(job_id, kind, attempt):
-            with working(job_id):
-                store.set_stage(job_id, kind)
-                _make(job_id, kind, channel, todo, attempt)
-                if not (auto_approve and unready()):
-                    sheet = contact_sheet(job_id, kind, attempt)
-                    present(job_id, kind, attempt, channel, sheet)
+            slot.take()
+            store.set_stage(job_id, kind)
+            _make(job_id, kind, channel, todo, attempt)
+            if not (auto_approve and unready()):
+                sheet = contact_sheet(job_id, kind, attempt)
+                present(job_id, kind, attempt, channel, sheet)
         if auto_approve and unready():
             raise StageFailed(stage_failure_text(kind, store.segments(job_id)))
-
-        def blocked(decision: Decision) -> str | None:
-            if decision.action != "approve":
-                return None
-            return approval_blocked(kind, unready())
-
         decision = await_decision(
-            job_id, kind, attempt, auto_approve=auto_approve, extra_check=blocked
+            job_id, kind, attempt, auto_approve=auto_approve, slot=slot, unready=unready
         )
         if decision.action == "approve":
             return True

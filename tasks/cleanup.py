@@ -14,7 +14,7 @@ from prefect.exceptions import ObjectNotFound
 from prefect.runtime import task_run
 from prefect.states import Cancelled
 
-from tasks.runtime import runtime
+from tasks.runtime import ONCE, runtime
 from videobot.channels import channel_for
 from videobot.db.maintenance import (
     expire_job,
@@ -102,6 +102,7 @@ def _retry_unless_unsafe(task: Any, task_run: Any, state: Any) -> bool:
     retries=2,
     retry_delay_seconds=5,
     retry_condition_fn=_retry_unless_unsafe,
+    **ONCE,
 )
 def remove_job_media(job_id: UUID, older_than_hours: float) -> RemovedMedia:
     """Delete one finished job's media directory and record it; the job row stays."""
@@ -146,7 +147,8 @@ def expiry_notice(timeout: timedelta) -> str:
     )
 
 
-@task(name="expire-gate", task_run_name=_short_run_name, retries=2, retry_delay_seconds=5)
+@task(name="expire-gate", task_run_name=_short_run_name, retries=2, retry_delay_seconds=5,
+      **ONCE)
 def expire_waiting_job(job_id: UUID, timeout_hours: float) -> bool:
     """Expire a job stuck at a gate: cancel its paused run, mark it expired, tell the person.
 

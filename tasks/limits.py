@@ -7,20 +7,22 @@ acquired strictly: a missing limit is an error, never silently unlimited.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import TypeVar
 from uuid import UUID
 
 from prefect import get_client
+from prefect.concurrency.asyncio import ConcurrencySlotAcquisitionError
 from prefect.concurrency.sync import concurrency
 
-from tasks.provider_slots import ProviderSlots
-from tasks.runtime import runtime
+from tasks.runtime import JobEnded, runtime
+from videobot.db.models import JobStatus
 from videobot.ledger import metered
 from videobot.providers.base import Usage
 from videobot.settings import Settings
+
+__all__ = ["JobEnded", "JobSlot", "LimitMissing", "paid_call", "provider_slot"]
 
 T = TypeVar("T")
 
@@ -49,83 +51,74 @@ def ensure_limits(settings: Settings) -> dict[str, int]:
     return limits
 
 
-class JobEnded(Exception):
-    """The job ended (cancelled or expired) while its run started or queued for a slot."""
+class LimitMissing(RuntimeError):
+    """The limit does not exist on the Prefect server: calls are refused, not left uncapped."""
 
 
-_held_job_slots: dict[UUID, ExitStack] = {}
-_held_lock = threading.Lock()
+# A job's lease is renewed while held; a process that dies frees its slot when it expires.
+JOB_LEASE_SECONDS = 600
+PROVIDER_LEASE_SECONDS = 300
 
 
-def take_job_slot(job_id: UUID) -> None:
-    """Hold one of the server's job slots from now until `release_job_slot`; queued meanwhile.
+class JobSlot:
+    """One of the server's job slots for one run: taken before work, given back before the
+    run waits for a person and when it ends. Queued meanwhile, in the order jobs asked."""
 
-    Taken once for a stretch of work and kept across replayed steps: a resumed run replays
-    every step before its gate, and taking a slot per step would add a server round trip
-    (and possibly a wait) to each. A renewal failure logs a warning rather than cancelling
-    the job: stopping paid work halfway costs more than briefly exceeding the cap.
+    def __init__(self, job_id: UUID) -> None:
+        self.job_id = job_id
+        self._held: ExitStack | None = None
 
-    Raises `JobEnded` when the job was cancelled meanwhile: a person may cancel while the
-    run is starting or queued, and the run must not bring the job back.
-    """
-    with _held_lock:
-        if job_id in _held_job_slots:
+    def take(self) -> None:
+        """Hold a slot (a no-op while one is held). A renewal failure logs a warning rather
+        than cancelling the job: stopping paid work halfway costs more than briefly exceeding
+        the cap. Raises `JobEnded` when the job was cancelled meanwhile: a person may cancel
+        while the run is starting or queued, and the run must not bring the job back."""
+        if self._held is not None:
             return
-    store = runtime().store
-    if not store.join_queue(job_id):
-        raise JobEnded(f"job {job_id} has ended")
-    held = ExitStack()
-    held.enter_context(
-        concurrency(
-            JOBS_LIMIT,
-            occupy=1,
-            strict=True,
-            lease_duration=600,
-            raise_on_lease_renewal_failure=False,
+        store = runtime().store
+        if not store.join_queue(self.job_id):
+            raise JobEnded(f"job {self.job_id} has ended")
+        held = ExitStack()
+        held.enter_context(
+            concurrency(
+                JOBS_LIMIT,
+                occupy=1,
+                strict=True,
+                lease_duration=JOB_LEASE_SECONDS,
+                raise_on_lease_renewal_failure=False,
+            )
         )
-    )
-    if not store.leave_queue(job_id):
-        held.close()
-        raise JobEnded(f"job {job_id} left the queue while it waited")
-    with _held_lock:
-        _held_job_slots[job_id] = held
+        if not store.leave_queue(self.job_id):
+            held.close()
+            raise JobEnded(f"job {self.job_id} left the queue while it waited")
+        self._held = held
 
-
-def release_job_slot(job_id: UUID) -> None:
-    """Give the job's slot back (before waiting for a person, and when the run ends)."""
-    with _held_lock:
-        held = _held_job_slots.pop(job_id, None)
-    if held is not None:
-        held.close()
-
-
-@contextmanager
-def working(job_id: UUID) -> Iterator[None]:
-    """A stretch of work: runs holding a job slot, which stays held after it."""
-    take_job_slot(job_id)
-    yield
-
-
-_pools: dict[tuple[str, int], ProviderSlots] = {}
-_pools_lock = threading.Lock()
-
-
-def _pool(provider: str) -> ProviderSlots:
-    """This process's share of the provider's cap, sized like the server's limit."""
-    name = provider_limit(provider)
-    size = wanted_limits(runtime().settings)[name]
-    with _pools_lock:
-        return _pools.setdefault((provider, size), ProviderSlots(name, size))
+    def release(self) -> None:
+        held, self._held = self._held, None
+        if held is not None:
+            held.close()
 
 
 @contextmanager
 def provider_slot(provider: str) -> Iterator[None]:
-    """A slot of the provider's server-held cap for one call; offline providers are not
+    """A slot of the provider's server-held cap for one call, taken from and given back to
+    the server each time, so every worker waits its turn alike; offline providers are not
     capped. A missing limit raises `LimitMissing` before the call is made."""
     if provider not in CAPPED_PROVIDERS:
         yield
         return
-    with _pool(provider).slot():
+    name = provider_limit(provider)
+    held = ExitStack()
+    try:
+        held.enter_context(
+            concurrency(name, occupy=1, strict=True, lease_duration=PROVIDER_LEASE_SECONDS)
+        )
+    except ConcurrencySlotAcquisitionError as exc:
+        raise LimitMissing(
+            f"the concurrency limit {name!r} does not exist on the Prefect server; it is "
+            "created when the serving process or `videobot` starts"
+        ) from exc
+    with held:
         yield
 
 
@@ -137,8 +130,10 @@ def paid_call(
     provider: str,
     call: Callable[[], tuple[T, Usage]],
 ) -> T:
-    """One provider call within the provider's cap, written to the ledger."""
+    """One provider call within the provider's cap, written to the ledger. A job cancelled
+    meanwhile makes no new call: `JobEnded` instead."""
+    store = runtime().store
     with provider_slot(provider):
-        return metered(
-            runtime().store, job_id, stage=stage, segment=segment, provider=provider, call=call
-        )
+        if store.job(job_id).status in (JobStatus.CANCELLED, JobStatus.EXPIRED):
+            raise JobEnded(f"job {job_id} has ended")
+        return metered(store, job_id, stage=stage, segment=segment, provider=provider, call=call)

@@ -12,7 +12,7 @@ from prefect import get_run_logger, task
 from prefect.runtime import task_run
 
 from tasks.limits import paid_call
-from tasks.runtime import RETRIES, runtime
+from tasks.runtime import ONCE, RETRIES, runtime
 from videobot.db.models import MediaStatus
 from videobot.formats import SCENE_SECONDS, SECTIONS, VIDEO_SECONDS, VideoFormat
 from videobot.media import (
@@ -164,7 +164,7 @@ def _record_timings(job_id: UUID, section: str, audio: Path, text: str,
     )
 
 
-@task(name="contact-sheet", task_run_name="contact-sheet-{kind}-r{round_}")
+@task(name="contact-sheet", task_run_name="contact-sheet-{kind}-r{round_}", **ONCE)
 def contact_sheet(job_id: UUID, kind: str, round_: int) -> str | None:
     """A grid of the ten scenes (images, or a middle frame of each clip); None when no scene
     has media: a grid of ten failure marks would tell nothing the gate's text does not."""
@@ -194,7 +194,8 @@ def _not_assembly_errors(task: Any, task_run: Any, state: Any) -> bool:
     return not isinstance(state.data, AssemblyError)
 
 
-@task(name="assembly", retries=1, retry_delay_seconds=2, retry_condition_fn=_not_assembly_errors)
+@task(name="assembly", retries=1, retry_delay_seconds=2, retry_condition_fn=_not_assembly_errors,
+      **ONCE)
 def assemble(job_id: UUID) -> str:
     """The final MP4 from the approved clips and the three narrations, built once."""
     rt = runtime()

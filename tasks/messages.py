@@ -8,11 +8,12 @@ from uuid import UUID
 from prefect import task
 
 from tasks.artifacts import publish_scenes, publish_script, publish_video
-from tasks.runtime import runtime
+from tasks.runtime import ONCE, runtime
 from videobot.costs import gate_note
 
 
-@task(name="present", task_run_name="present-{stage}-{attempt}", retries=2, retry_delay_seconds=2)
+@task(name="present", task_run_name="present-{stage}-{attempt}", retries=2, retry_delay_seconds=2,
+      **ONCE)
 def present(job_id: UUID, stage: str, attempt: int, channel: str, sheet: str | None) -> None:
     """Show what is to be judged at a gate, unless this gate was already shown."""
     rt = runtime()
@@ -34,14 +35,14 @@ def present(job_id: UUID, stage: str, attempt: int, channel: str, sheet: str | N
     rt.store.mark_presented(job_id, stage, attempt)
 
 
-@task(name="notify")
+@task(name="notify", **ONCE)
 def notify(job_id: UUID, channel: str, text: str) -> None:
     """A progress line for the person."""
     rt = runtime()
     rt.channel(channel).progress(rt.store.job(job_id), text)
 
 
-@task(name="deliver", retries=2, retry_delay_seconds=5)
+@task(name="deliver", retries=2, retry_delay_seconds=5, **ONCE)
 def deliver(job_id: UUID, channel: str) -> None:
     """Send the finished video; marks the job delivered."""
     rt = runtime()

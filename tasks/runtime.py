@@ -9,6 +9,8 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
+from prefect.cache_policies import NO_CACHE
+
 from videobot.channels import Channel, build_channel, register_channel
 from videobot.db.engine import Database
 from videobot.db.store import JobStore
@@ -32,7 +34,7 @@ class Runtime:
 
 def _telegram_channel() -> Channel:
     # Imported on first use: only processes that talk to Telegram load the Bot API client.
-    from bot.channel import telegram_channel
+    from videobot.telegram import telegram_channel
 
     return telegram_channel(runtime())
 
@@ -67,11 +69,25 @@ def _build_runtime() -> Runtime:
     )
 
 
+class JobEnded(Exception):
+    """The job ended (cancelled or expired) while its run started, queued for a slot, or was
+    about to pay a provider."""
+
+
 def not_provider_errors(task: Any, task_run: Any, state: Any) -> bool:
     """Retry only unexpected errors: a ProviderError was already retried in the provider layer,
-    so retrying it here would multiply attempts (and spend)."""
+    so retrying it here would multiply attempts (and spend); an ended job is not worked on."""
     error = state.data if isinstance(state.data, BaseException) else None
-    return not isinstance(error, ProviderError)
+    return not isinstance(error, ProviderError | JobEnded)
 
 
-RETRIES = {"retries": 2, "retry_delay_seconds": [2, 10], "retry_condition_fn": not_provider_errors}
+# Prefect's task cache is off on every task: the job's replay record (finished stages, gate
+# rows, scene rows) is the one way work is not done twice. With the cache on, a second
+# identical call in a run (a progress line with the same text) would end "Cached" unrun.
+ONCE = {"cache_policy": NO_CACHE}
+RETRIES = {
+    "retries": 2,
+    "retry_delay_seconds": [2, 10],
+    "retry_condition_fn": not_provider_errors,
+    **ONCE,
+}

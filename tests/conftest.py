@@ -21,6 +21,8 @@ os.environ["DATA_DIR"] = str(_SESSION_DIR / "data")
 os.environ.pop("DATABASE_URL", None)
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+# As `videobot up` and a local run set it: a call denied a slot tries again within half a second.
+os.environ.setdefault("PREFECT_SERVER_CONCURRENCY_MAXIMUM_CONCURRENCY_SLOT_WAIT_SECONDS", "0.5")
 os.environ["VIDEOBOT_NO_PROMPT"] = "1"
 
 POSTGRES_ADMIN_URL = os.environ.get(

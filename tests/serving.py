@@ -104,7 +104,7 @@ def resume(flow_run_id: UUID, run_input: dict[str, Any], timeout: float = 30) ->
     resume in between is refused with "Run input schema not found". Past `timeout` the form
     is taken as lost and written as the product's resumer does (`restore_input_form`), once.
     """
-    from flows.gates import restore_input_form
+    from orchestration.runs import restore_input_form
 
     deadline = time.monotonic() + timeout
     restored = False
@@ -116,10 +116,18 @@ def resume(flow_run_id: UUID, run_input: dict[str, Any], timeout: float = 30) ->
             if "schema not found" not in str(exc) or restored:
                 raise
             if time.monotonic() > deadline:
-                restore_input_form(flow_run_id)
+                restore_input_form(flow_run_id, _waiting_stage(flow_run_id))
                 restored = True
                 continue
             time.sleep(0.2)
+
+
+def _waiting_stage(flow_run_id: UUID) -> str:
+    """The gate a paused run waits at: the gates key their pauses `{stage}-{attempt}…`."""
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(flow_run_id).state
+    key = state.state_details.pause_key if state is not None else None
+    return (key or "script").split("-")[0]
 
 
 def free_port() -> int:
@@ -142,6 +150,7 @@ class PrefectServer:
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
             "PREFECT_UI_ENABLED": "false",
             "PREFECT_LOGGING_LEVEL": "WARNING",
+            "PREFECT_SERVER_CONCURRENCY_MAXIMUM_CONCURRENCY_SLOT_WAIT_SECONDS": "0.5",
         }
         self.proc: subprocess.Popen[bytes] | None = None
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.cli import main
+from cli.commands import main
 from tasks.runtime import runtime
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.runway_server import FakeRunway
@@ -63,7 +63,7 @@ def test_all_images_and_all_clips_failed_wait_at_their_gates(
     cancel ends the job."""
     env = _env(prefect_server, openai, runway, IMAGE_PROVIDER="openai", VIDEO_PROVIDER="runway")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "flows.cli", "make", "How storms form"], cwd=REPO, env=env,
+        [sys.executable, "-m", "cli", "make", "How storms form"], cwd=REPO, env=env,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
     )
     lines: list[str] = []
@@ -129,7 +129,7 @@ def test_auto_approve_with_every_scene_failed_is_one_line(
         env = _env(prefect_server, openai, runway, VIDEO_PROVIDER="runway")
         _refuse_every_clip(runway)
     done = subprocess.run(
-        [sys.executable, "-m", "flows.cli", "make", "How storms form", "--auto-approve"],
+        [sys.executable, "-m", "cli", "make", "How storms form", "--auto-approve"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
     )
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
@@ -180,7 +180,7 @@ def test_a_submitted_run_fails_in_the_same_one_line(
         stack.parent.mkdir(parents=True, exist_ok=True)
         stack.write_text(f'{{"pid": {os.getpid()}, "api_url": "{prefect_server}"}}')
         done = subprocess.run(
-            [sys.executable, "-m", "flows.cli", "make", "How storms form", "--auto-approve"],
+            [sys.executable, "-m", "cli", "make", "How storms form", "--auto-approve"],
             cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
         )
     finally:

@@ -145,4 +145,4 @@ def test_double_click_decides_once(stack: Stack, waiting: tuple[UUID, Sent]) -> 
     )
     assert [a[2] for a in approvals_of(job_id)] == ["approve", "cancel"]
     assert job_rows() == (rows[0], rows[1] + 1)  # only the images gate was added
-    wait_for(lambda: run_state(job_id) == "Completed", timeout=60, what="the run to end")
+    wait_for(lambda: run_state(job_id) == "Cancelled", timeout=60, what="the run to end")

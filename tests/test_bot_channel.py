@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.telegram_http import BotApi, TelegramError
 from tests.fakes.telegram_server import FakeTelegram
 from tests.serving import free_port
 from videobot.media import probe, run_ffmpeg
 from videobot.media.upload_size import fit_to_size
 from videobot.naming import short_id
+from videobot.telegram import BotApi, TelegramError
 
 
 def test_flood_control_is_waited_out_not_dropped() -> None:
@@ -96,11 +96,11 @@ def test_a_video_over_the_limit_is_re_encoded_to_fit(tmp_path: Path) -> None:
 def test_a_failed_job_is_told_in_the_chat_with_its_reason(tmp_path: Path) -> None:
     """fail() tells the failure in the person's language, without the provider's text, and
     brings the status message up to date with the failure."""
-    from bot.channel import TelegramChannel
     from videobot.db.bot_records import BotRecords
     from videobot.db.engine import Database
     from videobot.db.store import JobStore
     from videobot.settings import Settings
+    from videobot.telegram import TelegramChannel
 
     db = Database(f"sqlite:///{tmp_path / 'app.db'}")
     db.migrate()

@@ -19,9 +19,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.app import build_application
-from bot.channel import TelegramChannel
 from bot.handlers.prompts import speech_to_text_ready
-from bot.telegram_http import BotApi
 from tests.fakes.telegram_server import FakeTelegram
 from videobot.chat_texts import media_message
 from videobot.db.bot_records import BotRecords, Refused
@@ -41,6 +39,7 @@ from videobot.providers.offline.transcriber import NO_OFFLINE_STT
 from videobot.providers.openai_api import classify_openai_error
 from videobot.providers.runway_api import classify_task_failure
 from videobot.settings import Settings
+from videobot.telegram import BotApi, TelegramChannel
 
 ADMIN, RUSSIAN = 9001, 9002
 SETTING_NAME = re.compile(r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b")
@@ -181,7 +180,7 @@ def test_a_failed_job_is_told_in_russian_and_in_full_to_admins(
     assert not SETTING_NAME.search(told)
     assert len(admins) == 1
     assert key in admins[0] and "intake" in admins[0] and reason in admins[0]
-    warnings = [r for r in caplog.records if r.name == "bot.channel"]
+    warnings = [r for r in caplog.records if r.name == "videobot.telegram.channel"]
     assert [r.levelno for r in warnings] == [logging.WARNING]
     assert reason in warnings[0].getMessage() and warnings[0].exc_info is None
 

@@ -10,14 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.progress import StatusBoard
 from bot.queue_watch import TELLS_PER_TICK, QueueWatch
-from bot.telegram_http import BotApi
 from tests.fakes.telegram_server import FakeTelegram
 from videobot.db.bot_records import BotRecords
 from videobot.db.engine import Database
 from videobot.db.models import JobStatus
 from videobot.db.store import JobStore
+from videobot.telegram import BotApi, StatusBoard
 
 EDIT_GAP = 1.0
 

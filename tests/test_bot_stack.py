@@ -28,7 +28,7 @@ def test_up_starts_the_bot_and_stops_it_on_ctrl_c(tmp_path: Path) -> None:
         }
         env.pop("PREFECT_API_URL", None)
         up = subprocess.Popen(
-            [sys.executable, "-m", "flows.cli", "up", "--port", str(port)],
+            [sys.executable, "-m", "cli", "up", "--port", str(port)],
             cwd=REPO,
             env=env,
             stdout=subprocess.PIPE,

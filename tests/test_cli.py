@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from flows.cli import main
+from cli.commands import main
 from tasks.runtime import runtime
 from tests.helpers import new_job, paused_at, wait_for
 from videobot.db.models import Approval, VideoJob
@@ -74,11 +74,14 @@ def test_status_prints_stage_scenes_and_cost(capsys: pytest.CaptureFixture[str])
     assert str(job_id) in out and "stage intake" in out and "cost     $0.0000" in out
 
 
-def test_make_answers_gates_in_the_terminal_and_from_another_shell(prefect_server: str) -> None:
-    """`videobot make` asks at each gate; `videobot approve` from another shell also works."""
+def test_make_answers_gates_in_the_terminal_and_from_another_shell(
+    prefect_server: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`videobot make` asks at each gate; `videobot approve` from another shell also works;
+    `videobot status` links the run's page."""
     env = {**os.environ, "PREFECT_API_URL": prefect_server, "VIDEOBOT_NO_PROMPT": "0"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "flows.cli", "make", "How glaciers move", "--format", "1:1"],
+        [sys.executable, "-m", "cli", "make", "How glaciers move", "--format", "1:1"],
         cwd=REPO, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True, bufsize=1,
     )
@@ -115,6 +118,10 @@ def test_make_answers_gates_in_the_terminal_and_from_another_shell(prefect_serve
     store = runtime().store
     assert store.call_counts(job_id)["images"] == 11
     assert store.job(job_id).status == "delivered"
+    capsys.readouterr()
+    assert main(["status", str(job_id)[:8]]) == 0
+    page = f"{prefect_server.removesuffix('/api')}/runs/flow-run/{store.job(job_id).flow_run_id}"
+    assert f"run page {page}" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
@@ -127,7 +134,7 @@ def test_a_provider_without_its_key_stops_start_up(env: dict[str, str], missing:
     clean = {k: v for k, v in os.environ.items()
              if k not in ("OPENAI_API_KEY", "RUNWAYML_API_SECRET", "RUNWAY_API_KEY")}
     done = subprocess.run(
-        [sys.executable, "-m", "flows.cli", "make", "Volcanoes"], cwd=REPO,
+        [sys.executable, "-m", "cli", "make", "Volcanoes"], cwd=REPO,
         env={**clean, **env}, capture_output=True, text=True, timeout=60,
     )
     assert done.returncode == 2

@@ -11,11 +11,14 @@ from prefect import get_client
 from prefect.deployments import run_deployment
 from prefect.flow_runs import resume_flow_run
 
+from orchestration.gate_inputs import run_input_of
+from orchestration.runs import cancel_run, resume_with, run_name, trigger
 from tasks.runtime import runtime
 from tests.helpers import new_job, paused_at, wait_for
 from tests.serving import Server
 from tests.test_flow import ONE_VIDEO_CALLS
 from videobot.decisions import Decision
+from videobot.settings import get_settings
 
 
 @pytest.fixture(scope="module")
@@ -26,14 +29,14 @@ def server(prefect_server: str) -> Iterator[Server]:
     served.kill()
 
 
-def _decide(job_id: UUID, decision: Decision) -> None:
+def _decide(job_id: UUID, stage: str, decision: Decision) -> None:
     resume_flow_run(runtime().store.job(job_id).flow_run_id,
-                    run_input=decision.model_dump(mode="json"))
+                    run_input=run_input_of(stage, decision))
 
 
 def _approve_when_waiting(job_id: UUID, stage: str, attempt: int = 1) -> None:
     wait_for(paused_at(job_id, stage, attempt), timeout=120, what=f"the {stage} gate")
-    _decide(job_id, Decision.make("approve", "test"))
+    _decide(job_id, stage, Decision.make("approve", "test"))
 
 
 def _delivered(job_id: UUID) -> bool:
@@ -57,7 +60,7 @@ def delivered_job(server: Server) -> UUID:
 
     server.kill()
     server.start()
-    _decide(job_id, Decision.make("approve", "test"))
+    _decide(job_id, "images", Decision.make("approve", "test"))
     _approve_when_waiting(job_id, "clips")
     wait_for(lambda: _delivered(job_id), timeout=180, what="delivery")
     assert calls_at_gate == 1 + 1 + 10
@@ -98,8 +101,6 @@ def test_a_run_suspended_without_its_input_form_is_still_resumed(server: Server)
     """Prefect records the Suspended state first and the input form second; a process that
     ends between the two leaves a run whose resume is refused ("Run input schema not found").
     The resumer writes the form itself after waiting for it, then resumes the run."""
-    from flows.gates import resume_with
-
     store = runtime().store
     job_id = new_job("How glaciers move")
     run_deployment("make-video/make-video", parameters={"job_id": str(job_id)}, timeout=0)
@@ -111,9 +112,24 @@ def test_a_run_suspended_without_its_input_form_is_still_resumed(server: Server)
         assert state is not None and state.state_details.run_input_keyset is not None
         client.delete_flow_run_input(run_id, state.state_details.run_input_keyset["schema"])
         with pytest.raises(RuntimeError, match="schema not found"):
-            resume_flow_run(run_id, run_input=Decision.make("approve", "test").model_dump())
+            resume_flow_run(run_id, run_input=run_input_of("script", Decision.make("approve", "t")))
 
-    resume_with(run_id, Decision.make("cancel", "test"), within=1.0)
+    resume_with(run_id, "script", Decision.make("cancel", "test"), within=1.0)
     wait_for(lambda: store.job(job_id).status == "cancelled", timeout=120, what="the cancel")
     decision = store.decision(job_id, "script", 1)
     assert decision is not None and decision.action == "cancel"
+
+
+def test_a_triggered_run_is_named_for_its_job_from_creation(server: Server) -> None:
+    """A run created from the deployment is `video-<job>` before any process starts it, and
+    the job records it."""
+    store = runtime().store
+    job_id = new_job("How kites fly")
+    run = trigger(store, get_settings(), job_id, channel="terminal")
+    assert run.name == run_name(job_id) == f"video-{str(job_id)[:8]}"
+    job = store.job(job_id)
+    assert (job.flow_run_id, job.flow_run_name) == (run.id, run.name)
+    cancel_run(run.id, reason="test")
+    with get_client(sync_client=True) as client:
+        ended = client.read_flow_run(run.id)
+    assert ended.name == run.name and ended.state is not None and ended.state.is_final()

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from flows.cli import main
-from flows.doctor import report
+from cli.commands import main
+from cli.doctor import report
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.runway_server import FakeRunway
 from videobot.settings import Settings, get_settings

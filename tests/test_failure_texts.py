@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from flows.run_log import run_page
+from cli.run_log import run_page
 from videobot.db.models import VideoJob, VideoSegment
 from videobot.ledger import short_reason
 from videobot.messages import media_text, scene_span, stage_failure_text

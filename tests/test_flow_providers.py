@@ -47,7 +47,7 @@ def _make(prefect_server: str, fakes: tuple[FakeOpenAI, FakeRunway], *args: str)
         "PROVIDER_BACKOFF_MAX_SECONDS": "0.05", "RUNWAY_POLL_SECONDS": "0.05",
     }
     done = subprocess.run(
-        [sys.executable, "-m", "flows.cli", "make", *args, "--auto-approve"],
+        [sys.executable, "-m", "cli", "make", *args, "--auto-approve"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.cli import main
+from cli.commands import main
 from tasks.runtime import runtime
 from tests.fakes.runway_server import DAILY_CAP_BODY, FakeRunway
 from tests.helpers import paused_at, wait_for
@@ -29,7 +29,7 @@ def test_safety_refusal_and_daily_cap_wait_at_the_gate(
     }
     runway.script_task(status="FAILED", failure_code="SAFETY.INPUT.TEXT")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "flows.cli", "make", "How storms form"], cwd=REPO, env=env,
+        [sys.executable, "-m", "cli", "make", "How storms form"], cwd=REPO, env=env,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:

@@ -7,9 +7,11 @@ from typing import Any
 
 import pytest
 from prefect import get_client
+from prefect.exceptions import CancelledRun
 from prefect.flow_runs import resume_flow_run
 
 from flows.make_video import make_video
+from orchestration.gate_inputs import run_input_of
 from tasks.runtime import runtime
 from tests.helpers import new_job, paused_at, wait_for
 from videobot.decisions import Decision
@@ -30,7 +32,8 @@ def _start(job_id: Any) -> tuple[threading.Thread, dict[str, Any]]:
 
 
 def _resume(job_id: Any, decision: Decision | dict[str, Any]) -> None:
-    run_input = decision.model_dump(mode="json") if isinstance(decision, Decision) else decision
+    stage = runtime().store.waiting_gate(job_id).stage
+    run_input = run_input_of(stage, decision) if isinstance(decision, Decision) else decision
     resume_flow_run(runtime().store.job(job_id).flow_run_id, run_input=run_input)
 
 
@@ -51,7 +54,7 @@ def test_redo_two_scenes_costs_two_calls_and_empty_resume_is_refused(
     with pytest.raises(RuntimeError, match="Cannot resume"):
         _resume(job_id, {})
     with pytest.raises(RuntimeError, match="Cannot resume"):
-        _resume(job_id, {"action": "approve"})
+        _resume(job_id, {"action": "regenerate", "feedback": "brighter"})
     with get_client(sync_client=True) as client:
         assert client.read_flow_run(store.job(job_id).flow_run_id).state.is_paused()
     assert store.waiting_gate(job_id).stage == "images"
@@ -66,13 +69,14 @@ def test_redo_two_scenes_costs_two_calls_and_empty_resume_is_refused(
 
     _resume(job_id, Decision.make("cancel", "test"))
     thread.join(60)
-    assert outcome == {"result": ""}
+    assert isinstance(outcome.get("error"), CancelledRun), "a cancel ends the run Cancelled"
     assert store.job(job_id).status == "cancelled"
     decisions = [(a.stage, a.attempt, a.decision) for a in store.approvals(job_id)]
     assert decisions == [("script", 1, "approve"), ("images", 1, "redo"), ("images", 2, "cancel")]
 
     calls = len(store.calls(job_id))
-    assert make_video(job_id, "terminal", False) == ""
+    with pytest.raises(CancelledRun):
+        make_video(job_id, "terminal", False)
     assert len(store.calls(job_id)) == calls, "a half-finished job replays with no new calls"
 
 
@@ -95,4 +99,53 @@ def test_edit_a_scene_prompt_remakes_that_scene(prefect_server: str) -> None:
     assert store.call_counts(job_id)["images"] == 11
     _resume(job_id, Decision.make("cancel", "test"))
     thread.join(60)
-    assert outcome == {"result": ""}
+    assert isinstance(outcome.get("error"), CancelledRun), "a cancel ends the run Cancelled"
+
+
+def _form(job_id: Any) -> tuple[dict[str, Any], str]:
+    """The waiting run's resume form as the Prefect UI reads it: its schema and description."""
+    import json
+
+    run_id = runtime().store.job(job_id).flow_run_id
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(run_id).state
+        keyset = state.state_details.run_input_keyset
+        schema = json.loads(client.read_flow_run_input(run_id, keyset["schema"]))
+        description = json.loads(client.read_flow_run_input(run_id, keyset["description"]))
+    return schema, description
+
+
+def test_each_gate_has_its_own_form_and_a_refusal_is_told_on_it(prefect_server: str) -> None:
+    """The script form has only script fields and names its gate, round and what approving
+    starts; the images form only scene fields. A redo without scenes passes the form but not
+    the rules: the gate waits again, and its form says why."""
+    job_id = new_job("How glow-worms glow")
+    thread, outcome = _start(job_id)
+    wait_for(paused_at(job_id, "script", 1), what="the script gate")
+    schema, description = _form(job_id)
+    assert set(schema["properties"]) == {"action", "feedback", "part", "text", "decided_by"}
+    assert schema["required"] == ["action"]
+    assert "Script gate, round 1" in description and "draws their images" in description
+
+    _resume(job_id, Decision.make("approve", "test"))
+    wait_for(paused_at(job_id, "images", 1), what="the images gate")
+    schema, description = _form(job_id)
+    assert set(schema["properties"]) == {"action", "scenes", "scene", "text", "decided_by"}
+    assert "refused" not in description
+
+    run_id = runtime().store.job(job_id).flow_run_id
+    resume_flow_run(run_id, run_input={"action": "redo"})
+
+    def refused_form() -> str | None:
+        if not paused_at(job_id, "images", 1)():
+            return None
+        found = _form(job_id)[1]
+        return found if "refused" in found else None
+
+    description = wait_for(refused_form, what="the gate to wait again")
+    assert "redo needs at least one scene number" in description
+    assert runtime().store.decision(job_id, "images", 1) is None
+
+    _resume(job_id, Decision.make("cancel", "test"))
+    thread.join(60)
+    assert isinstance(outcome.get("error"), CancelledRun)

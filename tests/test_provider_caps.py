@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 from prefect import get_client
 
-from tasks.limits import ensure_limits, paid_call, provider_limit
-from tasks.provider_slots import LimitMissing
+from tasks.limits import LimitMissing, ensure_limits, paid_call, provider_limit
 from tests.fakes.runway_server import FakeRunway
 from tests.fakes.runway_tasks import FakeTask
 from tests.helpers import new_job
@@ -53,7 +52,7 @@ def test_a_video_never_runs_more_runway_tasks_than_the_cap(prefect_server: str) 
             "RUNWAY_CONCURRENCY": "2",
         }
         done = subprocess.run(
-            [sys.executable, "-m", "flows.cli", "make", "Why the sea is salty", "--auto-approve"],
+            [sys.executable, "-m", "cli", "make", "Why the sea is salty", "--auto-approve"],
             cwd=REPO,
             env=env,
             capture_output=True,
@@ -87,3 +86,22 @@ def test_a_missing_provider_limit_is_an_error_not_unlimited(prefect_server: str)
         ensure_limits(get_settings())
     assert paid_call(job_id, stage="images", segment=0, provider="runway", call=call) == "done"
     assert made == ["called"]
+
+
+def test_a_cancelled_job_makes_no_new_provider_call(prefect_server: str) -> None:
+    """Once the job is cancelled, a call not yet started is not made and not recorded: the
+    mapped scenes still queued for a slot stop instead of paying."""
+    from tasks.limits import JobEnded
+    from tasks.runtime import runtime
+
+    job_id = new_job("Why leaves turn red")
+    runtime().store.update_job(job_id, status="cancelled")
+    made: list[str] = []
+
+    def call() -> tuple[str, Usage]:
+        made.append("called")
+        return "done", Usage("runway", "gen4_image", 1, "images", 0.08)
+
+    with pytest.raises(JobEnded):
+        paid_call(job_id, stage="images", segment=0, provider="runway", call=call)
+    assert made == [] and runtime().store.calls(job_id) == []

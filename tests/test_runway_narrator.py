@@ -260,7 +260,7 @@ def test_whole_video_with_only_the_narrator_on_runway(
         "RUNWAY_POLL_SECONDS": "0.05",
     }
     done = subprocess.run(
-        [sys.executable, "-m", "flows.cli", "make", "Почему небо голубое", "--auto-approve"],
+        [sys.executable, "-m", "cli", "make", "Почему небо голубое", "--auto-approve"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

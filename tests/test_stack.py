@@ -27,7 +27,7 @@ def test_up_serves_make_and_stops_everything_on_ctrl_c(tmp_path: Path) -> None:
     env = {**os.environ, "DATA_DIR": str(tmp_path / "data"), "PREFECT_HOME": str(tmp_path)}
     env.pop("PREFECT_API_URL", None)
     up = subprocess.Popen(
-        [sys.executable, "-m", "flows.cli", "up", "--port", str(port)], cwd=REPO, env=env,
+        [sys.executable, "-m", "cli", "up", "--port", str(port)], cwd=REPO, env=env,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )
     lines: list[str] = []
@@ -39,11 +39,11 @@ def test_up_serves_make_and_stops_everything_on_ctrl_c(tmp_path: Path) -> None:
         assert any(f"http://127.0.0.1:{port}" in x for x in lines)
 
         made = subprocess.run(
-            [sys.executable, "-m", "flows.cli", "make", "Why leaves fall", "--auto-approve"],
+            [sys.executable, "-m", "cli", "make", "Why leaves fall", "--auto-approve"],
             cwd=REPO, env=env, capture_output=True, text=True, timeout=240,
         )
         assert made.returncode == 0, made.stdout[-2000:] + made.stderr[-2000:]
-        assert "Submitted as flow run" in made.stdout
+        assert "Submitted as flow run video-" in made.stdout  # named from creation
         assert "Prefect flow run: video-" in made.stdout
         video = next(x for x in made.stdout.splitlines() if x.startswith("Video: "))
         assert Path(video.removeprefix("Video: ")).is_file()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from videobot.formats import SCENE_SECONDS, VideoFormat
+from videobot.formats import SCENE_COUNT, SCENE_SECONDS, VideoFormat
 from videobot.settings import Settings
 
 
@@ -36,3 +36,14 @@ def gate_note(settings: Settings, stage: str, scenes: int) -> str | None:
         return None
     cost = clip_stage_estimate(settings, scenes)
     return f"Approving starts the clips: {scenes} scenes, estimated ${cost:.2f}."
+
+
+def approving_starts(settings: Settings, stage: str, fmt: VideoFormat | None = None) -> str:
+    """What approving `stage` starts and its estimated cost, for the gate's resume form."""
+    if stage == "script":
+        cost = image_stage_estimate(settings, SCENE_COUNT, fmt)
+        return f"plans ten scenes and draws their images (estimated ${cost:.2f})"
+    if stage == "images":
+        cost = clip_stage_estimate(settings, SCENE_COUNT)
+        return f"animates the ten images into clips (estimated ${cost:.2f})"
+    return "records the narration and assembles the final video"

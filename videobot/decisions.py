@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from videobot.formats import SCENE_COUNT
+from videobot.formats import SCENE_COUNT, SECTIONS
+from videobot.script import count_words, word_budget
 
 GATE_STAGES = ("script", "images", "clips")
 Action = Literal["approve", "regenerate", "redo", "edit", "cancel"]
@@ -17,6 +19,11 @@ ALLOWED_ACTIONS: dict[str, tuple[str, ...]] = {
     "images": ("approve", "redo", "edit", "cancel"),
     "clips": ("approve", "redo", "edit", "cancel"),
 }
+
+
+# An edited script part may run this much over its section's word budget; beyond it the
+# narration would need more speed-up than the assembly allows.
+EDIT_SLACK = 1.3
 
 
 class Decision(BaseModel):
@@ -101,3 +108,37 @@ def approval_blocked(kind: str, unready: list[int]) -> str | None:
     numbers = ", ".join(str(i + 1) for i in unready)
     noun = "image" if kind == "images" else "clip"
     return f"scene(s) {numbers} have no {noun} yet: redo them or edit their prompt"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a decision cannot be taken: `code` names it for translated texts, `text` says it
+    in plain English (logs, the terminal, the Prefect UI), `values` fill either."""
+
+    code: Literal["invalid", "edit_too_long", "approve_blocked"]
+    text: str
+    values: dict[str, str | int] = field(default_factory=dict)
+
+
+def refusal(
+    stage: str, decision: Decision, *, language: str, unready: list[int]
+) -> Refusal | None:
+    """Every rule about a decision at a gate, in one place: the flow, the bot, the CLI and the
+    Prefect UI path all ask this. `unready` are the 0-based scenes without media."""
+    problem = decision.problem(stage)
+    if problem is not None:
+        return Refusal("invalid", problem)
+    if stage == "script" and decision.action == "edit" and decision.part and decision.text:
+        section = next(s for s in SECTIONS if s.name == decision.part)
+        limit = int(word_budget(language, section.seconds) * EDIT_SLACK)
+        words = count_words(decision.text)
+        if words > limit:
+            text = f"the {section.name} is {words} words; about {limit} fit its section"
+            return Refusal("edit_too_long", text, {"part": section.name, "words": words,
+                                                   "limit": limit})
+    if stage != "script" and decision.action == "approve":
+        blocked = approval_blocked(stage, unready)
+        if blocked:
+            scenes = ", ".join(str(i + 1) for i in unready)
+            return Refusal("approve_blocked", blocked, {"scenes": scenes})
+    return None

@@ -91,5 +91,6 @@ def discard_from(
 
     _remove(job.final_path)
     store.update_job(job_id, final_path=None, error=None, stage=stage)
+    store.reopen_stages(job_id, stage)
     which = f" for scene(s) {', '.join(str(i + 1) for i in indexes)}" if scenes else ""
     return f"discarded {stage}{which} and what depends on it"

@@ -103,6 +103,11 @@ class VideoJob(Base):
     captions: Mapped[bool | None] = mapped_column(Boolean)
     # The .srt sidecar written beside the final video.
     captions_path: Mapped[str | None] = mapped_column(Text)
+    # The replay record: the pipeline stages finished, in order (a gated stage once its
+    # approval is taken). A run, resumed or retried, skips these without any task run.
+    stages_done: Mapped[list[str] | None] = mapped_column(JSON)
+    # The `rerun-stage` flow run whose discard was applied: its resumes do not discard again.
+    rerun_run_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
 
     segments: Mapped[list[VideoSegment]] = relationship(
         back_populates="job", order_by="VideoSegment.index", cascade="all, delete-orphan"

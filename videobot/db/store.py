@@ -20,6 +20,7 @@ from videobot.db.models import (
     VideoSegment,
     utcnow,
 )
+from videobot.db.progress_records import ProgressRecords
 from videobot.db.queue_records import QueueRecords
 from videobot.formats import SECTION_NAMES, section_of_scene
 from videobot.providers.base import Usage
@@ -50,7 +51,7 @@ def new_job_row(
     )
 
 
-class JobStore(GateRecords, QueueRecords):
+class JobStore(GateRecords, QueueRecords, ProgressRecords):
     def __init__(self, db: Database) -> None:
         self.db = db
 

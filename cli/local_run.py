@@ -20,13 +20,13 @@ from prefect.settings import (
     temporary_settings,
 )
 
-from flows.gates import resume_with
+from orchestration.gate_service import decide
 from tasks.runtime import runtime
 from videobot.channels import TerminalChannel, register_channel
 from videobot.costs import gate_note
+from videobot.db.bot_records import BotRecords
 from videobot.db.models import Approval, VideoJob
 from videobot.db.store import unready_scenes
-from videobot.decisions import approval_blocked
 from videobot.ledger import short_reason
 from videobot.messages import GATE_HELP, GATE_HELP_UNREADY, media_text, script_text
 from videobot.naming import job_tags
@@ -34,7 +34,7 @@ from videobot.requests import InvalidRequest
 from videobot.terminal_input import parse_gate_line
 
 # Seconds; the server's default cap on a denied slot's Retry-After is 30.
-SLOT_WAIT = {PREFECT_SERVER_CONCURRENCY_MAXIMUM_CONCURRENCY_SLOT_WAIT_SECONDS: 2.0}
+SLOT_WAIT = {PREFECT_SERVER_CONCURRENCY_MAXIMUM_CONCURRENCY_SLOT_WAIT_SECONDS: 0.5}
 
 
 @contextmanager
@@ -68,6 +68,8 @@ def _stdin_lines(lines: queue.Queue[str | None]) -> None:
 
 def run_locally(job_id: UUID, *, auto_approve: bool) -> tuple[str | None, str | None]:
     """Run the flow to its end; returns (final video path, error). Gates are asked here."""
+    from prefect.exceptions import CancelledRun
+
     from flows.make_video import make_video
 
     outcome: dict[str, Any] = {}
@@ -75,6 +77,8 @@ def run_locally(job_id: UUID, *, auto_approve: bool) -> tuple[str | None, str | 
     def target() -> None:
         try:
             outcome["path"] = make_video(job_id, "terminal", auto_approve)
+        except CancelledRun:  # a cancelled job ends its run Cancelled: no video, no error
+            outcome["path"] = None
         except BaseException as exc:  # reported to the person below
             outcome["error"] = exc
 
@@ -166,6 +170,8 @@ def _help(job_id: UUID, gate: Approval) -> str:
 
 
 def _answer(job_id: UUID, gate: Approval, line: str) -> None:
+    """Decide at the gate through the gate service; an answer typed before the run paused
+    waits for the pause."""
     store = runtime().store
     if not line.strip():
         return
@@ -174,17 +180,13 @@ def _answer(job_id: UUID, gate: Approval, line: str) -> None:
     except InvalidRequest as exc:
         print(f"  {exc}. {_help(job_id, gate)}", flush=True)
         return
-    problem = decision.problem(gate.stage)
-    if problem is None and decision.action == "approve" and gate.stage in GATE_HELP_UNREADY:
-        problem = approval_blocked(gate.stage, unready_scenes(store.segments(job_id), gate.stage))
-    if problem:
-        print(f"  {problem}", flush=True)
-        return
-    current = store.waiting_gate(job_id)
-    if current is None or (current.stage, current.attempt) != (gate.stage, gate.attempt):
+    outcome = decide(store, BotRecords(store.db), job_id, gate.stage, gate.attempt, decision)
+    if outcome.done:
+        print(f"  → {decision.action}", flush=True)
+    elif outcome.refusal is not None:
+        print(f"  {outcome.refusal.text}", flush=True)
+    elif outcome.error is not None:
+        print(f"  the run could not take it just now ({short_reason(outcome.error)}); "
+              "answer again", flush=True)
+    else:
         print("  that gate was already decided (from another shell?)", flush=True)
-        return
-    job = store.job(job_id)
-    assert job.flow_run_id is not None
-    resume_with(job.flow_run_id, decision)
-    print(f"  → {decision.action}", flush=True)

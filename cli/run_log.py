@@ -31,8 +31,9 @@ def run_page(job: VideoJob, *, temporary_server: bool) -> str | None:
     command; its runs stay in Prefect's database, where `prefect server start` shows them at
     its usual address, so the link names that address.
     """
-    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
-    from prefect.utilities.urls import url_for
+    from prefect.settings import get_current_settings
+
+    from orchestration.runs import run_ui_url
 
     api_url = job.prefect_api_url
     if temporary_server:
@@ -40,5 +41,4 @@ def run_page(job: VideoJob, *, temporary_server: bool) -> str | None:
         api_url = f"http://{server.host}:{server.port}/api"
     if job.flow_run_id is None or not api_url:
         return None
-    with temporary_settings({PREFECT_API_URL: api_url}):
-        return url_for("flow-run", obj_id=job.flow_run_id)
+    return run_ui_url(api_url, job.flow_run_id)

@@ -6,13 +6,12 @@ import time
 from uuid import UUID
 
 from prefect import get_client
-from prefect.deployments import run_deployment
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from flows.local_run import answer_gates
+from cli.local_run import answer_gates
+from orchestration.runs import run_ui_url, trigger
 from tasks.runtime import runtime
 from videobot.db.models import FINISHED_STATUSES
-from videobot.naming import job_tags
 
 
 def submit_and_follow(
@@ -20,15 +19,15 @@ def submit_and_follow(
 ) -> tuple[str | None, str | None]:
     """Trigger the deployment (queued on the server), then ask at its gates until it ends."""
     store = runtime().store
-    job = store.job(job_id)
     with temporary_settings({PREFECT_API_URL: api_url}):
-        run = run_deployment(
-            "make-video/make-video",
-            parameters={"job_id": str(job_id), "auto_approve": auto_approve},
-            tags=job_tags(job.user_id, job.format, runtime().settings),
-            timeout=0,
+        run = trigger(
+            store, runtime().settings, job_id, channel="terminal", auto_approve=auto_approve
         )
-        print(f"Submitted as flow run {run.name}; queued until a worker slot is free.", flush=True)
+        page = run_ui_url(api_url, run.id)
+        print(
+            f"Submitted as flow run {run.name} ({page}); queued until a worker slot is free.",
+            flush=True,
+        )
 
         def running() -> bool:
             if store.job(job_id).status in FINISHED_STATUSES:

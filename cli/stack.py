@@ -14,6 +14,9 @@ from pathlib import Path
 
 from videobot.settings import Settings
 
+SLOT_WAIT_SETTING = "PREFECT_SERVER_CONCURRENCY_MAXIMUM_CONCURRENCY_SLOT_WAIT_SECONDS"
+SLOT_WAIT_SECONDS = "0.5"
+
 DEFAULT_PORT = 4200
 
 
@@ -58,6 +61,9 @@ def run_stack(settings: Settings, port: int = DEFAULT_PORT) -> int:
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     api_url = f"http://127.0.0.1:{port}/api"
     env = {**os.environ, "PREFECT_API_URL": api_url, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    # A call denied a provider slot sleeps for the server's Retry-After (by default up to
+    # 30 s) while the slot may free within a second: the server's cap on it is kept short.
+    env.setdefault(SLOT_WAIT_SETTING, SLOT_WAIT_SECONDS)
     database = env.get("PREFECT_API_DATABASE_CONNECTION_URL", "SQLite in ~/.prefect")
     procs: list[tuple[str, subprocess.Popen[bytes]]] = []
     try:

@@ -11,8 +11,7 @@ from collections.abc import Sequence
 from contextlib import nullcontext
 from pathlib import Path
 
-from videobot.db.store import unready_scenes
-from videobot.decisions import GATE_STAGES, Decision, approval_blocked, parse_scene_numbers
+from videobot.decisions import GATE_STAGES, Decision, parse_scene_numbers
 from videobot.requests import InvalidRequest, clean_prompt, parse_format, resolve_language
 from videobot.settings import ConfigurationError
 
@@ -82,14 +81,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def cmd_make(args: argparse.Namespace) -> int:
-    from flows.run_log import keep_run_logs_off_the_terminal, run_page
+    from cli.run_log import keep_run_logs_off_the_terminal, run_page
 
     keep_run_logs_off_the_terminal()  # before Prefect is imported
     from prefect.settings import get_current_settings
 
-    from flows.local_run import prefect_api, run_locally
-    from flows.stack import running_stack_api
-    from flows.submit import submit_and_follow
+    from cli.local_run import prefect_api, run_locally
+    from cli.stack import running_stack_api
+    from cli.submit import submit_and_follow
     from tasks.limits import ensure_limits
     from tasks.runtime import runtime
 
@@ -152,56 +151,69 @@ def cmd_make(args: argparse.Namespace) -> int:
 
 
 def cmd_approve(args: argparse.Namespace) -> int:
-    from prefect.exceptions import ObjectNotFound
     from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
 
-    from flows.gates import resume_with
+    from orchestration.gate_service import decide
+    from videobot.db.bot_records import BotRecords
 
     store = _store()
     job = _find(store, args.job)
     gate = store.waiting_gate(job.id)
     if gate is None or gate.stage != args.stage:
-        where = f"the {gate.stage} gate" if gate else f"stage {job.stage} ({job.status})"
-        raise CommandError(
-            f"job {str(job.id)[:8]} is not waiting at the {args.stage} gate; it is at {where}"
-        )
+        raise CommandError(_not_waiting(job, args.stage, gate))
     decision = _decision_from_args(args)
-    problem = decision.problem(args.stage)
-    if problem is None and decision.action == "approve" and args.stage != "script":
-        problem = approval_blocked(args.stage, unready_scenes(store.segments(job.id), args.stage))
-    if problem:
-        raise CommandError(problem)
     api_url = get_current_settings().api.url or job.prefect_api_url
     if job.flow_run_id is None or not api_url:
         raise CommandError(f"job {str(job.id)[:8]} has no flow run to resume")
-    try:
-        with temporary_settings({PREFECT_API_URL: api_url}):
-            resume_with(job.flow_run_id, decision)
-    except (ObjectNotFound, RuntimeError) as exc:
-        raise CommandError(f"the run could not be resumed: {exc}") from None
-    except OSError as exc:
-        raise CommandError(
-            f"cannot reach the Prefect API at {api_url} ({type(exc).__name__}); is the process "
-            "running this job still up?",
-            code=1,
-        ) from None
+    with temporary_settings({PREFECT_API_URL: api_url}):
+        outcome = decide(store, BotRecords(store.db), job.id, gate.stage, gate.attempt, decision)
+    if outcome.refusal is not None:
+        raise CommandError(outcome.refusal.text)
+    if outcome.kind == "resume_failed":
+        raise _resume_error(outcome.error, api_url)
+    if not outcome.done:
+        raise CommandError(_not_waiting(store.job(job.id), args.stage, store.waiting_gate(job.id)))
     print(f"Job {str(job.id)[:8]}: {args.stage} → {decision.action}")
     return 0
 
 
+def _not_waiting(job, stage: str, gate) -> str:  # type: ignore[no-untyped-def]
+    where = f"the {gate.stage} gate" if gate else f"stage {job.stage} ({job.status})"
+    return f"job {str(job.id)[:8]} is not waiting at the {stage} gate; it is at {where}"
+
+
+def _resume_error(error: Exception | None, api_url: str) -> CommandError:
+    import httpx
+
+    if isinstance(error, OSError | httpx.TransportError):
+        return CommandError(
+            f"cannot reach the Prefect API at {api_url}; is the process running this job "
+            "still up?",
+            code=1,
+        )
+    from videobot.ledger import short_reason
+
+    reason = short_reason(error) if error else "no reason given"
+    return CommandError(f"the run could not be resumed: {reason}")
+
+
 def cmd_up(args: argparse.Namespace) -> int:
-    from flows.stack import run_stack
+    from cli.stack import run_stack
 
     return run_stack(_settings(), port=args.port)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from cli.run_log import run_page
     from videobot.messages import status_text
 
     store = _store()
     job = _find(store, args.job)
     position = store.queue_position(job.id)
     print(status_text(job, store.segments(job.id), store.calls(job.id), position))
+    page = run_page(job, temporary_server=False)
+    if page:
+        print(f"run page {page}")
     return 0
 
 
@@ -270,7 +282,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
     from prefect.settings import get_current_settings
 
-    from flows.doctor import report
+    from cli.doctor import report
 
     table, healthy = report(_settings(), get_current_settings().api.url, date.today())
     print(table)
@@ -282,6 +294,3 @@ def cmd_bot(args: argparse.Namespace) -> int:
 
     return run_bot()
 
-
-if __name__ == "__main__":
-    sys.exit(main())

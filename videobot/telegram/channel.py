@@ -7,10 +7,8 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from bot.progress import WATCHED_STAGES, StatusBoard
-from bot.telegram_http import BotApi, TelegramError
 from videobot.chat_texts import (
     CAPTION_LIMIT,
     clip,
@@ -30,9 +28,8 @@ from videobot.media.upload_size import fit_to_size
 from videobot.naming import short_id
 from videobot.script import Script
 from videobot.settings import ConfigurationError, Settings
-
-if TYPE_CHECKING:
-    from tasks.runtime import Runtime
+from videobot.telegram.bot_api import BotApi, TelegramError
+from videobot.telegram.status_board import WATCHED_STAGES, StatusBoard
 
 log = logging.getLogger(__name__)
 ALBUM_MAX = 10
@@ -189,11 +186,21 @@ class TelegramChannel:
             self.api.call("sendMediaGroup", files=attached, chat_id=job.chat_id, media=media)
 
 
+class ChannelSources(Protocol):
+    """What the channel takes from the process that sends: its settings and job store."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def store(self) -> JobStore: ...
+
+
 _channel: TelegramChannel | None = None
 _channel_lock = threading.Lock()
 
 
-def telegram_channel(rt: Runtime) -> TelegramChannel:
+def telegram_channel(rt: ChannelSources) -> TelegramChannel:
     """The process's one Telegram channel (its status board watches jobs across tasks)."""
     global _channel
     with _channel_lock:

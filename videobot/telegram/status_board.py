@@ -8,12 +8,12 @@ import threading
 import time
 from uuid import UUID
 
-from bot.telegram_http import BotApi, TelegramError
 from videobot.chat_texts import status_message
 from videobot.db.bot_records import BotRecords
 from videobot.db.models import JobStatus
 from videobot.db.store import JobStore
 from videobot.i18n import pick_language
+from videobot.telegram.bot_api import BotApi, TelegramError
 
 log = logging.getLogger(__name__)
 WATCHED_STAGES = ("images", "clips")

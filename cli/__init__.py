@@ -1,0 +1,1 @@
+"""The `videobot` command and the processes it supervises (`videobot up`)."""

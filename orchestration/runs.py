@@ -1,0 +1,207 @@
+"""Trigger, resume and cancel `make-video` runs on the Prefect API this process is set to.
+
+Each function is one blocking exchange with Prefect (the bot calls them off its event loop).
+Runs are named `video-<job>` from the moment they are created, so the bot, the CLI and the
+Prefect UI show the same name throughout.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, cast
+from uuid import UUID
+
+from prefect import get_client
+from prefect.deployments import run_deployment
+from prefect.exceptions import NotPausedError, PrefectHTTPStatusError
+from prefect.flow_runs import resume_flow_run
+from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+from prefect.states import Cancelled, Cancelling
+from prefect.utilities.urls import url_for
+
+from orchestration.gate_inputs import gate_input_class, run_input_of
+from videobot.db.models import JobStatus
+from videobot.db.store import JobStore
+from videobot.decisions import Decision
+from videobot.naming import job_tags, short_id
+from videobot.settings import Settings
+
+if TYPE_CHECKING:
+    from prefect.client.schemas.objects import FlowRun
+    from prefect.input.run_input import Keyset
+
+DEPLOYMENT = "make-video/make-video"
+# Prefect's refusal of a resume whose input form is not saved (yet).
+FORM_MISSING = "schema not found"
+
+log = logging.getLogger(__name__)
+
+
+def run_name(job_id: UUID) -> str:
+    """The name of a job's `make-video` run."""
+    return f"video-{short_id(job_id)}"
+
+
+def run_ui_url(api_url: str, flow_run_id: UUID) -> str | None:
+    """The run's page in the Prefect UI: under PREFECT_UI_URL when set, else beside the API
+    (its URL without /api), as Prefect itself links runs."""
+    with temporary_settings({PREFECT_API_URL: api_url}):
+        return url_for("flow-run", obj_id=flow_run_id)
+
+
+def trigger(
+    store: JobStore,
+    settings: Settings,
+    job_id: UUID,
+    *,
+    channel: str,
+    auto_approve: bool = False,
+) -> FlowRun:
+    """Queue a run of the served `make-video` deployment for the job and record it on the job;
+    returns once the run exists (a worker slot may take longer)."""
+    job = store.job(job_id)
+    # The flow's own name template would apply only once a process starts the run.
+    created = run_deployment(
+        DEPLOYMENT,
+        parameters={"job_id": str(job_id), "channel": channel, "auto_approve": auto_approve},
+        flow_run_name=run_name(job_id),
+        tags=job_tags(job.user_id, job.format, settings),
+        timeout=0,
+    )
+    run = cast("FlowRun", created)  # called from sync code: the run, not a coroutine
+    store.update_job(
+        job_id,
+        flow_run_id=run.id,
+        flow_run_name=run.name,
+        prefect_api_url=get_current_settings().api.url,
+    )
+    return run
+
+
+def waits_at(store: JobStore, job_id: UUID, stage: str, attempt: int) -> bool:
+    """The job still waits at gate `stage-attempt`: no stage went on, no later gate opened."""
+    job = store.job(job_id)
+    if job.status != JobStatus.WAITING or job.stage != f"{stage}-gate":
+        return False
+    gates = store.approvals(job_id)
+    return bool(gates) and (gates[-1].stage, gates[-1].attempt) == (stage, attempt)
+
+
+def resume(
+    store: JobStore,
+    job_id: UUID,
+    stage: str,
+    attempt: int,
+    decision: Decision,
+    *,
+    within: float = 15.0,
+) -> bool:
+    """Resume the job's run at gate `stage-attempt` with `decision`; True once resumed.
+
+    A gate is shown just before its run pauses, so an answer can come first. Then this waits
+    for the pause. False: the job left the gate meanwhile, having taken the decision already
+    recorded on the gate row (a run reaching a decided gate replays it without pausing).
+    NotPausedError when the run has not paused within `within` seconds.
+    """
+    deadline = time.monotonic() + within
+    while True:
+        flow_run_id = store.job(job_id).flow_run_id
+        if flow_run_id is None:
+            raise LookupError(f"job {short_id(job_id)} has no run to resume")
+        try:
+            resume_with(flow_run_id, stage, decision)
+            return True
+        except NotPausedError:
+            if not waits_at(store, job_id, stage, attempt):
+                return False
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def resume_with(
+    flow_run_id: UUID, stage: str, decision: Decision, *, within: float = 10.0
+) -> None:
+    """Resume a paused run with `decision` on the form of the `stage` gate.
+
+    Prefect records the paused state before it saves the input form (the run-input schema),
+    so a resume in that instant is refused ("Run input schema not found"): tried again
+    briefly. Past `within`, the form is taken as lost (the run's process ended between the two
+    writes, leaving a run no one could resume) and written here, once.
+    """
+    run_input = run_input_of(stage, decision)
+    deadline = time.monotonic() + within
+    restored = False
+    while True:
+        try:
+            resume_flow_run(flow_run_id, run_input=run_input)
+            return
+        except RuntimeError as exc:
+            if FORM_MISSING not in str(exc).lower():
+                raise
+            if time.monotonic() > deadline:
+                if restored:
+                    raise
+                restore_input_form(flow_run_id, stage)
+                restored = True
+                continue
+        time.sleep(0.1)
+
+
+def restore_input_form(flow_run_id: UUID, stage: str) -> None:
+    """Write the `stage` gate's form that a paused run should have saved, as its process
+    would have; a form saved meanwhile is kept."""
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(flow_run_id).state
+    keyset = state.state_details.run_input_keyset if state is not None else None
+    if keyset is None:
+        return
+    log.warning("Run %s waits for a decision without its input form; writing it", flow_run_id)
+    try:
+        gate_input_class(stage).save(cast("Keyset", keyset), flow_run_id=flow_run_id)
+    except PrefectHTTPStatusError as exc:
+        if exc.response.status_code != 409:  # 409: the run saved it after all
+            raise
+
+
+def live_run(store: JobStore, job_id: UUID, *, other_than: UUID | None = None) -> str | None:
+    """The name of the job's run when it is live (scheduled, running, paused, suspended or
+    cancelling) and is not `other_than`; None when no other run works on the job. Two live
+    runs on one job would both make, and pay for, what it lacks."""
+    job = store.job(job_id)
+    if job.flow_run_id is None or job.flow_run_id == other_than:
+        return None
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(job.flow_run_id)
+    if run.state is None or run.state.is_final():
+        return None
+    return run.name
+
+
+def run_waits(flow_run_id: UUID) -> bool:
+    """Whether the run is paused or suspended (waiting for a decision)."""
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(flow_run_id).state
+    return bool(state and state.is_paused())
+
+
+def cancel_run(flow_run_id: UUID, *, reason: str = "cancelled", within: float = 20.0) -> None:
+    """Stop a run: a started or starting one through its runner (Cancelling, which ends its
+    process), others at once. (A Cancelled state forced on a starting run is overwritten when
+    its process starts running it.) A run still not ended after `within` is set Cancelled: a
+    process that began just as it was asked to stop can leave it Cancelling for good."""
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(flow_run_id).state
+        if state is not None and state.is_final():
+            return
+        started = state is not None and (state.is_running() or state.is_pending())
+        new = Cancelling if started else Cancelled
+        client.set_flow_run_state(flow_run_id, new(message=reason), force=True)
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            state = client.read_flow_run(flow_run_id).state
+            if state is None or state.is_final():
+                return
+            time.sleep(0.5)
+        client.set_flow_run_state(flow_run_id, Cancelled(message=reason), force=True)

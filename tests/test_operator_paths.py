@@ -1,0 +1,140 @@
+"""Operator paths on a served deployment: retry of a failed run, and cancel at a gate."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+from prefect import get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+from prefect.deployments import run_deployment
+from prefect.flow_runs import resume_flow_run
+
+from orchestration.gate_inputs import run_input_of
+from tasks.runtime import runtime
+from tests.helpers import new_job, paused_at, wait_for
+from tests.serving import Server
+from tests.test_flow import ONE_VIDEO_CALLS
+from videobot.decisions import Decision
+
+PREFECT = Path(sys.executable).with_name("prefect")
+
+
+@pytest.fixture(scope="module")
+def server(prefect_server: str) -> Iterator[Server]:
+    served = Server(prefect_server)
+    served.start()
+    yield served
+    served.kill()
+
+
+def _final_state(run_id: UUID, timeout: float = 180) -> str:
+    def ended() -> str | None:
+        with get_client(sync_client=True) as client:
+            state = client.read_flow_run(run_id).state
+        return state.type.value if state and state.is_final() else None
+
+    return wait_for(ended, timeout=timeout, what="the run to end")
+
+
+def _retry_from_the_cli(name: str, api_url: str) -> None:
+    """`prefect flow-run retry <name>`, as an operator types it (the UI's Retry does the same)."""
+    env = {**os.environ, "PREFECT_API_URL": api_url}
+    done = subprocess.run(
+        [str(PREFECT), "flow-run", "retry", name], env=env, capture_output=True, text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def _started_again(run_id: UUID, runs_before: int) -> bool:
+    with get_client(sync_client=True) as client:
+        return client.read_flow_run(run_id).run_count > runs_before
+
+
+def test_a_failed_run_retried_carries_on_from_the_failed_stage(
+    server: Server, prefect_server: str
+) -> None:
+    """A run that failed at the narration is retried by name; while the fault lasts the retry
+    fails again and the job keeps its error; once it is gone the retry finishes the video
+    without paying again for anything made before, and no task run is skipped as cached."""
+    store = runtime().store
+    job_id = new_job("How rainbows form")
+    audio = runtime().media.narration(job_id, "intro").parent
+    audio.parent.mkdir(parents=True, exist_ok=True)
+    audio.write_text("a file where the narration's folder should be")  # a disk fault
+    run = run_deployment(
+        "make-video/make-video",
+        parameters={"job_id": str(job_id), "auto_approve": True}, timeout=0,
+    )
+    assert _final_state(run.id) == "FAILED"
+    failed = store.job(job_id)
+    assert (failed.status, failed.stage) == ("failed", "narration")
+    assert failed.error and "narration" in failed.error
+    made_before = store.call_counts(job_id)
+    name = failed.flow_run_name
+    assert name == f"video-{str(job_id)[:8]}"
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_run(run.id).run_count
+    _retry_from_the_cli(name, prefect_server)
+    wait_for(lambda: _started_again(run.id, runs), timeout=120, what="the retry to start")
+    assert _final_state(run.id) == "FAILED", "the fault is still there"
+    again = store.job(job_id)
+    assert (again.status, again.error) == ("failed", failed.error)
+    assert store.call_counts(job_id) == made_before
+
+    audio.unlink()
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_run(run.id).run_count
+    _retry_from_the_cli(name, prefect_server)
+    wait_for(lambda: _started_again(run.id, runs), timeout=120, what="the second retry")
+    assert _final_state(run.id) == "COMPLETED"
+    done = store.job(job_id)
+    assert (done.status, done.error) == ("delivered", None)
+    assert store.call_counts(job_id) == ONE_VIDEO_CALLS, "nothing made before was paid again"
+    with get_client(sync_client=True) as client:
+        this_run = FlowRunFilter(id=FlowRunFilterId(any_=[run.id]))
+        tasks = client.read_task_runs(flow_run_filter=this_run)
+    assert tasks and not [t.name for t in tasks if t.state and t.state.name == "Cached"]
+
+
+def test_cancel_at_a_gate_ends_the_run_cancelled(server: Server) -> None:
+    """The gate's cancel ends the job cancelled and its run Cancelled, as /cancel does."""
+    store = runtime().store
+    job_id = new_job("How owls see at night")
+    run = run_deployment("make-video/make-video", parameters={"job_id": str(job_id)}, timeout=0)
+    wait_for(paused_at(job_id, "script", 1), timeout=120, what="the script gate")
+    resume_flow_run(run.id, run_input=run_input_of("script", Decision.make("cancel", "test")))
+    assert _final_state(run.id) == "CANCELLED"
+    assert store.job(job_id).status == "cancelled"
+    assert store.call_counts(job_id) == {"script": 1}
+
+
+def test_a_rerun_of_a_job_with_a_live_run_is_refused(server: Server) -> None:
+    """`rerun-stage` on a job whose run waits at a gate fails at once, naming that run, and
+    changes nothing: no second live run pays for the same scenes."""
+    store = runtime().store
+    job_id = new_job("How geckos climb walls")
+    run = run_deployment("make-video/make-video", parameters={"job_id": str(job_id)}, timeout=0)
+    wait_for(paused_at(job_id, "script", 1), timeout=120, what="the script gate")
+    before = (store.job(job_id).script_main, store.call_counts(job_id), store.stages_done(job_id))
+
+    rerun = run_deployment(
+        "rerun-stage/rerun-stage", parameters={"job_id": str(job_id), "stage": "script"},
+        timeout=0,
+    )
+    assert _final_state(rerun.id) == "FAILED"
+    with get_client(sync_client=True) as client:
+        message = client.read_flow_run(rerun.id).state.message
+    assert f"video-{str(job_id)[:8]}" in message
+    after = (store.job(job_id).script_main, store.call_counts(job_id), store.stages_done(job_id))
+    assert after == before
+    assert paused_at(job_id, "script", 1)()
+    resume_flow_run(run.id, run_input=run_input_of("script", Decision.make("cancel", "test")))
+    assert _final_state(run.id) == "CANCELLED"
