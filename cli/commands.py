@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from contextlib import nullcontext
 from pathlib import Path
 
+import httpx
+
 from videobot.decisions import GATE_STAGES, Decision, parse_scene_numbers
 from videobot.requests import InvalidRequest, clean_prompt, parse_format, resolve_language
 from videobot.settings import ConfigurationError
@@ -77,6 +79,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code
     except (InvalidRequest, ConfigurationError) as exc:
         print(f"videobot: {exc}", file=sys.stderr)
+        return USAGE_ERROR
+    except httpx.ConnectError:  # the configured Prefect server is down or elsewhere
+        from prefect.settings import get_current_settings
+
+        url = get_current_settings().api.url or "the configured address"
+        print(f"videobot: cannot reach the Prefect API at {url}", file=sys.stderr)
         return USAGE_ERROR
 
 

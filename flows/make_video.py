@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from prefect import flow
 from prefect.runtime import flow_run
 from prefect.states import State
 from prefect.task_runners import ThreadPoolTaskRunner
+from pydantic import WithJsonSchema
 
 from flows.pipeline import attach_run, run_pipeline
 from orchestration.runs import run_name
 
 # terminal: the CLI prints and asks; telegram: the flow messages the job's chat.
 ChannelKind = Literal["terminal", "telegram"]
+# A job id as the parameter schema shows it. The Prefect API checks parameters against the
+# schema before it creates a run, but does not check JSON-schema formats, so `format: uuid`
+# alone lets "not-a-uuid" through; the pattern makes it refuse one.
+JobId = Annotated[UUID, WithJsonSchema({
+    "type": "string", "format": "uuid", "title": "Job id",
+    "pattern": "^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$",
+})]
 
 
 def _run_name() -> str:
@@ -33,7 +41,7 @@ def _run_name() -> str:
     log_prints=True,
 )
 def make_video(
-    job_id: UUID, channel: ChannelKind = "terminal", auto_approve: bool = False
+    job_id: JobId, channel: ChannelKind = "terminal", auto_approve: bool = False
 ) -> str | State:
     """Run (or resume) the whole pipeline for one job; returns the final video's path."""
     attach_run(job_id)

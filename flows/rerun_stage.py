@@ -12,7 +12,7 @@ from prefect.states import Failed, State
 from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import Field
 
-from flows.make_video import ChannelKind
+from flows.make_video import ChannelKind, JobId
 from flows.pipeline import attach_run, run_pipeline
 from orchestration.runs import live_run
 from tasks.runtime import runtime
@@ -50,7 +50,7 @@ def discard_stage(job_id: UUID, stage: str, segments: list[int] | None, run_id: 
     log_prints=True,
 )
 def rerun_stage(
-    job_id: UUID,
+    job_id: JobId,
     stage: RerunStage,
     segments: list[SceneNumber] | None = None,
     channel: ChannelKind = "terminal",

@@ -139,3 +139,21 @@ def test_a_provider_without_its_key_stops_start_up(env: dict[str, str], missing:
     )
     assert done.returncode == 2
     assert missing in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_prefect_api_that_is_down_is_one_line_and_exit_2() -> None:
+    """With PREFECT_API_URL at a port nothing listens on, `make` says which API it cannot
+    reach in one line (no traceback), exits 2, and leaves no job behind."""
+    from tests.serving import free_port
+
+    url = f"http://127.0.0.1:{free_port()}/api"
+    with runtime().store.db.session() as s:
+        jobs_before = s.scalar(select(func.count()).select_from(VideoJob))
+    done = subprocess.run(
+        [sys.executable, "-m", "cli", "make", "Why cats purr", "--auto-approve"], cwd=REPO,
+        env={**os.environ, "PREFECT_API_URL": url}, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.strip() == f"videobot: cannot reach the Prefect API at {url}"
+    with runtime().store.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(VideoJob)) == jobs_before

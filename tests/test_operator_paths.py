@@ -138,3 +138,18 @@ def test_a_rerun_of_a_job_with_a_live_run_is_refused(server: Server) -> None:
     assert paused_at(job_id, "script", 1)()
     resume_flow_run(run.id, run_input=run_input_of("script", Decision.make("cancel", "test")))
     assert _final_state(run.id) == "CANCELLED"
+
+
+def test_a_run_for_a_malformed_job_id_is_refused_before_it_exists(server: Server) -> None:
+    """`make-video` with job_id=not-a-uuid is refused by the Prefect API: no run is created."""
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
+
+    def runs() -> int:
+        with get_client(sync_client=True) as client:
+            named = DeploymentFilter(name=DeploymentFilterName(any_=["make-video"]))
+            return len(client.read_flow_runs(deployment_filter=named))
+
+    before = runs()
+    with pytest.raises(Exception, match="not-a-uuid"):
+        run_deployment("make-video/make-video", parameters={"job_id": "not-a-uuid"}, timeout=0)
+    assert runs() == before
