@@ -16,6 +16,9 @@ from videobot.settings import Settings
 
 SLOT_WAIT_SETTING = "PREFECT_SERVER_CONCURRENCY_MAXIMUM_CONCURRENCY_SLOT_WAIT_SECONDS"
 SLOT_WAIT_SECONDS = "0.5"
+LEASE_STORAGE_SETTING = "PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE"
+FILE_LEASES = "prefect.server.concurrency.lease_storage.filesystem"
+REPOSSESSOR_SETTING = "PREFECT_SERVER_SERVICES_REPOSSESSOR_LOOP_SECONDS"
 
 DEFAULT_PORT = 4200
 
@@ -64,6 +67,11 @@ def run_stack(settings: Settings, port: int = DEFAULT_PORT) -> int:
     # A call denied a provider slot sleeps for the server's Retry-After (by default up to
     # 30 s) while the slot may free within a second: the server's cap on it is kept short.
     env.setdefault(SLOT_WAIT_SETTING, SLOT_WAIT_SECONDS)
+    # Slot leases on disk (in PREFECT_HOME) outlive a server restart, so a holder that died
+    # meanwhile still frees its slot when its lease expires; in memory (Prefect's default)
+    # they are lost with the server and the slots stay taken for good.
+    env.setdefault(LEASE_STORAGE_SETTING, FILE_LEASES)
+    env.setdefault(REPOSSESSOR_SETTING, "5")  # expired leases are looked for every 5 s
     database = env.get("PREFECT_API_DATABASE_CONNECTION_URL", "SQLite in ~/.prefect")
     procs: list[tuple[str, subprocess.Popen[bytes]]] = []
     try:
@@ -112,14 +120,7 @@ def run_stack(settings: Settings, port: int = DEFAULT_PORT) -> int:
             time.sleep(0.5)
         if settings.telegram_bot_token is not None:
             # The bot triggers the served deployment, so it starts once that exists.
-            procs.append(
-                (
-                    "telegram bot",
-                    subprocess.Popen(
-                        [sys.executable, "-m", "bot"], env=env, start_new_session=True
-                    ),
-                )
-            )
+            procs.append((BOT, _start_bot(env)))
         stack_file(settings).parent.mkdir(parents=True, exist_ok=True)
         stack_file(settings).write_text(json.dumps({"pid": os.getpid(), "api_url": api_url}))
         print(
@@ -127,9 +128,7 @@ def run_stack(settings: Settings, port: int = DEFAULT_PORT) -> int:
             "`videobot make` now submits to the make-video deployment. Ctrl-C stops it all.",
             flush=True,
         )
-        while all(p.poll() is None for _, p in procs):
-            time.sleep(0.5)
-        dead = next(name for name, p in procs if p.poll() is not None)
+        dead = _supervise(procs, env)
         print(f"videobot: {dead} stopped; stopping the rest", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -139,6 +138,44 @@ def run_stack(settings: Settings, port: int = DEFAULT_PORT) -> int:
         stack_file(settings).unlink(missing_ok=True)
         for _, proc in reversed(procs):
             _stop(proc)
+
+
+BOT = "telegram bot"
+BOT_BACKOFF_SECONDS = (2.0, 4.0, 8.0, 15.0, 30.0, 60.0)
+
+
+def _supervise(procs: list[tuple[str, subprocess.Popen[bytes]]], env: dict[str, str]) -> str:
+    """Watch the processes until the Prefect server or the deployments stop; returns which.
+
+    The bot fails alone: a Telegram Bot API it cannot reach (or a bad token) stops the bot,
+    not the server and the deployments, whose terminal jobs carry on. It is started again
+    after a growing pause; one that exits with a configuration error (2) stays off."""
+    failures, restart_at = 0, 0.0
+    while True:
+        for i, (name, proc) in enumerate(procs):
+            code = proc.poll()
+            if code is None:
+                continue
+            if name != BOT:
+                return name
+            if code == 2:
+                print("videobot: the telegram bot is off until its settings are fixed",
+                      file=sys.stderr, flush=True)
+                procs.pop(i)
+                break
+            if restart_at == 0.0:
+                pause = BOT_BACKOFF_SECONDS[min(failures, len(BOT_BACKOFF_SECONDS) - 1)]
+                restart_at = time.monotonic() + pause
+                print(f"videobot: the telegram bot stopped; starting it again in {pause:.0f} s",
+                      file=sys.stderr, flush=True)
+            elif time.monotonic() >= restart_at:
+                failures, restart_at = failures + 1, 0.0
+                procs[i] = (BOT, _start_bot(env))
+        time.sleep(0.5)
+
+
+def _start_bot(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "bot"], env=env, start_new_session=True)
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:

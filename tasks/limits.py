@@ -55,9 +55,10 @@ class LimitMissing(RuntimeError):
     """The limit does not exist on the Prefect server: calls are refused, not left uncapped."""
 
 
-# A job's lease is renewed while held; a process that dies frees its slot when it expires.
-JOB_LEASE_SECONDS = 600
-PROVIDER_LEASE_SECONDS = 300
+# Leases are renewed by Prefect while held; a process that dies frees its slots when they
+# expire, so they are as short as the server allows (60 s).
+JOB_LEASE_SECONDS = 60
+PROVIDER_LEASE_SECONDS = 60
 
 
 class JobSlot:

@@ -151,6 +151,10 @@ class PrefectServer:
             "PREFECT_UI_ENABLED": "false",
             "PREFECT_LOGGING_LEVEL": "WARNING",
             "PREFECT_SERVER_CONCURRENCY_MAXIMUM_CONCURRENCY_SLOT_WAIT_SECONDS": "0.5",
+            # As `videobot up` runs its server: slot leases on disk, expired ones freed soon.
+            "PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE":
+                "prefect.server.concurrency.lease_storage.filesystem",
+            "PREFECT_SERVER_SERVICES_REPOSSESSOR_LOOP_SECONDS": "5",
         }
         self.proc: subprocess.Popen[bytes] | None = None
 

@@ -22,9 +22,13 @@ def _free_port() -> int:
 
 
 def test_up_serves_make_and_stops_everything_on_ctrl_c(tmp_path: Path) -> None:
-    """While `up` runs, `make` goes through the deployment; Ctrl-C stops every process."""
+    """While `up` runs, `make` goes through the deployment; Ctrl-C stops every process. A
+    Telegram Bot API that cannot be reached stops only the bot, which is started again; the
+    server and the deployments stay up and a terminal job is made."""
     port = _free_port()
-    env = {**os.environ, "DATA_DIR": str(tmp_path / "data"), "PREFECT_HOME": str(tmp_path)}
+    env = {**os.environ, "DATA_DIR": str(tmp_path / "data"), "PREFECT_HOME": str(tmp_path),
+           "TELEGRAM_BOT_TOKEN": "123456:unreachable",
+           "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{_free_port()}"}
     env.pop("PREFECT_API_URL", None)
     up = subprocess.Popen(
         [sys.executable, "-m", "cli", "up", "--port", str(port)], cwd=REPO, env=env,
@@ -35,6 +39,8 @@ def test_up_serves_make_and_stops_everything_on_ctrl_c(tmp_path: Path) -> None:
     reader.start()
     try:
         wait_for(lambda: any("videobot is up" in x for x in lines), timeout=120, what="up")
+        wait_for(lambda: any("telegram bot stopped; starting it again" in x for x in lines),
+                 timeout=60, what="the bot to fail and be restarted")
         assert (tmp_path / "data" / "stack.json").is_file()
         assert any(f"http://127.0.0.1:{port}" in x for x in lines)
 
