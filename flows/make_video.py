@@ -11,6 +11,7 @@ from prefect.states import State
 from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import WithJsonSchema
 
+from flows.crash_recovery import retry_after_crash
 from flows.pipeline import attach_run, run_pipeline
 from orchestration.runs import run_name
 
@@ -39,6 +40,7 @@ def _run_name() -> str:
     # (tasks.runtime.ONCE): the job's replay record decides what is skipped.
     persist_result=True,
     log_prints=True,
+    on_crashed=[retry_after_crash],
 )
 def make_video(
     job_id: JobId, channel: ChannelKind = "terminal", auto_approve: bool = False

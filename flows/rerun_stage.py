@@ -12,6 +12,7 @@ from prefect.states import Failed, State
 from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import Field
 
+from flows.crash_recovery import retry_after_crash
 from flows.make_video import ChannelKind, JobId
 from flows.pipeline import attach_run, run_pipeline
 from orchestration.runs import live_run
@@ -48,6 +49,7 @@ def discard_stage(job_id: UUID, stage: str, segments: list[int] | None, run_id: 
     # (tasks.runtime.ONCE): the job's replay record decides what is skipped.
     persist_result=True,
     log_prints=True,
+    on_crashed=[retry_after_crash],
 )
 def rerun_stage(
     job_id: JobId,

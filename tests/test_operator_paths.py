@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -153,3 +154,26 @@ def test_a_run_for_a_malformed_job_id_is_refused_before_it_exists(server: Server
     with pytest.raises(Exception, match="not-a-uuid"):
         run_deployment("make-video/make-video", parameters={"job_id": "not-a-uuid"}, timeout=0)
     assert runs() == before
+
+
+def test_a_run_whose_process_is_killed_is_retried_and_finishes(server: Server) -> None:
+    """kill -9 of the flow-run process while the clips are made: the serving process marks
+    the run Crashed, its hook schedules it again, and the job is delivered with exactly the
+    calls of one video in the ledger; the person is told it carried on."""
+    store = runtime().store
+    job_id = new_job("How volcanoes form islands")
+    run = run_deployment(
+        "make-video/make-video",
+        parameters={"job_id": str(job_id), "auto_approve": True}, timeout=0,
+    )
+    wait_for(lambda: store.job(job_id).stage == "clips" and server.children(), timeout=180,
+             what="the clips to be in progress")
+    for pid in server.children():
+        os.kill(int(pid), signal.SIGKILL)
+    wait_for(lambda: store.job(job_id).status == "delivered", timeout=300, what="delivery")
+    assert _final_state(run.id) == "COMPLETED"
+    assert store.call_counts(job_id) == ONE_VIDEO_CALLS
+    with get_client(sync_client=True) as client:
+        states = [s.type.value for s in client.read_flow_run_states(run.id)]
+    assert "CRASHED" in states
+    assert "carries on where it was" in server.log.read_text(errors="replace")

@@ -31,6 +31,9 @@ class Channel(Protocol):
 
     def fail(self, job: VideoJob, reason: str) -> None: ...
 
+    def resumed(self, job: VideoJob) -> None:
+        """The job's run stopped on a fault (its process died) and was started again."""
+
 
 class TerminalChannel:
     """Writes to standard output; the terminal prompt itself lives in the CLI."""
@@ -67,6 +70,9 @@ class TerminalChannel:
 
     def fail(self, job: VideoJob, reason: str) -> None:
         self._say(f"[{str(job.id)[:8]}] Failed: {reason}")
+
+    def resumed(self, job: VideoJob) -> None:
+        self._say(f"[{str(job.id)[:8]}] {messages.RESUMED_AFTER_FAULT}")
 
 
 # Channels that need more than this package (the Telegram one needs the Bot API client and the

@@ -155,3 +155,8 @@ def status_text(
             section = ("intro", "main", "outro")[seg.section]
             lines.append(f"{seg.index + 1:5d}  {section:7s}  {image:15s}  {clip}")
     return "\n".join(lines)
+
+RESUMED_AFTER_FAULT = (
+    "The work stopped on a fault and carries on where it was; nothing already made is paid "
+    "for again."
+)

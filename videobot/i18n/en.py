@@ -116,6 +116,10 @@ MESSAGES: dict[str, str] = {
     "outcome_regenerate": "🔄 Regenerating with your feedback.",
     "outcome_edit": "✏️ Edited.",
     "outcome_redo": "🔁 Redoing scene(s) {scenes}.",
+    "resumed_after_fault": (
+        "The work stopped on a fault and carries on where it was. "
+        "Nothing already made is paid for again."
+    ),
     "already_decided": "Already decided.",
     "not_your_job": "This is someone else's video.",
     "bad_button": "This button is not valid.",

@@ -118,6 +118,10 @@ class TelegramChannel:
         )
         self.board.refresh(job.id, status=JobStatus.DELIVERED)
 
+    def resumed(self, job: VideoJob) -> None:
+        lang = self.board.language(job.user_id)
+        self.api.call("sendMessage", chat_id=job.chat_id, text=tr(lang, "resumed_after_fault"))
+
     def fail(self, job: VideoJob, reason: str) -> None:
         """The person reads what failed in their words; the operator gets the full reason, in
         the log and as a message to each admin."""
