@@ -61,10 +61,11 @@ def _build_runtime() -> Runtime:
         logging.getLogger(__name__).warning("Model shutting down soon: %s", warning)
     db = Database(settings.db_url)
     db.migrate()
+    store = JobStore(db)
     return Runtime(
         settings=settings,
-        store=JobStore(db),
-        providers=build_providers(settings),
+        store=store,
+        providers=build_providers(settings, journal=store),
         media=MediaLayout(settings.media_dir),
     )
 

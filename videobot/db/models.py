@@ -185,6 +185,20 @@ class ProviderCall(Base):
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
 
+class ProviderTask(Base):
+    """A provider task started and not yet finished: written as soon as the provider names it,
+    removed once its output is on disk or it failed. One left open by a process that died is
+    taken up by the next attempt (polled, its output adopted) instead of paid for again."""
+
+    __tablename__ = "provider_tasks"
+
+    # What the task makes: the output file's path (one per job, scene and round).
+    key: Mapped[str] = mapped_column(String(512), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    task_id: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
 class BotUser(Base):
     """A person using the bot: their choices, and what the bot waits for them to type.
 

@@ -22,6 +22,7 @@ from videobot.db.models import (
 )
 from videobot.db.progress_records import ProgressRecords
 from videobot.db.queue_records import QueueRecords
+from videobot.db.task_records import TaskRecords
 from videobot.formats import SECTION_NAMES, section_of_scene
 from videobot.providers.base import Usage
 from videobot.script import Script, SegmentPlan
@@ -51,7 +52,7 @@ def new_job_row(
     )
 
 
-class JobStore(GateRecords, QueueRecords, ProgressRecords):
+class JobStore(GateRecords, QueueRecords, ProgressRecords, TaskRecords):
     def __init__(self, db: Database) -> None:
         self.db = db
 

@@ -109,3 +109,14 @@ class Transcriber(Protocol):
     name: str
 
     def transcribe(self, audio: Path) -> tuple[Transcript, Usage]: ...
+
+
+class TaskJournal(Protocol):
+    """Where a provider writes ahead the tasks it starts (the app database in production), so
+    that a process that dies while a task runs costs time, not a second task."""
+
+    def open_task(self, key: str) -> str | None: ...
+
+    def record_task(self, key: str, provider: str, task_id: str) -> None: ...
+
+    def close_task(self, key: str) -> None: ...

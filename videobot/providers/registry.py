@@ -5,7 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from videobot.providers.base import Animator, ImageMaker, Narrator, ScriptWriter, Transcriber
+from videobot.providers.base import (
+    Animator,
+    ImageMaker,
+    Narrator,
+    ScriptWriter,
+    TaskJournal,
+    Transcriber,
+)
 from videobot.providers.offline.animator import OfflineAnimator
 from videobot.providers.offline.images import OfflineImageMaker
 from videobot.providers.offline.narrator import OfflineNarrator
@@ -24,8 +31,9 @@ class Providers:
     transcriber: Transcriber
 
 
-def build_providers(settings: Settings) -> Providers:
-    """One client per service, shared by that service's providers (SDK retries off)."""
+def build_providers(settings: Settings, journal: TaskJournal | None = None) -> Providers:
+    """One client per service, shared by that service's providers (SDK retries off). Runway
+    writes its tasks ahead in `journal`, so a crash never pays for one twice."""
     settings.require_keys()
     openai_client: Any = None
     runway_client: Any = None
@@ -49,7 +57,8 @@ def build_providers(settings: Settings) -> Providers:
     def runway(kind: str) -> Any:
         from videobot.providers import runway_api
 
-        return getattr(runway_api, kind)(runway_client, runway_downloads, settings)
+        return getattr(runway_api, kind)(runway_client, runway_downloads, settings,
+                                         journal=journal)
 
     images: ImageMaker = (
         OfflineImageMaker() if settings.image_provider == "offline"

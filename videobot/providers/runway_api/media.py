@@ -28,7 +28,7 @@ from videobot.formats import FPS, VideoFormat
 from videobot.media.ffmpeg import FFmpegError, run_ffmpeg
 from videobot.media.files import atomic_output
 from videobot.media.probe import probe
-from videobot.providers.base import ProviderError, Usage
+from videobot.providers.base import ProviderError, TaskJournal, Usage
 from videobot.providers.offline.animator import ENCODE_ARGS
 from videobot.providers.runway_api.tasks import PollPolicy, TaskOutcome, TaskRunner, retry_policy
 from videobot.settings import Settings
@@ -170,6 +170,7 @@ class RunwayProvider:
         *,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        journal: TaskJournal | None = None,
     ) -> None:
         self.client = client
         self.settings = settings
@@ -180,6 +181,7 @@ class RunwayProvider:
             PollPolicy.from_settings(settings),
             sleep=sleep,
             clock=clock,
+            journal=journal,
         )
 
     def _usage(self, model: str, outcome: TaskOutcome, estimate: float) -> Usage:
@@ -234,7 +236,7 @@ class RunwayImageMaker(RunwayProvider):
         with atomic_output(Path(out)) as tmp:
             raw = tmp.with_name(tmp.stem + ".download")
             try:
-                outcome = self.tasks.run(start, raw)
+                outcome = self.tasks.run(start, raw, key=str(out))
                 fit_image(raw, tmp, fmt.size)
             finally:
                 raw.unlink(missing_ok=True)
@@ -273,7 +275,7 @@ class RunwayAnimator(RunwayProvider):
         with atomic_output(Path(out)) as tmp:
             raw = tmp.with_name(tmp.stem + ".download")
             try:
-                outcome = self.tasks.run(start, raw)
+                outcome = self.tasks.run(start, raw, key=str(out))
                 fit_clip(raw, tmp, fmt.size, seconds)
             finally:
                 raw.unlink(missing_ok=True)

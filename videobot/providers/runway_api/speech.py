@@ -25,7 +25,7 @@ from runwayml.types import text_to_speech_create_params
 
 from videobot.media.ffmpeg import FFmpegError, run_ffmpeg
 from videobot.media.files import atomic_output
-from videobot.providers.base import ProviderError, Usage
+from videobot.providers.base import ProviderError, TaskJournal, Usage
 from videobot.providers.runway_api.media import RunwayProvider
 from videobot.providers.runway_api.tasks import TaskOutcome
 from videobot.settings import ConfigurationError, Settings
@@ -130,8 +130,9 @@ class RunwayNarrator(RunwayProvider):
         *,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        journal: TaskJournal | None = None,
     ) -> None:
-        super().__init__(client, downloads, settings, sleep=sleep, clock=clock)
+        super().__init__(client, downloads, settings, sleep=sleep, clock=clock, journal=journal)
         self.voices = model_voices(settings.runway_tts_model)
         if not self.voices:
             raise ConfigurationError(
@@ -162,7 +163,8 @@ class RunwayNarrator(RunwayProvider):
                 raw = Path(folder) / f"part-{number}.audio"
                 params = self._params(piece, preset, language)
                 try:
-                    outcomes.append(self.tasks.run(functools.partial(self._start, params), raw))
+                    start = functools.partial(self._start, params)
+                    outcomes.append(self.tasks.run(start, raw, key=f"{out}#{number}"))
                 except ProviderError as exc:
                     if not outcomes:
                         raise

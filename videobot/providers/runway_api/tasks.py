@@ -22,7 +22,7 @@ import httpx
 import runwayml
 
 from videobot.media.files import atomic_output
-from videobot.providers.base import ProviderError
+from videobot.providers.base import ProviderError, TaskJournal
 from videobot.providers.faults import RetryPolicy, call_with_retries
 from videobot.providers.runway_api.errors import OutputIncomplete, TaskFailed, classify_runway_error
 from videobot.settings import Settings
@@ -81,6 +81,7 @@ class TaskRunner:
         *,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        journal: TaskJournal | None = None,
     ) -> None:
         self.client = client
         self.downloads = downloads
@@ -88,25 +89,55 @@ class TaskRunner:
         self.poll = poll
         self.sleep = sleep
         self.clock = clock
+        self.journal = journal
 
-    def run(self, start: Callable[[], str], dest: Path) -> TaskOutcome:
-        """Create a task with `start` (returns its id), wait for it, download output[0] to dest."""
+    def run(self, start: Callable[[], str], dest: Path, *, key: str | None = None) -> TaskOutcome:
+        """Create a task with `start` (returns its id), wait for it, download output[0] to dest.
+
+        With a journal and a `key` (what the task makes), the task is written ahead as soon as
+        Runway names it and crossed off once it ended; a task a dead process left open under
+        the same key is polled and its output adopted instead of a new one being paid for.
+        """
         sent = 0
         charged: list[float | None] = []
+        journal = self.journal if key is not None else None
 
         def create() -> str:
             nonlocal sent
             sent += 1
             return start()
 
-        def one_task() -> str:
-            task_id = self._retrying(create)
-            task = self._wait(task_id, charged)
-            outputs = getattr(task, "output", None) or []
-            if not outputs:
-                raise ProviderError(f"Runway task {task_id} ended with no output", permanent=True)
-            self._retrying(lambda: download(self.downloads, str(outputs[0]), dest))
+        def finish(task_id: str) -> str:
+            try:
+                task = self._wait(task_id, charged)
+                outputs = getattr(task, "output", None) or []
+                if not outputs:
+                    raise ProviderError(
+                        f"Runway task {task_id} ended with no output", permanent=True
+                    )
+                self._retrying(lambda: download(self.downloads, str(outputs[0]), dest))
+            except Exception:
+                # Ended for good (or given up on); a process that dies here raises nothing
+                # and leaves the record for the next attempt.
+                if journal is not None and key is not None:
+                    journal.close_task(key)
+                raise
+            if journal is not None and key is not None:
+                journal.close_task(key)
             return task_id
+
+        def one_task() -> str:
+            left = journal.open_task(key) if journal is not None and key is not None else None
+            if left is not None:
+                log.info("taking up Runway task %s, started before a restart", left)
+                try:
+                    return finish(left)
+                except ProviderError as exc:  # gone (expired, deleted): start a new one
+                    log.warning("Runway task %s is lost (%s); starting another", left, exc.reason)
+            task_id = self._retrying(create)
+            if journal is not None and key is not None:
+                journal.record_task(key, "runway", task_id)
+            return finish(task_id)
 
         task_id = self._retrying(one_task)
         known = [c for c in charged if c is not None]

@@ -1,0 +1,109 @@
+"""Runway tasks written ahead: a task a dead process left running is taken up, not paid again."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+from prefect.deployments import run_deployment
+from pydantic import SecretStr
+
+from tasks.runtime import runtime
+from tests.fakes.runway_kit import FakeTime, still
+from tests.fakes.runway_server import FakeRunway
+from tests.helpers import new_job, wait_for
+from tests.serving import Server
+from tests.test_flow import ONE_VIDEO_CALLS
+from videobot.formats import VideoFormat
+from videobot.providers.runway_api import RunwayAnimator, build_download_client, build_runway_client
+from videobot.settings import Settings
+
+
+@pytest.fixture
+def runway() -> Iterator[FakeRunway]:
+    with FakeRunway() as server:
+        yield server
+
+
+def _animator(runway: FakeRunway, data_dir: Path, stack: ExitStack) -> RunwayAnimator:
+    settings = Settings(runwayml_api_secret=SecretStr(FakeRunway.API_KEY),
+                        runwayml_base_url=runway.url, data_dir=data_dir)
+    client = stack.enter_context(build_runway_client(settings))
+    downloads = stack.enter_context(build_download_client(settings))
+    time = FakeTime()
+    return RunwayAnimator(client, downloads, settings, sleep=time.sleep, clock=time.clock,
+                          journal=runtime().store)
+
+
+def test_a_task_left_open_is_adopted_and_crossed_off(runway: FakeRunway, tmp_path: Path) -> None:
+    """A clip whose task an earlier process started (and recorded) is made from that task:
+    Runway sees one task, and the record is gone once the clip is on disk."""
+    store = runtime().store
+    out = tmp_path / "clips" / "scene-01-r1.mp4"
+    image = still(tmp_path / "still.png", VideoFormat.LANDSCAPE)
+    with ExitStack() as stack:
+        animator = _animator(runway, tmp_path / "data", stack)
+        left = animator.client.image_to_video.create(
+            model="gen4_turbo", prompt_image="https://example.com/a.png", ratio="1280:720",
+            duration=5,
+        ).id
+        store.record_task(str(out), "runway", left)
+        usage = animator.animate(image, "slow zoom", 5, VideoFormat.LANDSCAPE, out)
+    assert out.is_file()
+    assert [t.id for t in runway.created("video")] == [left]
+    assert usage.request_id == left and usage.attempts == 0
+    assert store.open_task(str(out)) is None
+
+
+def test_a_new_task_is_recorded_until_it_ends(runway: FakeRunway, tmp_path: Path) -> None:
+    """Without a task left open, one is created; its record exists while it runs, then goes."""
+    store = runtime().store
+    out = tmp_path / "clips" / "scene-02-r1.mp4"
+    image = still(tmp_path / "still.png", VideoFormat.LANDSCAPE)
+    seen: list[str | None] = []
+    with ExitStack() as stack:
+        animator = _animator(runway, tmp_path / "data", stack)
+        original = animator.tasks.sleep
+
+        def sleep_and_look(seconds: float) -> None:  # the runner sleeps between its polls
+            seen.append(store.open_task(str(out)))
+            original(seconds)
+
+        animator.tasks.sleep = sleep_and_look
+        animator.animate(image, "pan left", 5, VideoFormat.LANDSCAPE, out)
+    created = [t.id for t in runway.created("video")]
+    assert len(created) == 1 and seen and set(seen) == {created[0]}
+    assert store.open_task(str(out)) is None
+
+
+def test_a_run_killed_mid_clips_pays_for_ten_runway_tasks(prefect_server: str) -> None:
+    """kill -9 of the flow-run process while ten 8-second Runway clips run: the crashed run
+    is retried, takes up the ten tasks it had started, and the job is delivered with exactly
+    ten clip tasks created on Runway and ten clips in the ledger."""
+    with FakeRunway() as runway:
+        runway.task_seconds = {"video": 8.0}
+        server = Server(prefect_server, env={
+            "VIDEO_PROVIDER": "runway", "RUNWAY_API_KEY": FakeRunway.API_KEY,
+            "RUNWAYML_BASE_URL": runway.url, "RUNWAY_POLL_SECONDS": "0.2",
+            "RUNWAY_CONCURRENCY": "20",
+        })
+        server.start()
+        try:
+            store = runtime().store
+            job_id = new_job("How coral reefs grow")
+            run_deployment("make-video/make-video",
+                           parameters={"job_id": str(job_id), "auto_approve": True}, timeout=0)
+            wait_for(lambda: len(runway.created("video")) == 10, timeout=240,
+                     what="ten clip tasks on Runway")
+            for pid in server.children():
+                os.kill(int(pid), signal.SIGKILL)
+            wait_for(lambda: store.job(job_id).status == "delivered", timeout=300,
+                     what="delivery after the crash")
+            assert len(runway.created("video")) == 10
+            assert store.call_counts(job_id) == ONE_VIDEO_CALLS
+        finally:
+            server.kill()
