@@ -11,8 +11,8 @@ from prefect.states import State
 from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import WithJsonSchema
 
-from flows.crash_recovery import retry_after_crash
 from flows.pipeline import attach_run, run_pipeline
+from flows.run_hooks import retry_after_crash, stop_provider_tasks
 from orchestration.runs import run_name
 
 # terminal: the CLI prints and asks; telegram: the flow messages the job's chat.
@@ -41,6 +41,7 @@ def _run_name() -> str:
     persist_result=True,
     log_prints=True,
     on_crashed=[retry_after_crash],
+    on_cancellation=[stop_provider_tasks],
 )
 def make_video(
     job_id: JobId, channel: ChannelKind = "terminal", auto_approve: bool = False

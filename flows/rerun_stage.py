@@ -12,9 +12,9 @@ from prefect.states import Failed, State
 from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import Field
 
-from flows.crash_recovery import retry_after_crash
 from flows.make_video import ChannelKind, JobId
 from flows.pipeline import attach_run, run_pipeline
+from flows.run_hooks import retry_after_crash, stop_provider_tasks
 from orchestration.runs import live_run
 from tasks.runtime import runtime
 from videobot.db.models import JobStatus
@@ -50,6 +50,7 @@ def discard_stage(job_id: UUID, stage: str, segments: list[int] | None, run_id: 
     persist_result=True,
     log_prints=True,
     on_crashed=[retry_after_crash],
+    on_cancellation=[stop_provider_tasks],
 )
 def rerun_stage(
     job_id: JobId,

@@ -7,11 +7,14 @@ import signal
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
+from uuid import UUID
 
 import pytest
+from prefect import get_client
 from prefect.deployments import run_deployment
 from pydantic import SecretStr
 
+from orchestration.runs import cancel_run
 from tasks.runtime import runtime
 from tests.fakes.runway_kit import FakeTime, still
 from tests.fakes.runway_server import FakeRunway
@@ -80,30 +83,68 @@ def test_a_new_task_is_recorded_until_it_ends(runway: FakeRunway, tmp_path: Path
     assert store.open_task(str(out)) is None
 
 
-def test_a_run_killed_mid_clips_pays_for_ten_runway_tasks(prefect_server: str) -> None:
-    """kill -9 of the flow-run process while ten 8-second Runway clips run: the crashed run
-    is retried, takes up the ten tasks it had started, and the job is delivered with exactly
-    ten clip tasks created on Runway and ten clips in the ledger."""
-    with FakeRunway() as runway:
-        runway.task_seconds = {"video": 8.0}
+@pytest.fixture(scope="module")
+def runway_served(prefect_server: str) -> Iterator[tuple[FakeRunway, Server]]:
+    """The deployments served with Runway (a fake on 127.0.0.1) animating the clips."""
+    with FakeRunway() as fake:
         server = Server(prefect_server, env={
             "VIDEO_PROVIDER": "runway", "RUNWAY_API_KEY": FakeRunway.API_KEY,
-            "RUNWAYML_BASE_URL": runway.url, "RUNWAY_POLL_SECONDS": "0.2",
+            "RUNWAYML_BASE_URL": fake.url, "RUNWAY_POLL_SECONDS": "0.2",
             "RUNWAY_CONCURRENCY": "20",
         })
         server.start()
         try:
-            store = runtime().store
-            job_id = new_job("How coral reefs grow")
-            run_deployment("make-video/make-video",
-                           parameters={"job_id": str(job_id), "auto_approve": True}, timeout=0)
-            wait_for(lambda: len(runway.created("video")) == 10, timeout=240,
-                     what="ten clip tasks on Runway")
-            for pid in server.children():
-                os.kill(int(pid), signal.SIGKILL)
-            wait_for(lambda: store.job(job_id).status == "delivered", timeout=300,
-                     what="delivery after the crash")
-            assert len(runway.created("video")) == 10
-            assert store.call_counts(job_id) == ONE_VIDEO_CALLS
+            yield fake, server
         finally:
             server.kill()
+
+
+def _clips_in_flight(fake: FakeRunway, task_seconds: float, prompt: str) -> UUID:
+    """A job whose ten clip tasks all run on Runway now (each for `task_seconds`)."""
+    fake.task_seconds = {"video": task_seconds}
+    before = len(fake.created("video"))
+    job_id = new_job(prompt)
+    run_deployment("make-video/make-video",
+                   parameters={"job_id": str(job_id), "auto_approve": True}, timeout=0)
+    wait_for(lambda: len(fake.created("video")) == before + 10, timeout=240,
+             what="ten clip tasks on Runway")
+    return job_id
+
+
+def test_a_run_killed_mid_clips_pays_for_ten_runway_tasks(
+    runway_served: tuple[FakeRunway, Server],
+) -> None:
+    """kill -9 of the flow-run process while ten 8-second Runway clips run: the crashed run
+    is retried, takes up the ten tasks it had started, and the job is delivered with exactly
+    ten clip tasks created on Runway and ten clips in the ledger."""
+    fake, server = runway_served
+    store = runtime().store
+    before = len(fake.created("video"))
+    job_id = _clips_in_flight(fake, 8.0, "How coral reefs grow")
+    for pid in server.children():
+        os.kill(int(pid), signal.SIGKILL)
+    wait_for(lambda: store.job(job_id).status == "delivered", timeout=300,
+             what="delivery after the crash")
+    assert len(fake.created("video")) == before + 10
+    assert store.call_counts(job_id) == ONE_VIDEO_CALLS
+
+
+def test_cancel_mid_clips_deletes_the_runway_tasks(
+    runway_served: tuple[FakeRunway, Server],
+) -> None:
+    """Cancelling the run (as /cancel does) while ten 60-second clips run: the run ends
+    Cancelled, its process is stopped, and all ten tasks are cancelled on Runway; none is in
+    the ledger and none is left open."""
+    fake, _ = runway_served
+    store = runtime().store
+    job_id = _clips_in_flight(fake, 60.0, "How octopuses change colour")
+    run_id = store.job(job_id).flow_run_id
+    assert run_id is not None
+    cancel_run(run_id, reason="cancelled in the chat")
+    store.update_job(job_id, status="cancelled", stage="cancelled")
+    with get_client(sync_client=True) as client:
+        assert client.read_flow_run(run_id).state.type.value == "CANCELLED"
+    mine = fake.created("video")[-10:]
+    wait_for(lambda: all(t.cancelled for t in mine), timeout=60, what="the tasks cancelled")
+    assert store.open_tasks(str(runtime().media.job_dir(job_id))) == []
+    assert "clips" not in store.call_counts(job_id)

@@ -31,3 +31,14 @@ class TaskRecords:
     def close_task(self, key: str) -> None:
         with self.db.session() as s:
             s.execute(delete(ProviderTask).where(ProviderTask.key == key))
+
+    def open_tasks(self, prefix: str) -> list[tuple[str, str, str]]:
+        """(key, provider, task id) of the open tasks whose key starts with `prefix` (a job's
+        media folder): what a cancel stops."""
+        with self.db.session() as s:
+            rows = s.execute(
+                select(ProviderTask.key, ProviderTask.provider, ProviderTask.task_id).where(
+                    ProviderTask.key.startswith(prefix, autoescape=True)
+                )
+            )
+            return [(k, p, t) for k, p, t in rows]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from videobot.formats import VideoFormat
 from videobot.script import MotionPlan, Script, SegmentPlan
@@ -120,3 +120,12 @@ class TaskJournal(Protocol):
     def record_task(self, key: str, provider: str, task_id: str) -> None: ...
 
     def close_task(self, key: str) -> None: ...
+
+
+@runtime_checkable
+class TaskCanceller(Protocol):
+    """A provider whose started tasks can be stopped (Runway: DELETE /v1/tasks/{id})."""
+
+    name: str
+
+    def cancel_task(self, task_id: str) -> None: ...

@@ -184,6 +184,10 @@ class RunwayProvider:
             journal=journal,
         )
 
+    def cancel_task(self, task_id: str) -> None:
+        """Stop a task started for work no one will see (the job was cancelled)."""
+        self.tasks.cancel(task_id)
+
     def _usage(self, model: str, outcome: TaskOutcome, estimate: float) -> Usage:
         credits = outcome.credits if outcome.credits is not None else estimate
         return Usage(

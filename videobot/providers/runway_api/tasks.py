@@ -170,11 +170,11 @@ class TaskRunner:
                 raise ProviderError("the task was cancelled on Runway", permanent=True)
             waited = self.clock() - started
             if waited >= self.poll.max_wait:
-                self._cancel(task_id)
+                self.cancel(task_id)
                 what = "kept the task queued" if status in _WAITING else "did not finish the task"
                 raise ProviderError(f"Runway {what} for {waited:.0f} s", kind="transient")
 
-    def _cancel(self, task_id: str) -> None:
+    def cancel(self, task_id: str) -> None:
         """Cancel (or delete) a task we stop waiting for, so it does not run and charge later."""
         try:
             self._retrying(lambda: self.client.tasks.delete(task_id))
