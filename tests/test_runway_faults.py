@@ -223,3 +223,18 @@ def test_http_status_classes(status: int, fault: Fault) -> None:
     assert found.fault is fault
     if fault is Fault.TRANSIENT:
         assert found.retry_after == 1.5
+
+
+def test_a_task_whose_polls_keep_failing_is_cancelled(
+    kit: Callable[..., Kit], runway: FakeRunway, tmp_path: Path
+) -> None:
+    """Polls that fail past every attempt give the scene up, and its task is cancelled on
+    Runway instead of left running (and charging) for an output no one fetches."""
+    runway.fail("/v1/tasks/*", status=502, times=100, method="GET")
+    with pytest.raises(ProviderError):
+        kit(provider_attempts=2).images.make_image(
+            "a fox", "", 0, VideoFormat.LANDSCAPE, tmp_path / "s.png"
+        )
+    created = runway.created()
+    assert created and all(t.cancelled for t in created)
+    assert [c.status for c in runway.calls("DELETE", "/v1/tasks/")] == [204] * len(created)

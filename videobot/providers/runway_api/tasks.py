@@ -108,16 +108,22 @@ class TaskRunner:
             return start()
 
         def finish(task_id: str) -> str:
+            ended = False
             try:
                 task = self._wait(task_id, charged)
+                ended = True
                 outputs = getattr(task, "output", None) or []
                 if not outputs:
                     raise ProviderError(
                         f"Runway task {task_id} ended with no output", permanent=True
                     )
                 self._retrying(lambda: download(self.downloads, str(outputs[0]), dest))
-            except Exception:
-                # Ended for good (or given up on); a process that dies here raises nothing
+            except Exception as exc:
+                # Given up on while it may still run (its polls kept failing): cancelled, so
+                # it does not run on and charge for an output no one will fetch.
+                if not ended and not isinstance(exc, TaskFailed):
+                    self.cancel(task_id)
+                # Ended for good, or given up on; a process that dies here raises nothing
                 # and leaves the record for the next attempt.
                 if journal is not None and key is not None:
                     journal.close_task(key)
@@ -169,8 +175,7 @@ class TaskRunner:
             if status == "CANCELLED":
                 raise ProviderError("the task was cancelled on Runway", permanent=True)
             waited = self.clock() - started
-            if waited >= self.poll.max_wait:
-                self.cancel(task_id)
+            if waited >= self.poll.max_wait:  # cancelled by the caller, as given up on
                 what = "kept the task queued" if status in _WAITING else "did not finish the task"
                 raise ProviderError(f"Runway {what} for {waited:.0f} s", kind="transient")
 
