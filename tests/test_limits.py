@@ -225,7 +225,7 @@ def test_a_job_cancelled_while_it_queues_stays_cancelled_and_pays_nothing(served
     with job_slots_held(MAX_JOBS):
         _start(job, auto_approve=True)
         wait_for(lambda: _queued_in_flow(job), timeout=120, what="the run to queue for a slot")
-        time.sleep(2)  # well inside take_job_slot by now
+        time.sleep(2)  # well inside the wait for a job slot by now
         store.update_job(job, status="cancelled", stage="cancelled")
     run_id = store.job(job).flow_run_id
     assert run_id is not None
