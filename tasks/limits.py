@@ -112,7 +112,10 @@ def provider_slot(provider: str) -> Iterator[None]:
     held = ExitStack()
     try:
         held.enter_context(
-            concurrency(name, occupy=1, strict=True, lease_duration=PROVIDER_LEASE_SECONDS)
+            # A renewal that fails only logs: a paid call is not stopped halfway for the
+            # slot's bookkeeping (the server may have dropped the lease after a restart).
+            concurrency(name, occupy=1, strict=True, lease_duration=PROVIDER_LEASE_SECONDS,
+                        raise_on_lease_renewal_failure=False)
         )
     except ConcurrencySlotAcquisitionError as exc:
         raise LimitMissing(
