@@ -56,7 +56,6 @@ from prefect.client.schemas.sorting import TaskRunSort  # noqa: E402
 from prefect.deployments import run_deployment  # noqa: E402
 from prefect.settings import PREFECT_API_URL, temporary_settings  # noqa: E402
 
-from orchestration.gate_inputs import run_input_of  # noqa: E402
 from tasks.runtime import runtime  # noqa: E402
 from tests.helpers import new_job, paused_at, wait_for  # noqa: E402
 from tests.serving import PrefectServer, Server, prefect_database, resume  # noqa: E402
@@ -141,7 +140,7 @@ def _resume_once(job_id: UUID, stage: str) -> dict[str, float | str]:
     wait_for(paused_at(job_id, stage, 1), timeout=300, what=f"the {stage} gate")
     run_id = runtime().store.job(job_id).flow_run_id
     called = time.monotonic()
-    resume(run_id, run_input_of(stage, Decision.make("approve", "benchmark")))
+    resume(run_id, Decision.make("approve", "benchmark"))
     resumed, call_s = datetime.now(UTC), time.monotonic() - called
     start = wait_for(
         lambda: _first_start(run_id, prefix, resumed),

@@ -20,6 +20,7 @@ from prefect.settings import (
     temporary_settings,
 )
 
+from cli.stack import SLOT_WAIT_SECONDS
 from orchestration.gate_service import decide
 from tasks.runtime import runtime
 from videobot.channels import TerminalChannel, register_channel
@@ -33,8 +34,10 @@ from videobot.naming import job_tags
 from videobot.requests import InvalidRequest
 from videobot.terminal_input import parse_gate_line
 
-# Seconds; the server's default cap on a denied slot's Retry-After is 30.
-SLOT_WAIT = {PREFECT_SERVER_CONCURRENCY_MAXIMUM_CONCURRENCY_SLOT_WAIT_SECONDS: 0.5}
+# The server's cap on a denied slot's Retry-After, as `videobot up` sets it (30 s by default).
+SLOT_WAIT = {
+    PREFECT_SERVER_CONCURRENCY_MAXIMUM_CONCURRENCY_SLOT_WAIT_SECONDS: float(SLOT_WAIT_SECONDS)
+}
 
 
 @contextmanager

@@ -65,9 +65,6 @@ class MediaGateInput(RunInput):
         )
 
 
-GateInput = ScriptGateInput | MediaGateInput
-
-
 def gate_input_class(stage: str) -> type[ScriptGateInput] | type[MediaGateInput]:
     return ScriptGateInput if stage == "script" else MediaGateInput
 

@@ -9,11 +9,15 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.fakes.runway_kit import Kit, build_kit
 from tests.fakes.runway_server import FakeRunway
+
+if TYPE_CHECKING:
+    from tests.serving import Server
 
 # Before anything reads settings: every test session gets its own data dir and app database.
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="videobot-tests-"))
@@ -44,6 +48,18 @@ def prefect_server() -> Iterator[str]:
         assert url
         ensure_limits(get_settings())
         yield url
+
+
+@pytest.fixture(scope="module")
+def server(prefect_server: str) -> Iterator[Server]:
+    """The deployments served (`python -m deployments.serve`, offline providers), one serving
+    process per test module that asks for it."""
+    from tests.serving import Server
+
+    served = Server(prefect_server)
+    served.start()
+    yield served
+    served.kill()
 
 
 @pytest.fixture(scope="session")

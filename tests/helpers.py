@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 if TYPE_CHECKING:
@@ -91,3 +92,21 @@ def job_slots_held(slots: int) -> Iterator[Callable[[], None]]:
             yield release
         finally:
             release()
+
+
+def start_flow(job_id: UUID) -> tuple[threading.Thread, dict[str, Any]]:
+    """`make-video` for the job in a thread, asking at its gates (terminal channel); the
+    outcome gets "result", or "error" with what the flow raised."""
+    from flows.make_video import make_video
+
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["result"] = make_video(job_id, "terminal", False)
+        except BaseException as exc:
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    return thread, outcome

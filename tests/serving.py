@@ -8,18 +8,16 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
 from uuid import UUID
 
 from prefect import get_client
-from prefect.flow_runs import resume_flow_run
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from tests.helpers import wait_for
+from videobot.decisions import Decision
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -97,29 +95,13 @@ def _deployment_ready(client: object) -> bool:
         return False
 
 
-def resume(flow_run_id: UUID, run_input: dict[str, Any], timeout: float = 30) -> None:
-    """`resume_flow_run`, retried while the run is suspended but its input form is not saved yet.
+def resume(flow_run_id: UUID, decision: Decision, timeout: float = 30) -> None:
+    """Resume the run at the gate it waits at, as the product's resumer does
+    (`orchestration.runs.resume_with`: retried while the input form is not saved yet, and the
+    form written after `timeout` when it was lost)."""
+    from orchestration.runs import resume_with
 
-    Prefect records the Suspended state first and saves the run-input schema right after; a
-    resume in between is refused with "Run input schema not found". Past `timeout` the form
-    is taken as lost and written as the product's resumer does (`restore_input_form`), once.
-    """
-    from orchestration.runs import restore_input_form
-
-    deadline = time.monotonic() + timeout
-    restored = False
-    while True:
-        try:
-            resume_flow_run(flow_run_id, run_input=run_input)
-            return
-        except RuntimeError as exc:
-            if "schema not found" not in str(exc) or restored:
-                raise
-            if time.monotonic() > deadline:
-                restore_input_form(flow_run_id, _waiting_stage(flow_run_id))
-                restored = True
-                continue
-            time.sleep(0.2)
+    resume_with(flow_run_id, _waiting_stage(flow_run_id), decision, within=timeout)
 
 
 def _waiting_stage(flow_run_id: UUID) -> str:

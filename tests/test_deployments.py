@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from uuid import UUID
 
@@ -19,14 +18,6 @@ from tests.serving import Server
 from tests.test_flow import ONE_VIDEO_CALLS
 from videobot.decisions import Decision
 from videobot.settings import get_settings
-
-
-@pytest.fixture(scope="module")
-def server(prefect_server: str) -> Iterator[Server]:
-    served = Server(prefect_server)
-    served.start()
-    yield served
-    served.kill()
 
 
 def _decide(job_id: UUID, stage: str, decision: Decision) -> None:

@@ -16,7 +16,7 @@ from orchestration import runs
 from orchestration.gate_inputs import gate_input_class, run_input_of
 from orchestration.gate_service import decide
 from tasks.runtime import runtime
-from tests.helpers import new_job, wait_for
+from tests.helpers import new_job, start_flow, wait_for
 from videobot.channels import TerminalChannel, register_channel
 from videobot.db.bot_records import BotRecords
 from videobot.db.engine import Database
@@ -161,22 +161,6 @@ def slow_to_show() -> Iterator[threading.Event]:
     register_channel("terminal", TerminalChannel)
 
 
-def _start(job_id: uuid.UUID) -> tuple[threading.Thread, dict[str, Any]]:
-    from flows.make_video import make_video
-
-    outcome: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            outcome["result"] = make_video(job_id, "terminal", False)
-        except BaseException as exc:
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    return thread, outcome
-
-
 def _ended_cancelled(outcome: dict[str, Any]) -> bool:
     """The flow ended as a cancelled run does (a Cancelled state, or an empty result)."""
     from prefect.exceptions import CancelledRun
@@ -191,7 +175,7 @@ def test_a_resume_before_the_pause_waits_for_it(
     """Resuming a run that is still showing its gate waits until it pauses, then resumes it."""
     store = runtime().store
     job_id = new_job("How kites fly")
-    thread, outcome = _start(job_id)
+    thread, outcome = start_flow(job_id)
     assert slow_to_show.wait(120), "the script gate was never shown"
     run_id = store.job(job_id).flow_run_id
     assert run_id is not None and not runs.run_waits(run_id)
@@ -209,7 +193,7 @@ def test_an_answer_while_the_gate_is_shown_is_taken(
     """A terminal answer given before the run pauses is claimed, and the run takes it."""
     store = runtime().store
     job_id = new_job("How sails work")
-    thread, outcome = _start(job_id)
+    thread, outcome = start_flow(job_id)
     assert slow_to_show.wait(120), "the script gate was never shown"
     wait_for(lambda: store.waiting_gate(job_id), timeout=10, what="the open script gate")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pytest
@@ -13,22 +12,8 @@ from prefect.flow_runs import resume_flow_run
 from flows.make_video import make_video
 from orchestration.gate_inputs import run_input_of
 from tasks.runtime import runtime
-from tests.helpers import new_job, paused_at, wait_for
+from tests.helpers import new_job, paused_at, start_flow, wait_for
 from videobot.decisions import Decision
-
-
-def _start(job_id: Any) -> tuple[threading.Thread, dict[str, Any]]:
-    outcome: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            outcome["result"] = make_video(job_id, "terminal", False)
-        except BaseException as exc:
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    return thread, outcome
 
 
 def _resume(job_id: Any, decision: Decision | dict[str, Any]) -> None:
@@ -43,7 +28,7 @@ def test_redo_two_scenes_costs_two_calls_and_empty_resume_is_refused(
     """At the images gate an empty resume is refused; a redo of {2, 7} makes two images."""
     store = runtime().store
     job_id = new_job("How bees make honey")
-    thread, outcome = _start(job_id)
+    thread, outcome = start_flow(job_id)
 
     wait_for(paused_at(job_id, "script", 1), what="the script gate")
     _resume(job_id, Decision.make("approve", "test"))
@@ -84,7 +69,7 @@ def test_edit_a_scene_prompt_remakes_that_scene(prefect_server: str) -> None:
     """Editing scene 4's prompt stores the prompt and makes only scene 4 again."""
     store = runtime().store
     job_id = new_job("How tides work")
-    thread, outcome = _start(job_id)
+    thread, outcome = start_flow(job_id)
     wait_for(paused_at(job_id, "script", 1), what="the script gate")
     _resume(job_id, Decision.make("edit", "test", part="outro", text="Thanks for watching."))
     wait_for(paused_at(job_id, "script", 2), what="the edited script")
@@ -120,7 +105,7 @@ def test_each_gate_has_its_own_form_and_a_refusal_is_told_on_it(prefect_server: 
     starts; the images form only scene fields. A redo without scenes passes the form but not
     the rules: the gate waits again, and its form says why."""
     job_id = new_job("How glow-worms glow")
-    thread, outcome = _start(job_id)
+    thread, outcome = start_flow(job_id)
     wait_for(paused_at(job_id, "script", 1), what="the script gate")
     schema, description = _form(job_id)
     assert set(schema["properties"]) == {"action", "feedback", "part", "text", "decided_by"}

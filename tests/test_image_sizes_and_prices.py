@@ -16,7 +16,7 @@ from tests.test_openai_providers import settings_for
 from videobot.costs import image_stage_estimate
 from videobot.formats import VideoFormat
 from videobot.providers.openai_api import OpenAIImageMaker
-from videobot.providers.runway_api.media import image_credits
+from videobot.providers.runway_api.ratios import image_credits
 from videobot.settings import Settings
 
 

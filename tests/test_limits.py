@@ -23,7 +23,6 @@ from prefect.client.schemas.sorting import TaskRunSort
 from prefect.deployments import run_deployment
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from orchestration.gate_inputs import run_input_of
 from tasks.runtime import runtime
 from tests.helpers import job_slots_held, jobs_limit, new_job, paused_at, wait_for
 from tests.serving import PrefectServer, Server, resume
@@ -99,10 +98,7 @@ def _approve_through(jobs: list[UUID], stages: list[str], timeout: float) -> Non
         for job, todo in left.items():
             _status(job)  # a failed job fails the test now, not at the timeout
             if todo and paused_at(job, todo[0], 1)():
-                resume(
-                    runtime().store.job(job).flow_run_id,
-                    run_input_of(todo[0], Decision.make("approve", "test")),
-                )
+                resume(runtime().store.job(job).flow_run_id, Decision.make("approve", "test"))
                 todo.pop(0)
         return not any(left.values())
 

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from uuid import UUID
 
@@ -24,14 +23,6 @@ from tests.test_flow import ONE_VIDEO_CALLS
 from videobot.decisions import Decision
 
 PREFECT = Path(sys.executable).with_name("prefect")
-
-
-@pytest.fixture(scope="module")
-def server(prefect_server: str) -> Iterator[Server]:
-    served = Server(prefect_server)
-    served.start()
-    yield served
-    served.kill()
 
 
 def _final_state(run_id: UUID, timeout: float = 180) -> str:

@@ -12,7 +12,6 @@ from prefect import get_client
 from prefect.deployments import run_deployment
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from orchestration.gate_inputs import run_input_of
 from tasks.limits import JOBS_LIMIT, wanted_limits
 from tasks.runtime import runtime
 from tests.conftest import POSTGRES_ADMIN_URL
@@ -88,7 +87,7 @@ def test_gated_job_on_a_postgres_backed_prefect_server(
             with get_client(sync_client=True) as client:
                 state = client.read_flow_run(run_id).state
             assert state is not None and state.name == "Suspended"
-            resume(run_id, run_input_of(stage, Decision.make("approve", "test")))
+            resume(run_id, Decision.make("approve", "test"))
         wait_for(
             lambda: store.job(job_id).status in ("delivered", "failed"),
             timeout=300,

@@ -21,7 +21,7 @@ def image_stage_estimate(
     the configured image provider; Runway prices a picture by the resolution it is asked for."""
     if settings.image_provider == "runway":
         # Imported here: the Runway SDK is needed only when Runway draws.
-        from videobot.providers.runway_api.media import image_credits, image_ratio
+        from videobot.providers.runway_api.ratios import image_credits, image_ratio
 
         ratio = image_ratio(settings, fmt or settings.video_format)
         return image_credits(settings, ratio) * settings.runway_usd_per_credit * scenes

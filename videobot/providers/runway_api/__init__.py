@@ -7,13 +7,8 @@ from videobot.providers.runway_api.errors import (
     classify_runway_error,
     classify_task_failure,
 )
-from videobot.providers.runway_api.media import (
-    RunwayAnimator,
-    RunwayImageMaker,
-    choose_ratio,
-    image_data_uri,
-    model_ratios,
-)
+from videobot.providers.runway_api.media import RunwayAnimator, RunwayImageMaker, image_data_uri
+from videobot.providers.runway_api.ratios import choose_ratio, model_ratios
 from videobot.providers.runway_api.speech import RunwayNarrator, choose_voice, model_voices
 from videobot.providers.runway_api.tasks import PollPolicy, TaskOutcome, TaskRunner
 

@@ -8,21 +8,18 @@ differ, so assembly can use them.
 from __future__ import annotations
 
 import base64
-import functools
 import io
 import logging
-import math
 import shutil
 import time
-import typing
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import runwayml
 from PIL import Image, ImageOps
-from runwayml.types import image_to_video_create_params, text_to_image_create_params
+from runwayml.types import image_to_video_create_params
 
 from videobot.formats import FPS, VideoFormat
 from videobot.media.ffmpeg import FFmpegError, run_ffmpeg
@@ -30,6 +27,12 @@ from videobot.media.files import atomic_output
 from videobot.media.probe import probe
 from videobot.providers.base import ProviderError, TaskJournal, Usage
 from videobot.providers.offline.animator import ENCODE_ARGS
+from videobot.providers.runway_api.ratios import (
+    choose_ratio,
+    image_credits,
+    image_ratio,
+    model_ratios,
+)
 from videobot.providers.runway_api.tasks import PollPolicy, TaskOutcome, TaskRunner, retry_policy
 from videobot.settings import Settings
 
@@ -39,41 +42,6 @@ DATA_URI_LIMIT = 5 * 1024 * 1024  # Runway's cap on a whole data URI, in charact
 PROMPT_LIMIT = 1000  # UTF-16 code units, for promptText
 REFERENCE_TAG = "reference"  # how the prompt names the reference image (@reference)
 _SAVE_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
-
-
-@functools.lru_cache(maxsize=32)
-def model_ratios(params_union: object, model: str) -> tuple[str, ...]:
-    """The pixel ratios ("1280:720") the installed SDK lists for `model`; () if it has none.
-
-    The SDK's request types are generated from Runway's API spec, so they stay the truth for
-    which ratios a model accepts; the model itself is a setting.
-    """
-    for params in typing.get_args(params_union):
-        try:
-            hints = typing.get_type_hints(params)
-        except Exception:  # a schema the SDK cannot resolve says nothing about this model
-            continue
-        if typing.get_args(hints.get("model")) == (model,):
-            values = typing.get_args(hints.get("ratio"))
-            return tuple(v for v in values if isinstance(v, str) and _parse_ratio(v))
-    return ()
-
-
-def choose_ratio(ratios: Sequence[str], size: tuple[int, int]) -> str:
-    """Of the ratios nearest `size`'s shape, the smallest that covers it (else the largest);
-    with an empty list, `size` itself (Runway's ratios are pixel sizes)."""
-    width, height = size
-    shaped = [r for r in map(_parse_ratio, ratios) if r is not None]
-    if not shaped:
-        return f"{width}:{height}"
-    target = math.log(width / height)
-    nearest = min(abs(math.log(w / h) - target) for w, h in shaped)
-    same = [(w, h) for w, h in shaped if abs(math.log(w / h) - target) <= nearest + 0.002]
-    covering = [(w, h) for w, h in same if w >= width and h >= height]
-    w, h = min(covering, key=lambda r: r[0] * r[1]) if covering else max(
-        same, key=lambda r: r[0] * r[1]
-    )
-    return f"{w}:{h}"
 
 
 def image_data_uri(path: Path, limit: int = DATA_URI_LIMIT) -> str:
@@ -287,22 +255,6 @@ class RunwayAnimator(RunwayProvider):
         return self._usage(self.model, outcome, estimate)
 
 
-def image_credits(settings: Settings, ratio: str) -> float:
-    """Runway's price for one picture at `ratio`: ratios with a side of 720 or less are 720p,
-    the others 1080p (gen4_image: 5 and 8 credits)."""
-    shape = _parse_ratio(ratio)
-    if shape is not None and min(shape) <= 720:
-        return settings.runway_image_credits_720p
-    return settings.runway_image_credits_1080p
-
-
-def image_ratio(settings: Settings, fmt: VideoFormat) -> str:
-    """The ratio RunwayImageMaker asks the image model for, for a picture of `fmt`."""
-    ratios = model_ratios(text_to_image_create_params.TextToImageCreateParams,
-                          settings.runway_image_model)
-    return choose_ratio(ratios, fmt.size)
-
-
 def _with_suffix(text: str, suffix: str) -> str:
     """`text` cut so that it, a full stop and `suffix` fit PROMPT_LIMIT UTF-16 code units."""
     room = PROMPT_LIMIT - _utf16_len(suffix) - (1 if suffix else 0)
@@ -317,11 +269,3 @@ def _with_suffix(text: str, suffix: str) -> str:
 
 def _utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
-
-
-def _parse_ratio(value: str) -> tuple[int, int] | None:
-    width, _, height = value.partition(":")
-    if width.isdigit() and height.isdigit() and int(width) > 0 and int(height) > 0:
-        return int(width), int(height)
-    return None
-

@@ -69,6 +69,22 @@ def retry_policy(settings: Settings) -> RetryPolicy:
     )
 
 
+class _Unwritten:
+    """The journal of a task run without one: nothing is written ahead."""
+
+    def open_task(self, key: str) -> str | None:
+        return None
+
+    def record_task(self, key: str, provider: str, task_id: str) -> None:
+        return None
+
+    def close_task(self, key: str) -> None:
+        return None
+
+
+_UNWRITTEN = _Unwritten()
+
+
 class TaskRunner:
     """Runs one Runway task from creation to a downloaded output file."""
 
@@ -100,7 +116,10 @@ class TaskRunner:
         """
         sent = 0
         charged: list[float | None] = []
-        journal = self.journal if key is not None else None
+        journal: TaskJournal = (
+            self.journal if self.journal is not None and key is not None else _UNWRITTEN
+        )
+        key = key or ""
 
         def create() -> str:
             nonlocal sent
@@ -125,15 +144,13 @@ class TaskRunner:
                     self.cancel(task_id)
                 # Ended for good, or given up on; a process that dies here raises nothing
                 # and leaves the record for the next attempt.
-                if journal is not None and key is not None:
-                    journal.close_task(key)
-                raise
-            if journal is not None and key is not None:
                 journal.close_task(key)
+                raise
+            journal.close_task(key)
             return task_id
 
         def one_task() -> str:
-            left = journal.open_task(key) if journal is not None and key is not None else None
+            left = journal.open_task(key)
             if left is not None:
                 log.info("taking up Runway task %s, started before a restart", left)
                 try:
@@ -141,8 +158,7 @@ class TaskRunner:
                 except ProviderError as exc:  # gone (expired, deleted): start a new one
                     log.warning("Runway task %s is lost (%s); starting another", left, exc.reason)
             task_id = self._retrying(create)
-            if journal is not None and key is not None:
-                journal.record_task(key, "runway", task_id)
+            journal.record_task(key, "runway", task_id)
             return finish(task_id)
 
         task_id = self._retrying(one_task)
