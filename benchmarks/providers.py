@@ -18,9 +18,14 @@ Columns, per stage:
   prefect  first task run start to last task run end (Prefect's task-run times): adds the
            wait for a slot before the first call, the slot release after the last, and the
            tasks' own bookkeeping;
-  ideal    ceil(10 / C) x the task latency;
+  ideal    the stage's waves x the task latency: ceil(10 / C) for the clips; for the images
+           1 + ceil(9 / C), since the first scene is drawn first and is a reference of the
+           other nine (one look across the scenes);
   call     median latency of one call (task latency + polling granularity + download);
   slot use sum of call latencies / (C x ledger time): 1.00 means no slot ever stood idle.
+On a SQLite-backed Prefect server a burst of task runs (nine scenes starting at once) keeps
+the server's database busy, and the slot requests made meanwhile wait about 2 s a wave (a
+slot freed is taken ~2.4 s later); on PostgreSQL they do not. Compare with --prefect-database.
 Last, the paid calls of one video by stage, and of one more made from a voice note (a
 `--voice` ogg made with ffmpeg, STT_PROVIDER=openai), which adds one transcription.
 """
@@ -166,6 +171,13 @@ def calls_text(counts: Counter[str] | dict[str, int]) -> str:
     return " + ".join(named + extra)
 
 
+def ideal_waves(stage: str, cap: int) -> int:
+    """Rounds of C calls a stage needs at best: the images wait for the first scene."""
+    if stage == "images":
+        return 1 + math.ceil((SCENES - 1) / cap)
+    return math.ceil(SCENES / cap)
+
+
 def run(bench: Bench, caps: list[int], latency: dict[str, float]) -> None:
     print(f"fake Runway task latency: images {latency['images']:g} s, clips "
           f"{latency['clips']:g} s; poll interval {bench.poll_seconds:g} s growing to "
@@ -178,7 +190,7 @@ def run(bench: Bench, caps: list[int], latency: dict[str, float]) -> None:
         job_id, seconds = make_video(bench, cap, PROMPT)
         for stage in ("images", "clips"):
             t = stage_times(bench, job_id, stage, cap)
-            ideal = math.ceil(SCENES / cap) * latency[stage]
+            ideal = ideal_waves(stage, cap) * latency[stage]
             video = f"{seconds:8.1f}s" if stage == "images" else ""
             print(f"{cap:>3} {stage:<7}{t.ledger:8.2f}s{t.prefect:8.2f}s{ideal:7.1f}s"
                   f"{t.ledger / ideal:7.2f}{t.median_call:7.2f}s{t.slot_use:10.2f}{video}",

@@ -18,7 +18,8 @@ from telegram.ext import (
     filters,
 )
 
-from bot.handlers import buttons, commands, preferences, prompts
+from bot.decision_watch import watch_decisions
+from bot.handlers import buttons, commands, photos, preferences, prompts
 from bot.queue_watch import QueueWatch, watch_queue
 from bot.services import Services, blocking
 from videobot.model_currency import check_model_currency
@@ -29,6 +30,12 @@ log = logging.getLogger(__name__)
 
 # Group 0 turns away what the bot never serves (edits, group chats); group 1 serves the rest.
 REFUSALS, SERVICE = 0, 1
+# Images sent as files (uncompressed), of the types the image providers take.
+PHOTO_FILES = (
+    filters.Document.MimeType("image/jpeg")
+    | filters.Document.MimeType("image/png")
+    | filters.Document.MimeType("image/webp")
+)
 UNSUPPORTED = (
     filters.Sticker.ALL
     | filters.PHOTO
@@ -71,11 +78,14 @@ def build_application(settings: Settings) -> Application:
         if model_warnings:
             await blocking(tell_admins, services, model_warnings)
         watch = QueueWatch(services.board, services.store)
-        app.bot_data["queue_watch"] = asyncio.get_running_loop().create_task(watch_queue(watch))
+        loop = asyncio.get_running_loop()
+        app.bot_data["watches"] = [
+            loop.create_task(watch_queue(watch)),
+            loop.create_task(watch_decisions(services.store, services.records)),
+        ]
 
     async def close_services(app: Application) -> None:
-        watching = app.bot_data.pop("queue_watch", None)
-        if watching is not None:
+        for watching in app.bot_data.pop("watches", []):
             watching.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watching
@@ -115,6 +125,7 @@ def build_application(settings: Settings) -> Application:
             CallbackQueryHandler(buttons.gate_button),
             MessageHandler(private & filters.COMMAND, commands.unknown),
             MessageHandler(private & filters.VOICE, prompts.voice),
+            MessageHandler(private & (filters.PHOTO | PHOTO_FILES), photos.photo),
             MessageHandler(private & filters.TEXT, prompts.text),
             MessageHandler(private & UNSUPPORTED, prompts.unsupported),
         ],

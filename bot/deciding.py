@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from uuid import UUID
 
 from bot.guards import Person
 from bot.services import Services, blocking
 from orchestration import gate_service
+from orchestration.gate_service import GateOutcome
+from videobot.db.bot_records import BotRecords
 from videobot.db.models import VideoJob
+from videobot.db.store import JobStore
 from videobot.decisions import Decision, Refusal
 from videobot.i18n import tr
 
@@ -16,6 +21,7 @@ REFUSAL_TEXTS = {
     "invalid": "bad_button",
     "edit_too_long": "edit_too_long",
     "approve_blocked": "approve_blocked",
+    "over_budget": "over_budget",
 }
 
 
@@ -34,6 +40,8 @@ def refusal_text(lang: str, refusal: Refusal) -> str:
     values = dict(refusal.values)
     if refusal.code == "edit_too_long":
         values["part"] = tr(lang, f"part_{values['part']}")
+    if refusal.code == "over_budget":
+        values["of"] = tr(lang, f"budget_of_{values['scope']}", limit=values["limit"])
     return tr(lang, REFUSAL_TEXTS[refusal.code], **values)
 
 
@@ -43,17 +51,41 @@ def outcome_text(lang: str, decision: Decision) -> str:
     return tr(lang, f"outcome_{decision.action}")
 
 
+def _told(lang: str, outcome: gate_service.GateOutcome, decision: Decision) -> Outcome:
+    if outcome.done:
+        return Outcome(True, outcome_text(lang, decision))
+    if outcome.refusal is not None:
+        return Outcome(False, refusal_text(lang, outcome.refusal))
+    if outcome.kind == "resume_failed":
+        return Outcome(False, tr(lang, "resume_failed"))
+    return Outcome(False, tr(lang, "already_decided"))
+
+
 async def decide(
     sv: Services, person: Person, job: VideoJob, stage: str, attempt: int, decision: Decision
 ) -> Outcome:
     """Decide through the gate service; the text says what happened."""
-    outcome = await blocking(
-        gate_service.decide, sv.store, sv.records, job.id, stage, attempt, decision
-    )
-    if outcome.done:
-        return Outcome(True, outcome_text(person.lang, decision))
-    if outcome.refusal is not None:
-        return Outcome(False, refusal_text(person.lang, outcome.refusal))
-    if outcome.kind == "resume_failed":
-        return Outcome(False, tr(person.lang, "resume_failed"))
-    return Outcome(False, tr(person.lang, "already_decided"))
+    return await _through(gate_service.decide, sv, person, job, stage, attempt, decision)
+
+
+async def claim(
+    sv: Services, person: Person, job: VideoJob, stage: str, attempt: int, decision: Decision
+) -> Outcome:
+    """Check and claim only (quick): a button is answered with this, then `pass_on`."""
+    return await _through(gate_service.claim, sv, person, job, stage, attempt, decision)
+
+
+async def pass_on(
+    sv: Services, person: Person, job: VideoJob, stage: str, attempt: int, decision: Decision
+) -> Outcome:
+    """Resume the run with a claimed decision; not done when the person must answer again."""
+    return await _through(gate_service.pass_on, sv, person, job, stage, attempt, decision)
+
+
+async def _through(
+    step: Callable[[JobStore, BotRecords, UUID, str, int, Decision], GateOutcome],
+    sv: Services, person: Person, job: VideoJob, stage: str, attempt: int, decision: Decision,
+) -> Outcome:
+    """One gate-service step, off the event loop; the text says what happened."""
+    outcome = await blocking(step, sv.store, sv.records, job.id, stage, attempt, decision)
+    return _told(person.lang, outcome, decision)

@@ -14,7 +14,8 @@ from orchestration import runs
 from videobot.db.bot_records import BotRecords
 from videobot.db.engine import Database
 from videobot.db.store import JobStore
-from videobot.media.paths import MediaLayout
+from videobot.media.scratch import Scratch
+from videobot.media.store import MediaStore, open_media_store
 from videobot.settings import Settings
 from videobot.telegram import BotApi, StatusBoard
 
@@ -27,7 +28,7 @@ class Services:
     db: Database
     store: JobStore
     records: BotRecords
-    media: MediaLayout
+    files: MediaStore  # where voice notes and photos go, for the flows on any worker
     board: StatusBoard  # edits status messages the bot itself keeps current (queue places)
 
     @classmethod
@@ -39,7 +40,11 @@ class Services:
         assert token is not None  # build_application refuses to start without one
         api = BotApi(settings.telegram_api_base_url, token.get_secret_value())
         board = StatusBoard(api, store, records, settings.telegram_edit_seconds)
-        return cls(settings, db, store, records, MediaLayout(settings.media_dir), board)
+        return cls(settings, db, store, records, open_media_store(settings), board)
+
+    def scratch(self) -> Scratch:
+        """A local folder for one download, removed when done."""
+        return Scratch(self.files, self.settings.scratch_dir)
 
     def close(self) -> None:
         self.board.api.close()

@@ -3,6 +3,7 @@ carrying the secret token; `GET /health` reports the database and the Prefect AP
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import signal
@@ -52,6 +53,17 @@ def webhook_app(application: Application, secret: str, path: str) -> Starlette:
     )
 
 
+async def _serve(server: uvicorn.Server) -> bool:
+    """Serve until told to stop; False when the server could not start. uvicorn's startup
+    logs why and calls sys.exit when it cannot listen (a port in use, say), which would end
+    the process with a traceback before the application is shut down."""
+    try:
+        await server.serve()
+    except SystemExit:
+        return False
+    return True
+
+
 async def run_webhook(application: Application, settings: Settings) -> None:
     """Serve until SIGINT or SIGTERM, then stop the application cleanly."""
     url = settings.telegram_webhook_url
@@ -80,14 +92,23 @@ async def run_webhook(application: Application, settings: Settings) -> None:
     try:
         if application.post_init:
             await application.post_init(application)
+        await application.start()
+        # Telegram delivers as soon as setWebhook succeeds, so the server listens first.
+        serving = asyncio.create_task(_serve(server))
+        while not server.started:
+            if serving.done() and not serving.result():
+                raise ConfigurationError(
+                    f"the webhook server could not listen on port {settings.telegram_webhook_port}"
+                )
+            await asyncio.sleep(0.05)
         await application.bot.set_webhook(
             url=url, secret_token=secret, allowed_updates=Update.ALL_TYPES
         )
-        await application.start()
         print(f"videobot bot: webhook on port {settings.telegram_webhook_port}", flush=True)
-        await server.serve()
-        await application.stop()
+        await serving
     finally:
+        if application.running:  # also when the server could not start
+            await application.stop()
         await application.shutdown()
         if application.post_shutdown:
             await application.post_shutdown(application)

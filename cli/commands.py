@@ -4,28 +4,18 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import shutil
 import sys
 import time
 from collections.abc import Sequence
 from contextlib import nullcontext
-from pathlib import Path
 
 import httpx
 
-from videobot.decisions import GATE_STAGES, Decision, parse_scene_numbers
+from cli.errors import USAGE_ERROR, CommandError
+from cli.make_inputs import motion_choice, reference_photo, voice_note
+from videobot.decisions import GATE_STAGES, SCRIPT_PARTS, Decision, parse_scene_numbers
 from videobot.requests import InvalidRequest, clean_prompt, parse_format, resolve_language
 from videobot.settings import ConfigurationError
-
-USAGE_ERROR = 2
-
-
-class CommandError(Exception):
-    """A one-line error for the person at the terminal, with its exit code."""
-
-    def __init__(self, message: str, code: int = USAGE_ERROR) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,6 +27,10 @@ def build_parser() -> argparse.ArgumentParser:
     make.add_argument("--voice", metavar="FILE", help="a voice note (ogg) to use as the prompt")
     make.add_argument("--format", help="16:9 (default), 9:16 or 1:1")
     make.add_argument("--language", help="en, ru or auto (default: the prompt's language)")
+    make.add_argument("--reference", metavar="PHOTO",
+                      help="your own photo (JPEG, PNG or WebP): every scene is drawn after it")
+    make.add_argument("--motion", metavar="MODEL[:SECONDS]",
+                      help="the clip model (and length), e.g. gen4.5 or veo3.1_fast:6")
     make.add_argument("--auto-approve", action="store_true", help="approve every gate")
 
     approve = commands.add_parser("approve", help="decide at the gate a job is waiting at")
@@ -45,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     action = approve.add_mutually_exclusive_group()
     action.add_argument("--redo", metavar="SCENES", help="scenes to make again, e.g. 3,5")
     action.add_argument("--feedback", help="regenerate the script with this feedback")
-    action.add_argument("--edit", metavar="PART_OR_SCENE", help="intro/main/outro or a scene")
+    action.add_argument("--edit", metavar="PART_OR_SCENE",
+                        help="intro/main/outro/style or a scene")
     action.add_argument("--cancel", action="store_true", help="cancel the job")
     approve.add_argument("--text", help="the new text, with --edit")
 
@@ -54,6 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = commands.add_parser("status", help="stage, per-scene state and cost of a job")
     status.add_argument("job", help="job id (or its first 8 characters)")
+
+    worker = commands.add_parser(
+        "worker", help="run a Prefect worker on the videobot work pool (any number, anywhere)"
+    )
+    worker.add_argument("--name", help="the worker's name in Prefect (default: Prefect's own)")
 
     commands.add_parser("bot", help="run the Telegram bot (needs TELEGRAM_BOT_TOKEN)")
     commands.add_parser(
@@ -70,6 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "status": cmd_status,
         "up": cmd_up,
         "bot": cmd_bot,
+        "worker": cmd_worker,
         "doctor": cmd_doctor,
     }[args.command]
     try:
@@ -99,10 +100,12 @@ def cmd_make(args: argparse.Namespace) -> int:
     from cli.submit import submit_and_follow
     from tasks.limits import ensure_limits
     from tasks.runtime import runtime
+    from videobot.budget import day_spent_up
+    from videobot.references import store_reference
 
     settings_ = _settings()
     fmt = parse_format(args.format or settings_.video_format)
-    voice = _voice_note(args.voice) if args.voice else None
+    voice = voice_note(args.voice) if args.voice else None
     if voice is not None and args.prompt:
         raise CommandError("give a text prompt or --voice, not both")
     prompt = "" if voice else clean_prompt(args.prompt or "")
@@ -113,8 +116,13 @@ def cmd_make(args: argparse.Namespace) -> int:
         if voice
         else resolve_language(args.language or settings_.language, prompt)
     )
+    motion = motion_choice(settings_, args.motion) if args.motion else None
+    reference = reference_photo(args.reference) if args.reference else None
     rt = runtime()
     store = rt.store
+    over = day_spent_up(settings_, store, f"cli:{getpass.getuser()}")
+    if over is not None:
+        raise CommandError(f"today's budget (${over:.2f}, MAX_COST_PER_USER_DAY) is spent")
     started = time.monotonic()
     stack_api = running_stack_api(settings_)
     temporary_server = stack_api is None and not get_current_settings().api.url
@@ -128,11 +136,14 @@ def cmd_make(args: argparse.Namespace) -> int:
             fmt=fmt.value,
             prompt_kind="voice" if voice else "text",
         )
+        if motion is not None:
+            store.update_job(job.id, motion_model=motion.model, motion_seconds=motion.seconds)
+        if reference is not None:
+            store.update_job(job.id, reference_path=store_reference(rt.files, reference, job.id))
         if voice is not None:
-            target = rt.media.voice_prompt(job.id)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(voice, target)
-            store.update_job(job.id, voice_path=str(target))
+            target = rt.media.voice_prompt(job.id).as_posix()
+            rt.files.put(target, voice)
+            store.update_job(job.id, voice_path=target)
         print(f"Job {job.id} · {fmt.value} · {language}", flush=True)
         if stack_api is None:
             path, error = run_locally(job.id, auto_approve=args.auto_approve)
@@ -154,7 +165,7 @@ def cmd_make(args: argparse.Namespace) -> int:
     if not path:
         print(f"Job {job.status}.")
         return 0
-    print(f"Video: {path}")
+    print(f"Video: {rt.files.locate(path)}")
     return 0
 
 
@@ -225,18 +236,6 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
-MAX_VOICE_BYTES = 20 * 1024 * 1024
-
-
-def _voice_note(path: str) -> Path:
-    voice = Path(path)
-    if not voice.is_file():
-        raise CommandError(f"no voice note at {path}")
-    if voice.stat().st_size > MAX_VOICE_BYTES:
-        raise CommandError("the voice note is over 20 MB")
-    return voice
-
-
 def _decision_from_args(args: argparse.Namespace) -> Decision:
     by = f"cli:{getpass.getuser()}"
     if args.cancel:
@@ -252,8 +251,8 @@ def _decision_from_args(args: argparse.Namespace) -> Decision:
         if not args.text:
             raise CommandError("--edit needs --text with the new text")
         if args.stage == "script":
-            if args.edit not in ("intro", "main", "outro"):
-                raise CommandError("at the script gate --edit takes intro, main or outro")
+            if args.edit not in SCRIPT_PARTS:
+                raise CommandError("at the script gate --edit takes intro, main, outro or style")
             return Decision.make("edit", by, part=args.edit, text=args.text)
         try:
             (scene,) = parse_scene_numbers(args.edit)
@@ -295,6 +294,14 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     table, healthy = report(_settings(), get_current_settings().api.url, date.today())
     print(table)
     return 0 if healthy else 1
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from cli.worker import run_worker
+
+    settings_ = _settings()
+    settings_.require_keys()
+    return run_worker(settings_, name=args.name)
 
 
 def cmd_bot(args: argparse.Namespace) -> int:

@@ -1,5 +1,6 @@
 """`videobot doctor`: for each capability, who does it, with which model, whether its key is
-set and its server answers, and when the model shuts down; then the app database and Prefect."""
+set and its server answers, and when the model shuts down; then the app database, the media
+store and Prefect."""
 
 from __future__ import annotations
 
@@ -115,6 +116,17 @@ def _database(settings: Settings) -> tuple[str, bool]:
         engine.dispose()
 
 
+def _media_store(settings: Settings) -> tuple[str, bool]:
+    from videobot.media.store import MediaStoreError, open_media_store
+
+    try:
+        store = open_media_store(settings)
+        store.check()
+    except MediaStoreError as exc:
+        return str(exc), False
+    return f"writable at {store.where}", True
+
+
 def _prefect(api_url: str | None) -> tuple[str, bool]:
     if not api_url:
         return "not configured: `videobot make` starts a local server for its run", True
@@ -141,8 +153,10 @@ def report(settings: Settings, api_url: str | None, today: date) -> tuple[str, b
                                                                           strict=True))
                      + f"  {row.shutdown}")
     database, db_ok = _database(settings)
+    store, store_ok = _media_store(settings)
     prefect, prefect_ok = _prefect(api_url)
     lines.append(f"{'ok' if db_ok else '!!'} app database: {database}")
+    lines.append(f"{'ok' if store_ok else '!!'} media store: {store}")
     lines.append(f"{'ok' if prefect_ok else '!!'} Prefect API: {prefect}")
-    healthy = db_ok and prefect_ok and all(r.ok for r in rows)
+    healthy = db_ok and store_ok and prefect_ok and all(r.ok for r in rows)
     return "\n".join(lines), healthy

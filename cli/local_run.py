@@ -30,6 +30,7 @@ from videobot.db.models import Approval, VideoJob
 from videobot.db.store import unready_scenes
 from videobot.ledger import short_reason
 from videobot.messages import GATE_HELP, GATE_HELP_UNREADY, media_text, script_text
+from videobot.motion import job_motion
 from videobot.naming import job_tags
 from videobot.requests import InvalidRequest
 from videobot.terminal_input import parse_gate_line
@@ -86,7 +87,7 @@ def run_locally(job_id: UUID, *, auto_approve: bool) -> tuple[str | None, str | 
             outcome["error"] = exc
 
     # This command tells the outcome itself, once, with the run's log link.
-    register_channel("terminal", _FollowedTerminal)
+    register_channel("terminal", lambda: _FollowedTerminal(locate=runtime().files.locate))
     worker = threading.Thread(target=target, name=f"make-video-{job_id}", daemon=True)
     job = runtime().store.job(job_id)
     with tags(*job_tags(job.user_id, job.format, runtime().settings)):
@@ -148,12 +149,12 @@ def gate_content(job_id: UUID, gate: Approval) -> str:
         script = rt.store.script_of(job)
         heard = job.prompt if job.prompt_kind == "voice" else None
         return script_text(script, gate.attempt, heard, job.language) if script else ""
-    sheet = rt.media.contact_sheet(job_id, gate.stage, gate.attempt)
+    sheet = rt.media.contact_sheet(job_id, gate.stage, gate.attempt).as_posix()
     segments = rt.store.segments(job_id)
-    note = gate_note(rt.settings, gate.stage, len(segments))
-    return media_text(
-        gate.stage, segments, str(sheet) if sheet.is_file() else None, gate.attempt, note
-    )
+    motion = job_motion(rt.settings, job.motion_model, job.motion_seconds)
+    note = gate_note(rt.settings, gate.stage, len(segments), motion)
+    shown = rt.files.locate(sheet) if rt.files.exists(sheet) else None
+    return media_text(gate.stage, segments, shown, gate.attempt, note, rt.files.locate)
 
 
 def _prompt_text(job_id: UUID, gate: Approval, interactive: bool) -> str:

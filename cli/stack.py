@@ -69,7 +69,10 @@ def run_stack(settings: Settings, port: int = DEFAULT_PORT) -> int:
     env.setdefault(SLOT_WAIT_SETTING, SLOT_WAIT_SECONDS)
     # Slot leases on disk (in PREFECT_HOME) outlive a server restart, so a holder that died
     # meanwhile still frees its slot when its lease expires; in memory (Prefect's default)
-    # they are lost with the server and the slots stay taken for good.
+    # they are lost with the server and the slots stay taken for good. On disk, not in
+    # Redis (prefect-redis): leases belong to the Prefect server, and videobot runs one
+    # (workers on other machines ask it for slots), whose own disk outlives its restarts;
+    # Redis lease storage is for several server replicas sharing their leases.
     env.setdefault(LEASE_STORAGE_SETTING, FILE_LEASES)
     env.setdefault(REPOSSESSOR_SETTING, "5")  # expired leases are looked for every 5 s
     database = env.get("PREFECT_API_DATABASE_CONNECTION_URL", "SQLite in ~/.prefect")
@@ -105,7 +108,8 @@ def run_stack(settings: Settings, port: int = DEFAULT_PORT) -> int:
             (
                 "deployments",
                 subprocess.Popen(
-                    [sys.executable, "-m", "deployments.serve"],
+                    # Every job slot of this server is held by a run these deployments start.
+                    [sys.executable, "-m", "deployments.serve", "--reconcile-slots"],
                     env=env,
                     start_new_session=True,
                 ),

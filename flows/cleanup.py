@@ -13,7 +13,12 @@ from prefect.futures import PrefectFuture
 from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import Field
 
-from tasks.cleanup import RemovedMedia, expire_waiting_job, remove_job_media
+from tasks.cleanup import (
+    RemovedMedia,
+    expire_waiting_job,
+    remove_job_media,
+    remove_kept_photos,
+)
 from tasks.runtime import runtime
 from videobot.db.maintenance import as_utc, gates_to_expire, jobs_to_clean
 from videobot.db.models import Approval, VideoJob, utcnow
@@ -56,6 +61,7 @@ def cleanup_report(
     removed: Sequence[tuple[VideoJob, RemovedMedia]],
     expired: Sequence[tuple[VideoJob, Approval]],
     problems: Sequence[str],
+    photos: int = 0,
 ) -> str:
     """The markdown shown as the run's artifact."""
     files = sum(r.files for _, r in removed)
@@ -84,6 +90,9 @@ def cleanup_report(
             f"waiting since {_when(gate.opened_at)}"
             for job, gate in expired
         ]
+    if photos:
+        lines += ["", f"Removed {photos} photo(s) sent for a next video that did not come "
+                  f"within {hours:g} h."]
     if problems:
         lines += ["", "Failed:", ""] + [f"- {p}" for p in problems]
     return "\n".join(lines) + "\n"
@@ -94,7 +103,8 @@ def cleanup_media(
     older_than_hours: Annotated[float, Field(gt=0)] | None = None,
 ) -> dict[str, int]:
     """Expire jobs that waited at a gate past APPROVAL_TIMEOUT_HOURS, then delete the media of
-    jobs finished more than `older_than_hours` (FILE_CLEANUP_HOURS by default) ago."""
+    jobs finished more than `older_than_hours` (FILE_CLEANUP_HOURS by default) ago, and the
+    photos people sent for a next video that did not come in that time."""
     rt = runtime()
     logger = get_run_logger()
     now = utcnow()
@@ -135,19 +145,26 @@ def cleanup_media(
             logger.info(
                 "Left job %s alone: no longer due for cleanup (%s)", _short(r.job_id), r.status
             )
+    photos = remove_kept_photos.submit(hours).result(raise_on_failure=False)
+    if isinstance(photos, BaseException):
+        problems.append(f"kept photos: {photos}")
+        photos = 0
+    elif photos:
+        logger.info("Removed %d photo(s) kept for a next video that did not come", photos)
     for problem in problems:
         logger.error("Cleanup failed for %s", problem)
 
     create_markdown_artifact(
-        cleanup_report(timedelta(hours=hours), removed, expired, problems),
+        cleanup_report(timedelta(hours=hours), removed, expired, problems, photos),
         key="cleanup-report",
         description="Media removed and gates expired by this run",
     )
     if problems:
-        raise RuntimeError(f"cleanup failed for {len(problems)} job(s): {'; '.join(problems)}")
+        raise RuntimeError(f"cleanup failed for {len(problems)} item(s): {'; '.join(problems)}")
     return {
         "jobs_cleaned": len(removed),
         "files_removed": sum(r.files for _, r in removed),
         "bytes_removed": sum(r.bytes for _, r in removed),
         "jobs_expired": len(expired),
+        "photos_removed": photos,
     }

@@ -7,13 +7,16 @@ from uuid import UUID
 
 from prefect import get_run_logger, pause_flow_run, suspend_flow_run
 from prefect.context import FlowRunContext
+from pydantic import ValidationError
 
 from orchestration.gate_inputs import form_description, gate_input_class
 from tasks.limits import JobSlot
 from tasks.runtime import runtime
+from videobot.budget import decision_shortfall
 from videobot.costs import approving_starts
 from videobot.decisions import Decision, refusal
 from videobot.formats import VideoFormat
+from videobot.motion import job_motion
 
 # A gate refusing this many decisions in a row stops asking: something sends nonsense.
 MAX_REFUSALS = 1000
@@ -53,7 +56,8 @@ def await_decision(
     slot.release()  # a run waiting for a person holds no job slot
     rt.store.open_gate(job_id, stage, attempt)
     job = rt.store.job(job_id)
-    approving = approving_starts(rt.settings, stage, VideoFormat(job.format))
+    motion = job_motion(rt.settings, job.motion_model, job.motion_seconds)
+    approving = approving_starts(rt.settings, stage, VideoFormat(job.format), motion)
     timeout = int(rt.settings.approval_timeout_hours * 3600)
     logger = get_run_logger()
     refused: str | None = None
@@ -63,17 +67,28 @@ def await_decision(
         form = gate_input_class(stage).with_initial_data(
             description=form_description(stage, attempt, approving=approving, refused=refused)
         )
-        if _has_deployment():
-            received = suspend_flow_run(wait_for_input=form, key=key, timeout=timeout)
-        else:
-            received = pause_flow_run(
-                wait_for_input=form,
-                key=key,
-                timeout=timeout,
-                poll_interval=rt.settings.gate_poll_seconds,
-            )
+        try:
+            if _has_deployment():
+                received = suspend_flow_run(wait_for_input=form, key=key, timeout=timeout)
+            else:
+                received = pause_flow_run(
+                    wait_for_input=form,
+                    key=key,
+                    timeout=timeout,
+                    poll_interval=rt.settings.gate_poll_seconds,
+                )
+        except ValidationError:
+            # Prefect's suspend_flow_run, in a run that left this very pause without an input
+            # (its state forced to Scheduled: the lost-run automation acting on a heartbeat
+            # the server read after the suspension, or a state changed in the UI), loads an
+            # empty form, which our required `action` refuses (an input written through the
+            # API that the form cannot read ends here too). No one decided: ask again.
+            logger.warning("The %s gate was left without a decision; waiting again", stage)
+            continue
         decision = received.to_decision()
-        problem = refusal(stage, decision, language=job.language, unready=unready())
+        over = decision_shortfall(rt.settings, rt.store, rt.store.job(job_id), stage, decision)
+        problem = refusal(stage, decision, language=job.language, unready=unready(),
+                          over_budget=over)
         if problem is None:
             break
         refused = problem.text

@@ -7,13 +7,15 @@ from uuid import UUID
 
 from prefect import flow
 from prefect.runtime import flow_run
-from prefect.states import State
+from prefect.states import Failed, State
 from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import WithJsonSchema
 
 from flows.pipeline import attach_run, run_pipeline
-from flows.run_hooks import retry_after_crash, stop_provider_tasks
-from orchestration.runs import run_name
+from flows.run_hooks import carry_on_after_crash, stop_provider_tasks
+from orchestration.runs import live_run, run_name
+from tasks.runtime import runtime
+from videobot.naming import short_id
 
 # terminal: the CLI prints and asks; telegram: the flow messages the job's chat.
 ChannelKind = Literal["terminal", "telegram"]
@@ -40,12 +42,16 @@ def _run_name() -> str:
     # (tasks.runtime.ONCE): the job's replay record decides what is skipped.
     persist_result=True,
     log_prints=True,
-    on_crashed=[retry_after_crash],
     on_cancellation=[stop_provider_tasks],
 )
 def make_video(
     job_id: JobId, channel: ChannelKind = "terminal", auto_approve: bool = False
 ) -> str | State:
     """Run (or resume) the whole pipeline for one job; returns the final video's path."""
+    live = live_run(runtime().store, job_id, other_than=UUID(str(flow_run.id)))
+    if live is not None:  # refused before anything is paid
+        return Failed(message=f"job {short_id(job_id)} is still worked on by the run {live}")
+    if (ended := carry_on_after_crash(job_id, channel)) is not None:
+        return ended
     attach_run(job_id)
     return run_pipeline(job_id, channel, auto_approve)

@@ -8,7 +8,6 @@ any stage. Inside a gated stage, its gate rows replay the rounds already decided
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from uuid import UUID
 
 from prefect import get_run_logger, unmapped
@@ -18,8 +17,10 @@ from prefect.settings import get_current_settings
 from prefect.states import Cancelled, State
 
 from flows.stages import StageFailed, media_stage, script_stage
+from tasks.assembly import assemble
+from tasks.budget import NotAffordable, ensure_affordable
 from tasks.limits import JobEnded, JobSlot
-from tasks.media import assemble, narrate
+from tasks.media import narrate
 from tasks.messages import deliver, notify
 from tasks.runtime import runtime
 from tasks.script import intake, plan_segments, write_motion
@@ -56,6 +57,7 @@ def _stages(job_id: UUID, channel: str, auto_approve: bool, slot: JobSlot
             slot.take()
             if stage:
                 store.set_stage(job_id, stage)
+                ensure_affordable(job_id, stage)  # a stage the budgets cannot pay is not begun
             for step in steps:
                 step()
         return run
@@ -97,7 +99,8 @@ def run_pipeline(job_id: UUID, channel: str, auto_approve: bool) -> str | State:
     the job is (or gets) cancelled: one outcome, whoever cancels."""
     store = runtime().store
     job = store.job(job_id)
-    if job.status == JobStatus.DELIVERED and job.final_path and Path(job.final_path).is_file():
+    delivered = job.final_path and runtime().files.exists(job.final_path)
+    if job.status == JobStatus.DELIVERED and delivered:
         return job.final_path
     if job.status == JobStatus.CANCELLED:
         return Cancelled(message=f"job {short_id(job_id)} was cancelled")
@@ -135,7 +138,8 @@ def run_pipeline(job_id: UUID, channel: str, auto_approve: bool) -> str | State:
         # gets one line naming the stage, with the provider's own reason.
         reason = short_reason(exc)
         stage = store.job(job_id).stage
-        error = reason if isinstance(exc, StageFailed) else f"the {stage} stage failed: {reason}"
+        told = isinstance(exc, StageFailed | NotAffordable)  # already the person's one line
+        error = reason if told else f"the {stage} stage failed: {reason}"
         store.update_job(job_id, status=JobStatus.FAILED, error=error)
         get_run_logger().error("Job failed at stage %s: %s", stage, reason)
         runtime().channel(channel).fail(store.job(job_id), reason)

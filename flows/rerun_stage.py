@@ -14,7 +14,7 @@ from pydantic import Field
 
 from flows.make_video import ChannelKind, JobId
 from flows.pipeline import attach_run, run_pipeline
-from flows.run_hooks import retry_after_crash, stop_provider_tasks
+from flows.run_hooks import carry_on_after_crash, stop_provider_tasks
 from orchestration.runs import live_run
 from tasks.runtime import runtime
 from videobot.db.models import JobStatus
@@ -35,7 +35,7 @@ def discard_stage(job_id: UUID, stage: str, segments: list[int] | None, run_id: 
     """Discard the stage's output once per rerun: the run starts again from the top when it is
     resumed after a gate, and the job records which rerun already discarded."""
     store = runtime().store
-    summary = discard_from(store, runtime().media, job_id, stage, segments)
+    summary = discard_from(store, runtime().files, job_id, stage, segments)
     store.update_job(job_id, status=JobStatus.RUNNING, finished_at=None, rerun_run_id=run_id)
     get_run_logger().info("Rerun of job %s: %s", job_id, summary)
     return summary
@@ -49,7 +49,6 @@ def discard_stage(job_id: UUID, stage: str, segments: list[int] | None, run_id: 
     # (tasks.runtime.ONCE): the job's replay record decides what is skipped.
     persist_result=True,
     log_prints=True,
-    on_crashed=[retry_after_crash],
     on_cancellation=[stop_provider_tasks],
 )
 def rerun_stage(
@@ -69,5 +68,7 @@ def rerun_stage(
             return Failed(message=f"job {short_id(job_id)} is still worked on by the run "
                           f"{live}: cancel it, or wait for it to end, before a rerun")
         discard_stage(job_id, stage, segments, run_id)
+    elif (ended := carry_on_after_crash(job_id, channel)) is not None:
+        return ended
     attach_run(job_id)
     return run_pipeline(job_id, channel, auto_approve)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -9,28 +10,36 @@ from prefect import unmapped
 from prefect.futures import PrefectFutureList, wait
 
 from flows.gates import await_decision
+from tasks.budget import NotAffordable, ensure_affordable, ensure_runway_credits
 from tasks.limits import JobSlot
 from tasks.media import contact_sheet, make_clip, make_image
 from tasks.messages import notify, present
 from tasks.runtime import runtime
 from tasks.script import write_script
-from videobot.db.store import unready_scenes
+from videobot.db.store import first_round, style_of, unready_scenes
 from videobot.formats import SCENE_COUNT
 from videobot.messages import stage_failure_text
-from videobot.providers.base import ProviderError
+from videobot.providers.base import ProviderError, Reference
 from videobot.script import Script
+from videobot.style import parse_style
+
+
+class StageFailed(Exception):
+    """A stage that cannot go on and that no person will decide (auto-approve), or that the
+    budgets cannot pay; its message is the one line the person reads."""
 
 
 def script_stage(job_id: UUID, channel: str, auto_approve: bool, slot: JobSlot) -> Script | None:
-    """The approved script, or None when the person cancels."""
+    """The approved script (with its style sheet), or None when the person cancels."""
     store = runtime().store
-    attempt, feedback = 1, None
+    attempt, feedback = first_round(store.job(job_id), "script"), None
     while True:
         if _shown(job_id, "script", attempt):
             script = store.script_of(store.job(job_id))
             assert script is not None, "a script gate was shown, so its script is recorded"
         else:
             slot.take()
+            _affordable(job_id, "script")
             script = write_script(job_id, attempt, feedback)
             present(job_id, "script", attempt, channel, None)
         decision = await_decision(job_id, "script", attempt, auto_approve=auto_approve, slot=slot)
@@ -40,15 +49,13 @@ def script_stage(job_id: UUID, channel: str, auto_approve: bool, slot: JobSlot) 
             return None
         if decision.action == "regenerate":
             feedback = decision.feedback
+        elif decision.action == "edit" and decision.part == "style" and decision.text:
+            edited = script.model_copy(update={"style": parse_style(decision.text, script.style)})
+            store.save_script(job_id, edited, attempt + 1)
         elif decision.action == "edit" and decision.part and decision.text:
             edited = script.model_copy(update={decision.part: decision.text.strip()})
             store.save_script(job_id, edited, attempt + 1)
         attempt += 1
-
-
-class StageFailed(Exception):
-    """A stage that cannot go on and that no person will decide (auto-approve); its message
-    is the one line the person reads."""
 
 
 def media_stage(job_id: UUID, kind: str, channel: str, auto_approve: bool, slot: JobSlot
@@ -58,13 +65,15 @@ def media_stage(job_id: UUID, kind: str, channel: str, auto_approve: bool, slot:
     A scene whose provider call failed for good is shown at the gate with its reason, even
     when every scene failed; the person can redo it or edit its prompt, and approval waits
     until every scene has media. With auto-approve no one can, so the stage fails in one line.
+    A rerun's first round makes only the scenes it discarded; its rounds carry on the numbers.
     """
     store = runtime().store
-    attempt, todo = 1, list(range(SCENE_COUNT))
+    attempt = first_round(store.job(job_id), kind)
 
     def unready() -> list[int]:
         return unready_scenes(store.segments(job_id), kind)
 
+    todo = unready()
     while True:
         if not _shown(job_id, kind, attempt):
             slot.take()
@@ -96,27 +105,61 @@ def _shown(job_id: UUID, stage: str, attempt: int) -> bool:
     return gate is not None and gate.presented_at is not None
 
 
+def _affordable(job_id: UUID, stage: str, scenes: int = SCENE_COUNT) -> None:
+    """The budgets pay for `stage`, or it is not started and the job stops with the reason."""
+    try:
+        ensure_affordable(job_id, stage, scenes)
+    except NotAffordable as exc:
+        raise StageFailed(str(exc)) from None
+
+
 def _make(job_id: UUID, kind: str, channel: str, todo: list[int], attempt: int) -> None:
-    """Make the scenes in `todo` concurrently; stop on anything but a provider failure."""
-    if todo:
-        notify(job_id, channel, f"Making {kind}: {len(todo)} of {SCENE_COUNT} scenes…")
-        make = make_image if kind == "images" else make_clip
-        extra = [unmapped(_reference_image(job_id, todo))] if kind == "images" else []
-        futures = make.map(unmapped(job_id), todo, unmapped(attempt), *extra)
-        wait(futures)
-        _raise_unexpected(futures)
+    """Make the scenes in `todo` concurrently; stop on anything but a provider failure.
 
-
-def _reference_image(job_id: UUID, todo: list[int]) -> str | None:
-    """On a redo, the first scene's picture (kept, not redone) anchors the look of the rest."""
+    Pictures are drawn after the person's photo, and every scene but the first after the first
+    scene's picture: when the first is in `todo` it is made first, in this round."""
+    if not todo:
+        return
+    _affordable(job_id, kind, len(todo))
+    notify(job_id, channel, f"Making {kind}: {len(todo)} of {SCENE_COUNT} scenes…")
+    if kind == "clips":
+        try:
+            ensure_runway_credits(job_id, len(todo))
+        except NotAffordable as exc:
+            raise StageFailed(str(exc)) from None
+        _finish(make_clip.map(unmapped(job_id), todo, unmapped(attempt)))
+        return
+    style = style_of(runtime().store.job(job_id))
     if 0 in todo:
-        return None
-    first = runtime().store.segments(job_id)[0]
-    return first.image_path if first.image_status == "ready" else None
+        _finish(make_image.map(unmapped(job_id), [0], unmapped(attempt),
+                               unmapped(_references(job_id, 0)), unmapped(style)))
+    rest = [scene for scene in todo if scene != 0]
+    if rest:
+        _finish(make_image.map(unmapped(job_id), rest, unmapped(attempt),
+                               unmapped(_references(job_id, 1)), unmapped(style)))
 
 
-def _raise_unexpected(futures: PrefectFutureList[Any]) -> None:
-    """A provider failure is the person's to judge at the gate; anything else is a fault."""
+def _references(job_id: UUID, scene: int) -> list[Reference]:
+    """What scene `scene`'s picture is drawn after: the person's photo, and for every scene
+    but the first, the first scene's picture (kept through redos)."""
+    rt = runtime()
+    job = rt.store.job(job_id)
+    refs: list[Reference] = []  # their paths are media-store keys, fetched by the task
+    if job.reference_path and rt.files.exists(job.reference_path):
+        refs.append(Reference(Path(job.reference_path), "photo"))
+    if scene != 0:
+        first = rt.store.segments(job_id)[0]
+        if first.image_status == "ready" and first.image_path and rt.files.exists(
+            first.image_path
+        ):
+            refs.append(Reference(Path(first.image_path), "look"))
+    return refs
+
+
+def _finish(futures: PrefectFutureList[Any]) -> None:
+    """Wait for the scenes; a provider failure is the person's to judge at the gate, anything
+    else is a fault."""
+    wait(futures)
     for future in futures:
         if future.state.is_failed():
             error = future.state.result(raise_on_failure=False)

@@ -13,7 +13,7 @@ from typing import Literal
 from prefect.input import RunInput
 from pydantic import Field
 
-from videobot.decisions import Decision, SceneNumber
+from videobot.decisions import Decision, SceneNumber, ScriptPart
 
 UI_DECIDER = "Prefect UI"
 
@@ -27,11 +27,15 @@ class ScriptGateInput(RunInput):
     feedback: str | None = Field(
         default=None, max_length=1000, description="What to change (regenerate only)"
     )
-    part: Literal["intro", "main", "outro"] | None = Field(
-        default=None, description="The part to replace (edit only)"
+    part: ScriptPart | None = Field(
+        default=None,
+        description="The part to replace (edit only): intro, main, outro, or style (the style "
+        "sheet every picture is drawn in)",
     )
     text: str | None = Field(
-        default=None, max_length=2000, description="The part's new text (edit only)"
+        default=None, max_length=2000,
+        description="The part's new text (edit only); for style, lines of `Label: value` "
+        "(Medium, Palette, Lighting, or a recurring character's name), only those that change",
     )
     decided_by: str = Field(default=UI_DECIDER, min_length=1, max_length=64)
 

@@ -6,23 +6,29 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Literal
 from uuid import UUID
 
 from orchestration import runs
+from videobot.budget import decision_shortfall
 from videobot.db.bot_records import BotRecords
-from videobot.db.models import JobStatus, VideoJob
+from videobot.db.models import JobStatus, VideoJob, utcnow
 from videobot.db.store import JobStore, unready_scenes
 from videobot.decisions import Decision, Refusal, refusal
 from videobot.naming import short_id
+from videobot.settings import get_settings
 
 log = logging.getLogger(__name__)
 
+# claimed: the decision stands on the gate row and is yet to be passed on to the run.
 # resumed: the run took the decision now. recorded: the run takes it from the gate row (it
 # had not paused, or no longer waits). closed: the job does not wait at that gate. taken:
 # another answer claimed the gate first. refused: the rules refuse it (see `refusal`).
 # resume_failed: the run still waits and the gate is open again for another try.
-OutcomeKind = Literal["resumed", "recorded", "closed", "taken", "refused", "resume_failed"]
+OutcomeKind = Literal[
+    "claimed", "resumed", "recorded", "closed", "taken", "refused", "resume_failed"
+]
 
 
 @dataclass(frozen=True)
@@ -33,8 +39,8 @@ class GateOutcome:
 
     @property
     def done(self) -> bool:
-        """The decision stands: the run goes on with it."""
-        return self.kind in ("resumed", "recorded")
+        """The decision stands: the run goes on with it (once passed on, when claimed)."""
+        return self.kind in ("claimed", "resumed", "recorded")
 
 
 def gate_open(store: JobStore, job: VideoJob, stage: str, attempt: int) -> bool:
@@ -48,7 +54,57 @@ def gate_open(store: JobStore, job: VideoJob, stage: str, attempt: int) -> bool:
 def check(store: JobStore, job: VideoJob, stage: str, decision: Decision) -> Refusal | None:
     """Why the rules refuse `decision` at this job's `stage` gate, or None."""
     unready = [] if stage == "script" else unready_scenes(store.segments(job.id), stage)
-    return refusal(stage, decision, language=job.language, unready=unready)
+    over = decision_shortfall(get_settings(), store, job, stage, decision)
+    return refusal(stage, decision, language=job.language, unready=unready, over_budget=over)
+
+
+def claim(
+    store: JobStore,
+    records: BotRecords,
+    job_id: UUID,
+    stage: str,
+    attempt: int,
+    decision: Decision,
+) -> GateOutcome:
+    """Check and claim: one winner across clicks, shells and bot replicas. "claimed" means the
+    decision now stands on the gate row and must be passed on (`pass_on`); nothing changes
+    otherwise. Quick (database only), so a button can be answered right after it."""
+    job = store.job(job_id)
+    if not gate_open(store, job, stage, attempt):
+        return GateOutcome("closed")
+    refused = check(store, job, stage, decision)
+    if refused is not None:
+        return GateOutcome("refused", refusal=refused)
+    if records.claim_decision(job_id, stage, attempt, decision) is None:
+        return GateOutcome("taken")
+    return GateOutcome("claimed")
+
+
+def pass_on(
+    store: JobStore,
+    records: BotRecords,
+    job_id: UUID,
+    stage: str,
+    attempt: int,
+    decision: Decision,
+) -> GateOutcome:
+    """Resume the run with a claimed decision. A resume that fails while the run still waits
+    gives the claim back, so the person can answer again; a run that no longer waits takes
+    the claimed decision when it reaches the gate."""
+    resuming = time.perf_counter()
+    try:
+        resumed = runs.resume(store, job_id, stage, attempt, decision)
+    except Exception as exc:
+        log.warning(
+            "Resuming job %s at %s-%s failed: %s", short_id(job_id), stage, attempt,
+            type(exc).__name__,
+        )
+        if _still_waits(store.job(job_id)):
+            records.release_decision(job_id, stage, attempt, decision.decided_by)
+            return GateOutcome("resume_failed", error=exc)
+        return GateOutcome("recorded")
+    log.info("Resume %.1f ms", (time.perf_counter() - resuming) * 1000)
+    return GateOutcome("resumed" if resumed else "recorded")
 
 
 def decide(
@@ -59,39 +115,31 @@ def decide(
     attempt: int,
     decision: Decision,
 ) -> GateOutcome:
-    """Check, claim (one winner across clicks, shells and bot replicas), resume.
+    """Check, claim and resume in one call (`claim`, then `pass_on`)."""
+    claimed = claim(store, records, job_id, stage, attempt, decision)
+    if claimed.kind != "claimed":
+        return claimed
+    return pass_on(store, records, job_id, stage, attempt, decision)
 
-    Nothing changes unless the claim wins. A resume that fails while the run still waits
-    gives the claim back, so the person can answer again; a run that no longer waits takes
-    the claimed decision when it reaches the gate.
-    """
-    job = store.job(job_id)
-    if not gate_open(store, job, stage, attempt):
-        return GateOutcome("closed")
-    refused = check(store, job, stage, decision)
-    if refused is not None:
-        return GateOutcome("refused", refusal=refused)
-    checked = time.perf_counter()
-    if records.claim_decision(job_id, stage, attempt, decision) is None:
-        return GateOutcome("taken")
-    resuming = time.perf_counter()
-    try:
-        resumed = runs.resume(store, job_id, stage, attempt, decision)
-    except Exception as exc:
-        log.warning(
-            "Resuming job %s at %s-%s failed: %s", short_id(job_id), stage, attempt,
-            type(exc).__name__,
-        )
-        if _still_waits(job):
-            records.release_decision(job_id, stage, attempt, decision.decided_by)
-            return GateOutcome("resume_failed", error=exc)
-        return GateOutcome("recorded")
-    log.info(
-        "Claim %.1f ms, resume %.1f ms",
-        (resuming - checked) * 1000,
-        (time.perf_counter() - resuming) * 1000,
-    )
-    return GateOutcome("resumed" if resumed else "recorded")
+
+# A claimed decision is normally passed on within a second; one older than this whose run
+# still waits was stranded by a claimer that stopped (a bot restarted mid-click).
+STRANDED_AFTER_SECONDS = 30
+
+
+def pass_on_stranded(store: JobStore, records: BotRecords) -> int:
+    """Pass on the decisions claimed but never passed on, whose runs still wait; returns how
+    many runs were resumed. A run that already took its decision is left alone."""
+    cutoff = utcnow() - timedelta(seconds=STRANDED_AFTER_SECONDS)
+    resumed = 0
+    for job_id, stage, attempt in store.stranded_decisions(cutoff):
+        job, decision = store.job(job_id), store.decision(job_id, stage, attempt)
+        if decision is None or job.flow_run_id is None or not runs.run_waits(job.flow_run_id):
+            continue
+        log.warning("Passing on the %s-%s decision of job %s, claimed but never passed on",
+                    stage, attempt, short_id(job_id))
+        resumed += pass_on(store, records, job_id, stage, attempt, decision).kind == "resumed"
+    return resumed
 
 
 def _still_waits(job: VideoJob) -> bool:

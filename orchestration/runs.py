@@ -59,8 +59,13 @@ def trigger(
     auto_approve: bool = False,
 ) -> FlowRun:
     """Queue a run of the served `make-video` deployment for the job and record it on the job;
-    returns once the run exists (a worker slot may take longer)."""
+    returns once the run exists (a worker slot may take longer). `RunStillLive` when another
+    run works on the job (scheduled, pending, running, paused, suspended or cancelling): two
+    live runs on one job would both make, and pay for, what it lacks."""
     job = store.job(job_id)
+    live = live_run(store, job_id)
+    if live is not None:
+        raise RunStillLive(job_id, live)
     # The flow's own name template would apply only once a process starts the run.
     created = run_deployment(
         DEPLOYMENT,
@@ -68,6 +73,9 @@ def trigger(
         flow_run_name=run_name(job_id),
         tags=job_tags(job.user_id, job.format, settings),
         timeout=0,
+        # Two callers triggering the job at once (bot replicas, a double submit) get the one
+        # run Prefect creates for this key; a later trigger, once that run ended, a new one.
+        idempotency_key=f"make-video:{job_id}:after:{job.flow_run_id or 'none'}",
     )
     run = cast("FlowRun", created)  # called from sync code: the run, not a coroutine
     store.update_job(
@@ -77,6 +85,15 @@ def trigger(
         prefect_api_url=get_current_settings().api.url,
     )
     return run
+
+
+class RunStillLive(RuntimeError):
+    """The job has a live run; a second one is refused."""
+
+    def __init__(self, job_id: UUID, run: str) -> None:
+        super().__init__(f"job {short_id(job_id)} is still worked on by the run {run}: cancel "
+                         "it, or wait for it to end")
+        self.run = run
 
 
 def waits_at(store: JobStore, job_id: UUID, stage: str, attempt: int) -> bool:

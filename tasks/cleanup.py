@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -17,6 +15,7 @@ from prefect.states import Cancelled
 from tasks.runtime import ONCE, runtime
 from videobot.channels import channel_for
 from videobot.db.maintenance import (
+    drop_kept_photos,
     expire_job,
     expiry_reason,
     record_media_removed,
@@ -25,11 +24,16 @@ from videobot.db.maintenance import (
 )
 from videobot.db.models import utcnow
 from videobot.db.store import JobNotFound
-from videobot.media.paths import MediaLayout
+from videobot.media.paths import key
+from videobot.media.store import LocalFolderStore, UnsafeMediaPath
 
-
-class UnsafeMediaPath(ValueError):
-    """A directory to delete that is not a job directory directly under the media root."""
+__all__ = [
+    "RemovedMedia",
+    "UnsafeMediaPath",
+    "expire_waiting_job",
+    "remove_job_media",
+    "remove_kept_photos",
+]
 
 
 @dataclass(frozen=True)
@@ -47,50 +51,6 @@ def _short_run_name() -> str:
     return f"{task_run.task_name}-{str(task_run.parameters['job_id'])[:8]}"
 
 
-def job_media_dir(media: MediaLayout, job_id: UUID) -> Path:
-    """The job's media directory, checked to be a real directory directly under the root.
-
-    A symlink is refused rather than followed: deleting through it could reach anything.
-    """
-    root = media.root.resolve()
-    target = media.job_dir(job_id)
-    if target.is_symlink() or target.resolve().parent != root:
-        raise UnsafeMediaPath(f"refusing to delete {target}: not a job directory in {root}")
-    if target.exists() and not target.is_dir():
-        raise UnsafeMediaPath(f"refusing to delete {target}: not a directory")
-    return target
-
-
-def remove_tree(path: Path) -> tuple[int, int]:
-    """Delete `path` and everything under it; returns (files, bytes) removed.
-
-    File by file, so the counts are exactly what went, and a retry after a partial failure
-    finishes the job. Symlinks inside are removed, never followed. A missing path is (0, 0).
-    """
-    files = size = 0
-    if not path.exists():
-        return 0, 0
-    for dirpath, dirnames, filenames in os.walk(path, topdown=False, followlinks=False):
-        here = Path(dirpath)
-        for name in filenames:
-            entry = here / name
-            try:
-                entry_size = entry.lstat().st_size
-                entry.unlink()
-            except FileNotFoundError:
-                continue
-            files, size = files + 1, size + entry_size
-        for name in dirnames:
-            entry = here / name
-            if entry.is_symlink():
-                entry.unlink(missing_ok=True)
-                files += 1
-            elif entry.exists():
-                entry.rmdir()
-    path.rmdir()
-    return files, size
-
-
 def _retry_unless_unsafe(task: Any, task_run: Any, state: Any) -> bool:
     """A refused path stays refused; retrying only makes sense for I/O errors."""
     return not isinstance(state.data, UnsafeMediaPath)
@@ -105,7 +65,8 @@ def _retry_unless_unsafe(task: Any, task_run: Any, state: Any) -> bool:
     **ONCE,
 )
 def remove_job_media(job_id: UUID, older_than_hours: float) -> RemovedMedia:
-    """Delete one finished job's media directory and record it; the job row stays."""
+    """Delete one finished job's media from the store (and this machine's scratch copies left
+    by a failed step) and record it; the job row stays."""
     rt = runtime()
     now = utcnow()
     # Checked again right before deleting: the job may have been rerun since it was listed.
@@ -116,9 +77,23 @@ def remove_job_media(job_id: UUID, older_than_hours: float) -> RemovedMedia:
         except JobNotFound:
             status = "deleted"
         return RemovedMedia(job_id, status, 0, 0, removed=False)
-    files, size = remove_tree(job_media_dir(rt.media, job_id))
+    prefix = key(rt.media.job_dir(job_id))
+    files, size = rt.files.delete_prefix(prefix)
+    LocalFolderStore(rt.settings.scratch_dir / "out").delete_prefix(prefix)
     record_media_removed(rt.store, job_id, size, files, now)
     return RemovedMedia(job_id, job.status, files, size, removed=True)
+
+
+@task(name="remove-kept-photos", retries=2, retry_delay_seconds=5, **ONCE)
+def remove_kept_photos(older_than_hours: float) -> int:
+    """Delete the photos people sent for a next job that never came within the time media
+    are kept; how many."""
+    rt = runtime()
+    # Taken off their owners first: a photo deleted while a job took it would be lost to it.
+    dropped = drop_kept_photos(rt.store, utcnow(), timedelta(hours=older_than_hours))
+    for photo in dropped:
+        rt.files.delete(photo)
+    return len(dropped)
 
 
 def cancel_paused_run(flow_run_id: UUID, reason: str) -> bool:

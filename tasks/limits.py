@@ -17,12 +17,16 @@ from prefect.concurrency.asyncio import ConcurrencySlotAcquisitionError
 from prefect.concurrency.sync import concurrency
 
 from tasks.runtime import JobEnded, runtime
+from videobot.call_estimates import expected_usage
 from videobot.db.models import JobStatus
-from videobot.ledger import metered
+from videobot.formats import VideoFormat
+from videobot.ledger import Expected, adopt, metered
 from videobot.providers.base import Usage
 from videobot.settings import Settings
 
-__all__ = ["JobEnded", "JobSlot", "LimitMissing", "paid_call", "provider_slot"]
+__all__ = [
+    "JobEnded", "JobSlot", "LimitMissing", "adopt_output", "paid_call", "provider_slot",
+]
 
 T = TypeVar("T")
 
@@ -133,11 +137,38 @@ def paid_call(
     segment: int | None,
     provider: str,
     call: Callable[[], tuple[T, Usage]],
+    part: str | None = None,
+    round_: int | None = None,
 ) -> T:
-    """One provider call within the provider's cap, written to the ledger. A job cancelled
-    meanwhile makes no new call: `JobEnded` instead."""
+    """One provider call within the provider's cap, written ahead and to the ledger
+    (`videobot.ledger.metered`); `part` tells a narration's section, `round_` the gate round
+    it serves. A job cancelled meanwhile makes no new call: `JobEnded` instead."""
     store = runtime().store
     with provider_slot(provider):
         if store.job(job_id).status in (JobStatus.CANCELLED, JobStatus.EXPIRED):
             raise JobEnded(f"job {job_id} has ended")
-        return metered(store, job_id, stage=stage, segment=segment, provider=provider, call=call)
+        return metered(store, job_id, stage=stage, segment=segment, provider=provider,
+                       call=call, part=part, round_=round_, expected=expected_prices(job_id))
+
+
+def adopt_output(job_id: UUID, *, stage: str, segment: int | None,
+                 part: str | None = None) -> bool:
+    """An output file the call at this place wrote just before its process died is kept, and
+    its ledger row written (`videobot.ledger.adopt`). False when no call there was in flight
+    (its row was written already)."""
+    return adopt(runtime().store, job_id, stage=stage, segment=segment, part=part,
+                 expected=expected_prices(job_id))
+
+
+def expected_prices(job_id: UUID) -> Expected:
+    """What one call of the job is expected to cost, for ledger rows no answer priced."""
+
+    def price(stage: str, provider: str, part: str | None) -> Usage:
+        rt = runtime()
+        job = rt.store.job(job_id)
+        script = rt.store.script_of(job)
+        text = script.part(part) if script is not None and part else ""
+        return expected_usage(rt.settings, stage, provider, fmt=VideoFormat(job.format),
+                              text=text)
+
+    return price

@@ -7,9 +7,11 @@ from uuid import UUID
 
 from prefect import task
 
-from tasks.artifacts import publish_scenes, publish_script, publish_video
+from tasks.artifacts import publish_gate, publish_script, publish_video
 from tasks.runtime import ONCE, runtime
-from videobot.costs import gate_note
+from videobot.costs import approving_starts, gate_note
+from videobot.formats import VideoFormat
+from videobot.motion import job_motion
 
 
 @task(name="present", task_run_name="present-{stage}-{attempt}", retries=2, retry_delay_seconds=2,
@@ -29,9 +31,11 @@ def present(job_id: UUID, stage: str, attempt: int, channel: str, sheet: str | N
         publish_script(job_id, script, attempt)
     else:
         segments = rt.store.segments(job_id)
-        note = gate_note(rt.settings, stage, len(segments))
+        motion = job_motion(rt.settings, job.motion_model, job.motion_seconds)
+        note = gate_note(rt.settings, stage, len(segments), motion)
         out.show_media(job, stage, segments, Path(sheet) if sheet else None, attempt, note)
-        publish_scenes(job_id, sheet)
+        starts = approving_starts(rt.settings, stage, VideoFormat(job.format), motion)
+        publish_gate(job_id, stage, attempt, sheet, f"approving {starts}.")
     rt.store.mark_presented(job_id, stage, attempt)
 
 

@@ -1,4 +1,5 @@
-"""What tasks share in one process: settings, the job store, providers, the media layout."""
+"""What tasks share in one process: settings, the job store, providers, the media layout and
+the media store."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from typing import Any
 
 from prefect.cache_policies import NO_CACHE
 
-from videobot.channels import Channel, build_channel, register_channel
+from videobot.channels import Channel, TerminalChannel, build_channel, register_channel
 from videobot.db.engine import Database
 from videobot.db.store import JobStore
 from videobot.media.paths import MediaLayout
+from videobot.media.scratch import Scratch, StoreKeyedJournal
+from videobot.media.store import MediaStore, open_media_store
 from videobot.model_currency import check_model_currency
 from videobot.providers.base import ProviderError
 from videobot.providers.registry import Providers, build_providers
@@ -26,10 +29,19 @@ class Runtime:
     settings: Settings
     store: JobStore
     providers: Providers
-    media: MediaLayout
+    media: MediaLayout  # store keys
+    files: MediaStore
 
     def channel(self, kind: str) -> Channel:
         return build_channel(kind)
+
+    def scratch(self) -> Scratch:
+        """Local copies for one step, emptied when it ends."""
+        return Scratch(self.files, self.settings.scratch_dir)
+
+    def existing(self, ref: str | None) -> str | None:
+        """`ref` (a store key, or an older row's file path) when its medium exists."""
+        return ref if ref and self.files.exists(ref) else None
 
 
 def _telegram_channel() -> Channel:
@@ -40,6 +52,8 @@ def _telegram_channel() -> Channel:
 
 
 register_channel("telegram", _telegram_channel)
+# The terminal shows where each medium is: a file path, or the bucket's URL.
+register_channel("terminal", lambda: TerminalChannel(locate=runtime().files.locate))
 
 
 _building = threading.Lock()
@@ -65,8 +79,13 @@ def _build_runtime() -> Runtime:
     return Runtime(
         settings=settings,
         store=store,
-        providers=build_providers(settings, journal=store),
-        media=MediaLayout(settings.media_dir),
+        # Provider tasks are written ahead under store keys, so a task that a worker which
+        # died had started is found by whichever worker takes the job up.
+        providers=build_providers(
+            settings, journal=StoreKeyedJournal(store, settings.scratch_dir)
+        ),
+        media=MediaLayout(),
+        files=open_media_store(settings),
     )
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from uuid import UUID
 
 from prefect import task
 
 from tasks.limits import paid_call
 from tasks.runtime import RETRIES, runtime
+from videobot.media.paths import key
 from videobot.providers.base import ScriptRequest
 from videobot.requests import clean_prompt
 from videobot.script import ScenePlan, Script, SegmentPlan
@@ -21,14 +21,16 @@ def intake(job_id: UUID) -> str:
     job = rt.store.job(job_id)
     if job.prompt_kind != "voice" or job.prompt:
         return job.prompt
-    voice = Path(job.voice_path or rt.media.voice_prompt(job_id))
-    transcript = paid_call(
-        job_id,
-        stage="intake",
-        segment=None,
-        provider=rt.providers.transcriber.name,
-        call=lambda: rt.providers.transcriber.transcribe(voice),
-    )
+    stored = job.voice_path or key(rt.media.voice_prompt(job_id))
+    with rt.scratch() as scratch:
+        voice = scratch.fetch(stored)  # a key, or the path where the bot saved the note
+        transcript = paid_call(
+            job_id,
+            stage="intake",
+            segment=None,
+            provider=rt.providers.transcriber.name,
+            call=lambda: rt.providers.transcriber.transcribe(voice),
+        )
     text = clean_prompt(transcript.text)
     language = transcript.language if job.language == "auto" else job.language
     rt.store.update_job(job_id, prompt=text, language=language)
@@ -55,6 +57,7 @@ def write_script(job_id: UUID, attempt: int, feedback: str | None) -> Script:
         job_id,
         stage="script",
         segment=None,
+        round_=attempt,
         provider=writer.name,
         call=lambda: writer.write_script(request),
     )

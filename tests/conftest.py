@@ -18,6 +18,7 @@ from tests.fakes.runway_server import FakeRunway
 
 if TYPE_CHECKING:
     from tests.serving import Server
+    from videobot.db.store import JobStore
 
 # Before anything reads settings: every test session gets its own data dir and app database.
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="videobot-tests-"))
@@ -36,18 +37,28 @@ POSTGRES_ADMIN_URL = os.environ.get(
 
 @pytest.fixture(scope="session")
 def prefect_server() -> Iterator[str]:
-    """One Prefect API (with its own temporary database) for the whole session."""
-    from prefect.settings import get_current_settings
-    from prefect.testing.utilities import prefect_test_harness
+    """One Prefect server (`prefect server start`, its own SQLite database) for the session,
+    run as `videobot up` runs it: every background service on, slot leases on disk.
+
+    Not `prefect_test_harness`: its server is an ephemeral one, which runs no lease
+    repossessor, so a job slot held by a flow-run process a test kills would stay taken for
+    the rest of the session and later jobs would queue forever."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
 
     from tasks.limits import ensure_limits
+    from tests.serving import PrefectServer
     from videobot.settings import get_settings
 
-    with prefect_test_harness(server_startup_timeout=90):
-        url = get_current_settings().api.url
-        assert url
-        ensure_limits(get_settings())
-        yield url
+    folder = _SESSION_DIR / "prefect"
+    server = PrefectServer(f"sqlite+aiosqlite:///{folder / 'prefect.db'}", folder,
+                           folder / "server.log")
+    url = server.start()
+    try:
+        with temporary_settings({PREFECT_API_URL: url}):
+            ensure_limits(get_settings())
+            yield url
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +93,18 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'app.db'}"
     return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[JobStore]:
+    """A migrated job store on each of the two databases."""
+    from videobot.db.engine import Database
+    from videobot.db.store import JobStore
+
+    db = Database(database_url)
+    db.migrate()
+    yield JobStore(db)
+    db.dispose()
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -107,6 +108,8 @@ def start_flow(job_id: UUID) -> tuple[threading.Thread, dict[str, Any]]:
         except BaseException as exc:
             outcome["error"] = exc
 
-    thread = threading.Thread(target=target, daemon=True)
+    # In this test's context: the thread talks to the Prefect API the test set.
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(target,),
+                              daemon=True)
     thread.start()
     return thread, outcome

@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from uuid import UUID
 
@@ -25,11 +25,14 @@ REPO = Path(__file__).resolve().parents[1]
 class Server:
     """`python -m deployments.serve` in its own process group, restartable.
 
-    `env` adds to (or overrides) the test process's environment, e.g. MAX_CONCURRENT_JOBS.
+    `env` adds to (or overrides) the test process's environment, e.g. MAX_CONCURRENT_JOBS;
+    `args` are given to it, e.g. `--reconcile-slots`.
     """
 
-    def __init__(self, api_url: str, env: Mapping[str, str] | None = None) -> None:
+    def __init__(self, api_url: str, env: Mapping[str, str] | None = None,
+                 args: Sequence[str] = ()) -> None:
         self.api_url = api_url
+        self.args = list(args)
         self.env = {
             **os.environ,
             "PREFECT_API_URL": api_url,
@@ -45,7 +48,7 @@ class Server:
         offset = self.log.stat().st_size if self.log.exists() else 0
         with self.log.open("ab") as out:  # kept for reading when a test fails
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "deployments.serve"],
+                [sys.executable, "-m", "deployments.serve", *self.args],
                 cwd=REPO,
                 env=self.env,
                 start_new_session=True,

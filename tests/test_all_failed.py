@@ -72,7 +72,7 @@ def test_all_images_and_all_clips_failed_wait_at_their_gates(
     try:
         job_line = wait_for(lambda: next((x for x in lines if x.startswith("Job ")), None),
                             what="the job line")
-        store, media = runtime().store, runtime().media
+        store, media, files = runtime().store, runtime().media, runtime().files
         job_id = store.find_job(job_line.split()[1]).id
         short = str(job_id)[:8]
         wait_for(paused_at(job_id, "script", 1), what="the script gate")
@@ -82,7 +82,7 @@ def test_all_images_and_all_clips_failed_wait_at_their_gates(
         segments = store.segments(job_id)
         assert [s.image_status for s in segments] == ["failed"] * 10
         assert all("403" in (s.error or "") for s in segments), [s.error for s in segments]
-        assert not media.contact_sheet(job_id, "images", 1).exists()
+        assert not files.exists(media.contact_sheet(job_id, "images", 1).as_posix())
         refused = [c for c in store.calls(job_id) if c.stage == "images"]
         assert len(refused) == 10 and all(c.error for c in refused)
         capsys.readouterr()
@@ -93,7 +93,7 @@ def test_all_images_and_all_clips_failed_wait_at_their_gates(
         assert main(["approve", short, "--stage", "images", "--redo", "1-10"]) == 0
         wait_for(paused_at(job_id, "images", 2), what="the images gate, round 2")
         assert [s.image_status for s in store.segments(job_id)] == ["ready"] * 10
-        assert media.contact_sheet(job_id, "images", 2).is_file()
+        assert files.exists(media.contact_sheet(job_id, "images", 2).as_posix())
 
         _refuse_every_clip(runway)
         assert main(["approve", short, "--stage", "images"]) == 0
@@ -101,7 +101,7 @@ def test_all_images_and_all_clips_failed_wait_at_their_gates(
         segments = store.segments(job_id)
         assert [s.video_status for s in segments] == ["failed"] * 10
         assert all("content filter" in (s.error or "") for s in segments)
-        assert not media.contact_sheet(job_id, "clips", 1).exists()
+        assert not files.exists(media.contact_sheet(job_id, "clips", 1).as_posix())
         assert main(["approve", short, "--stage", "clips", "--cancel"]) == 0
         assert proc.wait(timeout=120) == 0
     finally:

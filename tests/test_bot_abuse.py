@@ -92,7 +92,7 @@ def test_too_long_prompt_unknown_command_sticker_edit_group(
     _reply(stack, 2003, "x" * 10_000, "That is 10000 characters; please keep the prompt under 2000")
     _reply(stack, 2004, "/frobnicate", "I don't know that command")
     stack.tg.send_sticker(2005)
-    stack.tg.wait_for_message(2005, lambda m: "only use text or a voice note" in m.text, 30)
+    stack.tg.wait_for_message(2005, lambda m: "text, a voice note or a photo" in m.text, 30)
     stack.tg.edit(2006, 1, "changed my mind")
     stack.tg.wait_for_message(2006, lambda m: "edited messages" in m.text, 30)
     stack.tg.write(2007, "/start", chat_id=-100500, chat_type="group")

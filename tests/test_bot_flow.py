@@ -205,7 +205,7 @@ def test_voice_note_is_transcribed_and_made_into_a_video(stack: Stack, tmp_path:
 
     job = only_job_of(user)
     assert (job.prompt, job.prompt_kind) == ("How do bees make honey?", "voice")
-    assert Path(job.voice_path or "").read_bytes() == note.read_bytes()
+    assert Path(runtime().files.locate(job.voice_path or "")).read_bytes() == note.read_bytes()
     uploads = stack.openai.requests_to("audio/transcriptions")
     assert len(uploads) == 1 and uploads[0].files["file"].filename.endswith(".ogg")
 

@@ -3,7 +3,7 @@ concurrent requests are counted exactly, one job per person starts, a gate is de
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -11,7 +11,6 @@ from typing import TypeVar
 import pytest
 
 from videobot.db.bot_records import BotRecords, Refused
-from videobot.db.engine import Database
 from videobot.db.store import JobStore
 from videobot.decisions import Decision
 
@@ -19,11 +18,9 @@ T = TypeVar("T")
 
 
 @pytest.fixture
-def records(database_url: str) -> Iterator[BotRecords]:
-    db = Database(database_url)
-    db.migrate()
-    yield BotRecords(db)
-    db.dispose()
+def records(store: JobStore) -> BotRecords:
+    """The bot's records on the migrated store's database (SQLite and PostgreSQL)."""
+    return BotRecords(store.db)
 
 
 def _at_once(count: int, call: Callable[[], T]) -> list[T]:

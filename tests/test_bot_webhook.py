@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -75,30 +75,24 @@ def _update(update_id: int, user: int, text: str) -> dict[str, Any]:
     }
 
 
-def _health(url: str, ready_within: float = 30.0) -> tuple[int, dict[str, Any]]:
-    """GET /health once the webhook server accepts connections: the bot prints that it runs
-    in webhook mode a moment before its server listens, so a refused connection is retried."""
-    deadline = time.monotonic() + ready_within
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=10) as reply:
-                return int(reply.status), json.loads(reply.read())
-        except urllib.error.HTTPError as exc:
-            return exc.code, json.loads(exc.read())
-        except urllib.error.URLError as exc:
-            refused = isinstance(exc.reason, ConnectionRefusedError)
-            if not refused or time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
+def _health(url: str) -> tuple[int, dict[str, Any]]:
+    """GET /health: the bot says it runs in webhook mode only once its server listens."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as reply:
+            return int(reply.status), json.loads(reply.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
 
 
 def test_webhook_is_registered_with_the_url_as_given(
     hook: tuple[FakeTelegram, str, BotProcess],
 ) -> None:
-    """setWebhook gets exactly TELEGRAM_WEBHOOK_URL and the secret token."""
+    """setWebhook gets exactly TELEGRAM_WEBHOOK_URL and the secret token, once the bot's
+    server already listens there (Telegram delivers as soon as the call succeeds)."""
     tg, url, _ = hook
     assert tg.webhook is not None
     assert tg.webhook["url"] == url and tg.webhook["secret_token"] == SECRET
+    assert tg.webhook_listening is True
 
 
 @pytest.mark.parametrize("secret", [None, "", "wrong-secret", SECRET + "x"])
@@ -181,3 +175,20 @@ def test_webhook_without_secret_refuses_to_start() -> None:
     assert done.returncode == 2
     assert "TELEGRAM_WEBHOOK_SECRET" in done.stderr
     assert token not in done.stdout + done.stderr
+
+
+def test_a_port_in_use_stops_the_bot_with_one_line(prefect_server: str) -> None:
+    """Another process listens on the webhook port: the bot says so in one line and exits 2,
+    without a traceback, and registers no webhook Telegram could not deliver to."""
+    with FakeTelegram() as tg, socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = {**os.environ, "PREFECT_API_URL": prefect_server,
+               **_env(tg, port, f"http://127.0.0.1:{port}/hook")}
+        done = subprocess.run([sys.executable, "-m", "bot"], cwd=REPO, env=env,
+                              capture_output=True, text=True, timeout=60)
+        assert tg.webhook is None
+    assert done.returncode == 2
+    assert f"videobot bot: the webhook server could not listen on port {port}" in done.stderr
+    assert "Traceback" not in done.stdout + done.stderr

@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 
 from videobot.formats import VideoFormat
-from videobot.media.assembly import AssemblyResult, assemble_video, filter_value
+from videobot.media.assembly import AssemblyResult, assemble_video
+from videobot.media.caption_files import filter_value
 from videobot.media.ffmpeg import run_ffmpeg
 from videobot.media.probe import extract_frame, probe
 

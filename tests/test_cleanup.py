@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from sqlalchemy import inspect, update
 
 from flows.cleanup import cleanup_media, human_size
 from flows.make_video import make_video
-from tasks.cleanup import UnsafeMediaPath, job_media_dir, remove_job_media, remove_tree
+from tasks.cleanup import remove_job_media
 from tasks.runtime import runtime
 from tests.helpers import new_job
 from videobot.db.engine import Database
@@ -29,19 +28,11 @@ from videobot.db.maintenance import (
 from videobot.db.models import Approval, JobStatus, utcnow
 from videobot.db.store import JobNotFound, JobStore
 from videobot.decisions import Decision
-from videobot.media.paths import MediaLayout
+from videobot.media.store import LocalFolderStore, UnsafeMediaPath, remove_tree
 
 DAY = timedelta(hours=24)
 CLEANUP_AFTER = timedelta(hours=72)
 GATE_TIMEOUT = timedelta(hours=48)
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[JobStore]:
-    db = Database(database_url)
-    db.migrate()
-    yield JobStore(db)
-    db.dispose()
 
 
 def _job(store: JobStore) -> uuid.UUID:
@@ -198,25 +189,32 @@ def test_remove_tree_counts_files_and_bytes_and_does_not_follow_links(tmp_path: 
 
 def test_job_media_dir_refuses_a_directory_that_leads_outside_the_root(tmp_path: Path) -> None:
     """A job directory that is a symlink (here to a folder outside the root) is refused."""
-    layout, outside, job_id = MediaLayout(tmp_path / "media"), tmp_path / "elsewhere", uuid.uuid4()
-    layout.root.mkdir()
-    outside.mkdir()
-    assert job_media_dir(layout, job_id) == layout.root / str(job_id)
-    layout.job_dir(job_id).symlink_to(outside, target_is_directory=True)
+    files, job_id = LocalFolderStore(tmp_path / "media"), uuid.uuid4()
+    outside = tmp_path / "elsewhere"
+    files.root.mkdir()
+    (outside / "keep.mp4").parent.mkdir()
+    (outside / "keep.mp4").write_bytes(b"keep me")
+    assert files.delete_prefix(str(job_id)) == (0, 0)
+    (files.root / str(job_id)).symlink_to(outside, target_is_directory=True)
     with pytest.raises(UnsafeMediaPath):
-        job_media_dir(layout, job_id)
-    assert outside.is_dir()
+        files.delete_prefix(str(job_id))
+    assert (outside / "keep.mp4").read_bytes() == b"keep me"
 
 
 def _media(job_id: uuid.UUID) -> list[Path]:
     """Four real files in the job's media directory: 1000 + 2000 + 3000 + 4000 bytes."""
-    layout = runtime().media
-    paths = [layout.image(job_id, 0, 1), layout.clip(job_id, 0, 1),
-             layout.narration(job_id, "intro"), layout.final(job_id)]
+    layout, files = runtime().media, runtime().files
+    paths = [Path(files.locate(name.as_posix())) for name in (
+        layout.image(job_id, 0, 1), layout.clip(job_id, 0, 1),
+        layout.narration(job_id, "intro"), layout.final(job_id))]
     for n, path in enumerate(paths, start=1):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"x" * 1000 * n)
     return paths
+
+
+def _job_dir(job_id: uuid.UUID) -> Path:
+    return Path(runtime().files.locate(str(job_id)))
 
 
 def test_remove_media_leaves_a_job_that_came_back_to_life() -> None:
@@ -251,9 +249,10 @@ def test_cleanup_flow_removes_old_media_only_and_once(prefect_server: str) -> No
 
     state = cleanup_media(return_state=True)
     assert state.result() == {
-        "jobs_cleaned": 2, "files_removed": 4, "bytes_removed": 10_000, "jobs_expired": 0
+        "jobs_cleaned": 2, "files_removed": 4, "bytes_removed": 10_000, "jobs_expired": 0,
+        "photos_removed": 0,
     }
-    assert not any(p.exists() for p in old_files) and not runtime().media.job_dir(old).exists()
+    assert not any(p.exists() for p in old_files) and not _job_dir(old).exists()
     job = store.job(old)
     assert (job.status, job.media_removed_bytes) == ("delivered", 10_000)
     assert job.media_removed_at is not None
@@ -273,7 +272,8 @@ def test_cleanup_flow_removes_old_media_only_and_once(prefect_server: str) -> No
 
     removed_at = job.media_removed_at
     assert cleanup_media() == {
-        "jobs_cleaned": 0, "files_removed": 0, "bytes_removed": 0, "jobs_expired": 0
+        "jobs_cleaned": 0, "files_removed": 0, "bytes_removed": 0, "jobs_expired": 0,
+        "photos_removed": 0,
     }, "a second run removes nothing more"
     assert store.job(old).media_removed_at == removed_at
 
@@ -312,7 +312,7 @@ def test_cleanup_flow_expires_old_gates_and_keeps_their_media_for_later(
     store.update_job(stale, finished_at=utcnow() - 4 * DAY)
     later = cleanup_media()
     assert (later["jobs_cleaned"], later["jobs_expired"]) == (1, 0)
-    assert not runtime().media.job_dir(stale).exists()
+    assert not _job_dir(stale).exists()
 
 
 def test_cleanup_flow_rejects_a_non_positive_age(prefect_server: str) -> None:

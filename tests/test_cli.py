@@ -113,7 +113,8 @@ def test_make_answers_gates_in_the_terminal_and_from_another_shell(
     output = "".join(lines)
     assert "'maybe' is not a choice here" in output
     assert "contact sheet:" in output
-    assert "Approving starts the clips: 10 scenes, estimated $0.00." in output
+    assert ("Approving starts the clips: 10 scenes with ffmpeg-motion (5 s each), estimated "
+            "$0.00.") in output
     assert "Video: " in output and f"video-{str(job_id)[:8]}" in output
     store = runtime().store
     assert store.call_counts(job_id)["images"] == 11

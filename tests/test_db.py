@@ -16,14 +16,6 @@ from videobot.providers.base import ProviderError, ScriptRequest, Usage
 from videobot.providers.offline.script_writer import OfflineScriptWriter
 
 
-@pytest.fixture
-def store(database_url: str) -> JobStore:
-    db = Database(database_url)
-    db.migrate()
-    yield JobStore(db)
-    db.dispose()
-
-
 def _job(store: JobStore) -> uuid.UUID:
     return store.create_job(user_id="u1", prompt="How volcanoes work", language="en", fmt="16:9").id
 

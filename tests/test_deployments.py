@@ -20,6 +20,11 @@ from videobot.decisions import Decision
 from videobot.settings import get_settings
 
 
+def _stored(key: str | None) -> Path:
+    """The file of a stored medium (the tests' store is the local folder)."""
+    return Path(runtime().files.locate(key or ""))
+
+
 def _decide(job_id: UUID, stage: str, decision: Decision) -> None:
     resume_flow_run(runtime().store.job(job_id).flow_run_id,
                     run_input=run_input_of(stage, decision))
@@ -63,15 +68,16 @@ def test_suspended_run_survives_a_restart_without_repeating_calls(delivered_job:
     store = runtime().store
     assert store.call_counts(delivered_job) == ONE_VIDEO_CALLS
     assert len(store.calls(delivered_job)) == sum(ONE_VIDEO_CALLS.values())
-    assert Path(store.job(delivered_job).final_path or "").is_file()
+    assert runtime().files.exists(store.job(delivered_job).final_path or "")
 
 
 def test_rerun_clips_of_one_scene(delivered_job: UUID) -> None:
-    """`rerun-stage` for the clip of scene 3 makes one clip and one new video, nothing else."""
+    """`rerun-stage` for the clip of scene 3 makes one clip and one new video, nothing else: in
+    the gate's next round (a new file), with the delivered video kept until the new one
+    exists."""
     store = runtime().store
-    before = {s.index: Path(s.video_path).stat().st_mtime_ns for s in store.segments(delivered_job)}
-    final = Path(store.job(delivered_job).final_path or "")
-    final_before = final.stat().st_mtime_ns
+    before = {s.index: s.video_path for s in store.segments(delivered_job)}
+    final = _stored(store.job(delivered_job).final_path)
     calls_before = store.call_counts(delivered_job)
 
     run_deployment(
@@ -79,13 +85,17 @@ def test_rerun_clips_of_one_scene(delivered_job: UUID) -> None:
         parameters={"job_id": str(delivered_job), "stage": "clips", "segments": [3]}, timeout=0,
     )
     wait_for(lambda: store.job(delivered_job).status != "delivered", timeout=60, what="rerun")
-    _approve_when_waiting(delivered_job, "clips")
+    wait_for(paused_at(delivered_job, "clips", 2), timeout=120, what="the clips gate, round 2")
+    assert final.is_file(), "the delivered video stays while its replacement is being made"
+    _decide(delivered_job, "clips", Decision.make("approve", "test"))
     wait_for(lambda: _delivered(delivered_job), timeout=180, what="the new video")
 
-    after = {s.index: Path(s.video_path).stat().st_mtime_ns for s in store.segments(delivered_job)}
+    after = {s.index: s.video_path for s in store.segments(delivered_job)}
     assert [i for i in range(10) if after[i] != before[i]] == [2]
+    assert Path(after[2] or "").name == "scene-03-r2.mp4"
     assert store.call_counts(delivered_job) == {**calls_before, "clips": calls_before["clips"] + 1}
-    assert final.stat().st_mtime_ns != final_before
+    new_final = _stored(store.job(delivered_job).final_path)
+    assert new_final.is_file() and new_final != final and not final.exists()
 
 
 def test_a_run_suspended_without_its_input_form_is_still_resumed(server: Server) -> None:

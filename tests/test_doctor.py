@@ -70,3 +70,23 @@ def test_a_dead_server_and_a_missing_key_are_told(
     assert script.startswith("!!") and "no answer from 127.0.0.1" in script
     assert clips.startswith("!!") and "missing" in clips and "not asked: no key" in clips
     assert "Traceback" not in out
+
+
+def test_the_media_store_is_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The local media folder is written to; a bucket whose server does not answer is marked,
+    named without its keys, and makes the report unhealthy."""
+    table, healthy = report(Settings(data_dir=tmp_path), None, date(2026, 12, 1))
+    assert f"ok media store: writable at {tmp_path}" in table and healthy
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "doctor-key-id")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "doctor-secret-value")
+    settings = Settings(
+        data_dir=tmp_path, media_store="s3://videobot-media/jobs",
+        media_store_endpoint_url=f"http://127.0.0.1:{_dead_port()}",
+    )
+    table, healthy = report(settings, None, date(2026, 12, 1))
+    store = next(line for line in table.splitlines() if "media store" in line)
+    assert store == "!! media store: cannot use the media store s3://videobot-media/jobs: " \
+        "its server does not answer"
+    assert not healthy
+    assert "doctor-secret-value" not in table and "doctor-key-id" not in table

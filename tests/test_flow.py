@@ -29,7 +29,8 @@ def test_offline_video_end_to_end(
     """Auto-approved, a prompt becomes a 50 s H.264/AAC MP4 with speech in every section."""
     store = runtime().store
     job_id = new_job(prompt, fmt, language)
-    path = Path(make_video(job_id, "terminal", True))
+    final = make_video(job_id, "terminal", True)
+    path = Path(runtime().files.locate(final))  # the default store: a local folder
 
     info = probe(path)
     assert info.duration == pytest.approx(50.0, abs=0.1)
@@ -40,7 +41,7 @@ def test_offline_video_end_to_end(
     assert min(intro, main, outro) > 0.01, "each section has narration"
 
     job = store.job(job_id)
-    assert (job.status, job.stage, job.final_path) == ("delivered", "delivered", str(path))
+    assert (job.status, job.stage, job.final_path) == ("delivered", "delivered", final)
     assert job.flow_run_name == f"video-{str(job_id)[:8]}"
     assert store.call_counts(job_id) == ONE_VIDEO_CALLS
     assert all(s.image_status == s.video_status == "ready" for s in store.segments(job_id))
@@ -48,7 +49,7 @@ def test_offline_video_end_to_end(
     loudness = measure_loudness(path)
     assert loudness["I"] == pytest.approx(-14.0, abs=1.0) and loudness["Peak"] <= -1.0
     assert set(job.word_timings or {}) == {"intro", "main", "outro"}
-    srt = Path(job.captions_path or "")
+    srt = Path(runtime().files.locate(job.captions_path or ""))
     assert srt.parent == path.parent and srt.name == "captions.srt"
     cues = srt.read_text(encoding="utf-8").strip().split("\n\n")
     spoken = " ".join(" ".join(cue.splitlines()[2:]) for cue in cues).split()
@@ -61,7 +62,7 @@ def test_captions_off_leaves_the_clips_copied(prefect_server: str) -> None:
     store = runtime().store
     job_id = new_job("How tides work")
     store.update_job(job_id, captions=False)
-    path = Path(make_video(job_id, "terminal", True))
+    path = Path(runtime().files.locate(make_video(job_id, "terminal", True)))
     job = store.job(job_id)
     assert job.captions_path is None and not (path.parent / "captions.srt").exists()
     assert probe(path).duration == pytest.approx(50.0, abs=0.1)
@@ -79,20 +80,23 @@ def test_replaying_a_finished_job_calls_no_provider(prefect_server: str) -> None
 
 
 def test_the_prefect_ui_shows_script_scenes_and_video(prefect_server: str) -> None:
-    """A finished run leaves artifacts: the script, the scenes table and the video link."""
+    """A finished run leaves artifacts, keyed by gate and round: the script, each media gate's
+    contact sheet (a picture in the page) and scenes table, and the video link."""
     from prefect import get_client
 
     job_id = new_job("How snowflakes form")
     make_video(job_id, "terminal", True)
     short = str(job_id)[:8]
-    keys = [f"script-{short}", f"scenes-{short}", f"contact-sheet-{short}", f"video-{short}"]
+    keys = [f"script-r1-{short}", f"images-r1-{short}", f"images-r1-scenes-{short}",
+            f"clips-r1-{short}", f"clips-r1-scenes-{short}", f"video-{short}"]
     with get_client(sync_client=True) as client:
         found = client.request("POST", "/artifacts/latest/filter", json={
             "artifacts": {"key": {"any_": keys}}, "limit": 10, "offset": 0,
         }).json()
     by_key = {a["key"]: a for a in found}
     assert set(by_key) == set(keys)
-    assert "How snowflakes form" in by_key[f"script-{short}"]["data"]
+    assert "How snowflakes form" in by_key[f"script-r1-{short}"]["data"]
     assert by_key[f"video-{short}"]["data"].startswith("[")  # a markdown link to the file
-    table = by_key[f"scenes-{short}"]["data"]
+    assert "data:image/jpeg;base64," in by_key[f"images-r1-{short}"]["data"]
+    table = by_key[f"images-r1-scenes-{short}"]["data"]
     assert "image prompt" in table and "cost usd" in table

@@ -70,11 +70,12 @@ def test_flaky_providers_still_make_the_video_and_pay_once_per_artefact(
     job = store.find_job(_job_id(output))
     assert job.status == "delivered"
 
-    info = probe(Path(job.final_path or ""))
+    final = Path(runtime().files.locate(job.final_path or ""))
+    info = probe(final)
     assert info.duration == pytest.approx(50.0, abs=0.1)
     assert (info.width, info.height, info.video_codec, info.audio_codec) == (
         720, 1280, "h264", "aac")
-    assert min(audio_rms(Path(job.final_path or ""), [(1, 10), (16, 28), (36, 45)])) > 0.01
+    assert min(audio_rms(final, [(1, 10), (16, 28), (36, 45)])) > 0.01
 
     ok = [c for c in store.calls(job.id) if c.outcome == "ok"]
     assert Counter(c.stage for c in ok) == ONE_VIDEO_CALLS

@@ -21,8 +21,9 @@ SHAPES = {
     "prose": "Sure! Here is the JSON you asked for:\n\n{json}\n\nLet me know if you want changes.",
 }
 KEYS = {
-    "script": ('"title"', '"intro"', '"main"', '"outro"'),
-    "plan": ('"style"', '"look"', '"palette"', '"characters"', '"narration"', '"image_prompt"'),
+    "script": ('"title"', '"intro"', '"main"', '"outro"', '"style"', '"medium"', '"palette"',
+               '"lighting"', '"subjects"'),
+    "plan": ('"intro"', '"narration"', '"image_prompt"'),
     "motion": ('"prompts"',),
 }
 
@@ -115,9 +116,10 @@ def test_openai_itself_is_called_openai() -> None:
     assert OpenAIScriptWriter(settings).server == "OpenAI"
 
 
-def test_prompts_are_at_version_two() -> None:
-    """The prompts that spell out the JSON shape carry a new version number."""
-    assert {drafts.load_prompt(name)[1] for name in ("script", "segments", "motion")} == {2}
+def test_prompts_carry_their_versions() -> None:
+    """Each prompt names its version: the script and plan moved the style sheet to the script."""
+    versions = {name: drafts.load_prompt(name)[1] for name in ("script", "segments", "motion")}
+    assert versions == {"script": 3, "segments": 3, "motion": 2}
 
 
 def test_an_unreachable_local_server_is_named_by_its_host() -> None:

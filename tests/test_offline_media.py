@@ -15,7 +15,7 @@ from videobot.media.assembly import assemble_video
 from videobot.media.contact_sheet import make_contact_sheet
 from videobot.media.ffmpeg import ffmpeg_exe
 from videobot.media.probe import audio_rms, extract_frame, probe, share_codec_params
-from videobot.providers.base import ProviderError
+from videobot.providers.base import ProviderError, Reference
 from videobot.providers.offline.animator import MOTIONS, OfflineAnimator, choose_motion
 from videobot.providers.offline.images import OfflineImageMaker, reference_hue
 from videobot.providers.offline.narrator import OfflineNarrator
@@ -84,7 +84,7 @@ def test_reference_picture_sets_the_palette(rgb: tuple[int, int, int], tmp_path:
     for scene in range(4):
         out = tmp_path / f"scene-{scene}.png"
         OfflineImageMaker().make_image(f"prompt {scene}", "caption", scene, VideoFormat.SQUARE,
-                                       out, reference=reference)
+                                       out, references=[Reference(reference, "look")])
         got = reference_hue(out)
         assert got is not None
         assert min(abs(got - wanted), 1 - abs(got - wanted)) < 0.2

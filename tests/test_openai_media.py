@@ -78,7 +78,7 @@ def test_image_is_requested_and_fitted_to_the_format(
                             price_openai_image=0.07)
     out = tmp_path / "scene.png"
     usage = OpenAIImageMaker(settings).make_image(
-        "a volcano at dusk", "caption", 2, fmt, out, reference=tmp_path / "ref.png"
+        "a volcano at dusk", "caption", 2, fmt, out
     )
     body = fake.requests[0].json
     assert body is not None

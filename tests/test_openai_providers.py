@@ -15,6 +15,7 @@ from videobot.providers.base import ProviderError, ScriptRequest
 from videobot.providers.openai_api import OpenAIScriptWriter, build_openai_client, drafts
 from videobot.script import Script, word_budget
 from videobot.settings import Settings
+from videobot.style import StyleSheet, Subject
 
 KEY = "sk-test-0123456789abcdef"
 SCRIPT = Script(
@@ -22,6 +23,8 @@ SCRIPT = Script(
     intro="Have you ever wondered what happens inside a volcano? Let us look.",
     main="Deep below, rock melts into magma. It rises, pressure builds, and it bursts out.",
     outro="Now you know why volcanoes erupt. Stay curious!",
+    style=StyleSheet(medium="paper cut-out", palette="teal, coral", lighting="soft dusk",
+                     subjects=[Subject(name="Ada", description="a fox in a red scarf")]),
 )
 
 
@@ -108,8 +111,9 @@ def test_regenerate_sends_feedback_and_previous_script(fake: FakeOpenAI) -> None
     assert "more drama please" in text and SCRIPT.main in text and SCRIPT.title in text
 
 
-def test_plan_uses_the_models_slices_and_one_style_sheet(fake: FakeOpenAI) -> None:
-    """Slices that add up to their part become the scene texts; the style sheet is combined."""
+def test_plan_uses_the_models_slices_and_the_scripts_style_sheet(fake: FakeOpenAI) -> None:
+    """Slices that add up to their part become the scene texts; the plan's style is the
+    script's style sheet, which the request shows the model."""
     def scenes(text: str, count: int) -> list[dict[str, str]]:
         words = text.split()
         cut = [round(i * len(words) / count) for i in range(count + 1)]
@@ -117,12 +121,12 @@ def test_plan_uses_the_models_slices_and_one_style_sheet(fake: FakeOpenAI) -> No
                 for i in range(count)]
 
     fake.replies["SegmentDraft"] = {
-        "style": {"look": "paper cut-out", "palette": "teal, coral", "characters": "Ada, a fox"},
         "intro": scenes(SCRIPT.intro, 3), "main": scenes(SCRIPT.main, 4),
         "outro": scenes(SCRIPT.outro, 3),
     }
     plan, _ = writer_for(fake).plan_segments(SCRIPT, "en")
-    assert plan.style == "paper cut-out; palette: teal, coral; characters: Ada, a fox"
+    assert SCRIPT.style is not None and plan.style == SCRIPT.style.prompt_text()
+    assert "Ada: a fox in a red scarf" in fake.requests[0].json["input"]  # type: ignore[index]
     assert [s.section for s in plan.scenes] == [0, 0, 0, 1, 1, 1, 1, 2, 2, 2]
     assert [s.text for s in plan.scenes[:3]] == [s["narration"] for s in scenes(SCRIPT.intro, 3)]
     assert plan.scenes[4].image_prompt == "picture 1"
@@ -230,7 +234,8 @@ def test_overlong_script_is_asked_again_then_kept(fake: FakeOpenAI) -> None:
     """A script too long for its seconds is asked again; the last try is kept as it is."""
     long_intro = " ".join(["word"] * 80)
     fake.replies["ScriptDraft"] = {"title": "T", "intro": long_intro, "main": "m", "outro": "o",
-                                   "mood": "calm"}
+                                   "mood": "calm", "style": {"medium": "ink", "palette": "black",
+                                                             "lighting": "flat", "subjects": []}}
     script, usage = writer_for(fake, llm_output_attempts=2).write_script(
         ScriptRequest("Tides", "en")
     )

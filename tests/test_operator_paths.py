@@ -1,4 +1,5 @@
-"""Operator paths on a served deployment: retry of a failed run, and cancel at a gate."""
+"""Operator paths on a served deployment: retry of a failed run, cancel at a gate, one live
+run per job, and runs whose process dies."""
 
 from __future__ import annotations
 
@@ -14,13 +15,18 @@ from prefect import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.deployments import run_deployment
 from prefect.flow_runs import resume_flow_run
+from prefect.states import Scheduled
 
+from flows.run_hooks import MAX_CRASH_RETRIES
+from orchestration.crash_recovery import RETRY_STATE_NAME
 from orchestration.gate_inputs import run_input_of
+from orchestration.runs import RunStillLive, trigger
 from tasks.runtime import runtime
 from tests.helpers import new_job, paused_at, wait_for
 from tests.serving import Server
 from tests.test_flow import ONE_VIDEO_CALLS
 from videobot.decisions import Decision
+from videobot.settings import get_settings
 
 PREFECT = Path(sys.executable).with_name("prefect")
 
@@ -32,6 +38,12 @@ def _final_state(run_id: UUID, timeout: float = 180) -> str:
         return state.type.value if state and state.is_final() else None
 
     return wait_for(ended, timeout=timeout, what="the run to end")
+
+
+def _state_type(run_id: UUID) -> str | None:
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(run_id).state
+    return state.type.value if state else None
 
 
 def _retry_from_the_cli(name: str, api_url: str) -> None:
@@ -49,6 +61,15 @@ def _started_again(run_id: UUID, runs_before: int) -> bool:
         return client.read_flow_run(run_id).run_count > runs_before
 
 
+def _narration_fault(job_id: UUID) -> Path:
+    """A disk fault where the job's narrations go: a file in place of their folder."""
+    audio_key = runtime().media.narration(job_id, "intro").parent.as_posix()
+    audio = Path(runtime().files.locate(audio_key))
+    audio.parent.mkdir(parents=True, exist_ok=True)
+    audio.write_text("a file where the narration's folder should be")
+    return audio
+
+
 def test_a_failed_run_retried_carries_on_from_the_failed_stage(
     server: Server, prefect_server: str
 ) -> None:
@@ -57,9 +78,7 @@ def test_a_failed_run_retried_carries_on_from_the_failed_stage(
     without paying again for anything made before, and no task run is skipped as cached."""
     store = runtime().store
     job_id = new_job("How rainbows form")
-    audio = runtime().media.narration(job_id, "intro").parent
-    audio.parent.mkdir(parents=True, exist_ok=True)
-    audio.write_text("a file where the narration's folder should be")  # a disk fault
+    audio = _narration_fault(job_id)
     run = run_deployment(
         "make-video/make-video",
         parameters={"job_id": str(job_id), "auto_approve": True}, timeout=0,
@@ -149,7 +168,7 @@ def test_a_run_for_a_malformed_job_id_is_refused_before_it_exists(server: Server
 
 def test_a_run_whose_process_is_killed_is_retried_and_finishes(server: Server) -> None:
     """kill -9 of the flow-run process while the clips are made: the serving process marks
-    the run Crashed, its hook schedules it again, and the job is delivered with exactly the
+    the run Crashed, an automation schedules it again, and the job is delivered with exactly the
     calls of one video in the ledger; the person is told it carried on."""
     store = runtime().store
     job_id = new_job("How volcanoes form islands")
@@ -165,6 +184,115 @@ def test_a_run_whose_process_is_killed_is_retried_and_finishes(server: Server) -
     assert _final_state(run.id) == "COMPLETED"
     assert store.call_counts(job_id) == ONE_VIDEO_CALLS
     with get_client(sync_client=True) as client:
-        states = [s.type.value for s in client.read_flow_run_states(run.id)]
-    assert "CRASHED" in states
+        states = client.read_flow_run_states(run.id)
+    assert [s.name for s in states if s.type.value in ("CRASHED", "SCHEDULED")][-2:] == [
+        "Crashed", RETRY_STATE_NAME]  # marked Crashed, then scheduled again by the automation
     assert "carries on where it was" in server.log.read_text(errors="replace")
+
+
+def test_make_video_for_a_job_with_a_live_run_is_refused(server: Server) -> None:
+    """Starting `make-video` again (as the bot and the CLI do) for a job whose run waits at a
+    gate is refused with that run's name: no second run is created and the job is unchanged."""
+    store = runtime().store
+    job_id = new_job("How bees find flowers")
+    first = trigger(store, get_settings(), job_id, channel="terminal")
+    wait_for(paused_at(job_id, "script", 1), timeout=120, what="the script gate")
+    before = (store.job(job_id).flow_run_id, store.call_counts(job_id), _runs_of(job_id))
+
+    with pytest.raises(RunStillLive) as refused:
+        trigger(store, get_settings(), job_id, channel="terminal")
+    assert refused.value.run == first.name == f"video-{str(job_id)[:8]}"
+    assert (store.job(job_id).flow_run_id, store.call_counts(job_id), _runs_of(job_id)) == before
+    resume_flow_run(first.id, run_input=run_input_of("script", Decision.make("cancel", "test")))
+    assert _final_state(first.id) == "CANCELLED"
+
+
+def _runs_of(job_id: UUID) -> int:
+    """How many `make-video` runs were created for the job."""
+    from prefect.client.schemas.filters import FlowRunFilterName
+
+    with get_client(sync_client=True) as client:
+        named = FlowRunFilter(name=FlowRunFilterName(any_=[f"video-{str(job_id)[:8]}"]))
+        return len(client.read_flow_runs(flow_run_filter=named))
+
+
+def test_a_run_whose_process_keeps_dying_fails_its_job(server: Server) -> None:
+    """kill -9 of the flow-run process each time the run starts: it is scheduled again three
+    times; after the fourth crash the run ends Failed, the job failed with the reason, and
+    the person is told."""
+    store = runtime().store
+    job_id = new_job("How comets get their tails")
+    run = run_deployment("make-video/make-video",
+                         parameters={"job_id": str(job_id), "auto_approve": True}, timeout=0)
+
+    killed: set[str] = set()
+
+    def new_process() -> list[str]:
+        """The run's flow-run process, once it runs again in a process not killed yet."""
+        with get_client(sync_client=True) as client:
+            state = client.read_flow_run(run.id).state
+        if state is None or not state.is_running():
+            return []
+        return [pid for pid in server.children() if pid not in killed]
+
+    for _ in range(MAX_CRASH_RETRIES + 1):
+        for pid in wait_for(new_process, timeout=120, what="the run's process"):
+            os.kill(int(pid), signal.SIGKILL)
+            killed.add(pid)
+    # Crashed is final too, but only until the automation schedules the run again.
+    wait_for(lambda: _state_type(run.id) == "FAILED", timeout=180, what="the run to fail")
+    job = store.job(job_id)
+    assert job.status == "failed" and "died 4 times" in (job.error or "")
+    assert "died 4 times" in server.log.read_text(errors="replace")
+
+
+def test_a_gate_left_without_a_decision_waits_again(server: Server) -> None:
+    """A run suspended at the script gate whose state is forced to Scheduled with no input (as
+    the lost-run automation does when the server reads a heartbeat only after the suspension,
+    or an operator changing the state in the UI): Prefect's suspend_flow_run then loads an
+    empty form, which the gate's form refuses. The gate waits again on its next form instead
+    of failing the run, and a decision on that form is taken."""
+    store = runtime().store
+    job_id = new_job("How whales sing")
+    run = trigger(store, get_settings(), job_id, channel="terminal")
+    wait_for(paused_at(job_id, "script", 1), timeout=120, what="the script gate")
+    made = store.call_counts(job_id)
+    with get_client(sync_client=True) as client:
+        client.set_flow_run_state(run.id, Scheduled(name=RETRY_STATE_NAME), force=True)
+
+    def waiting_again() -> bool:
+        with get_client(sync_client=True) as client:
+            state = client.read_flow_run(run.id).state
+        return bool(state and state.is_paused()
+                    and state.state_details.pause_key == "script-1-again-1")
+
+    wait_for(waiting_again, timeout=120, what="the gate to wait again")
+    assert paused_at(job_id, "script", 1)() and store.job(job_id).status == "waiting"
+    assert "left without a decision" in server.log.read_text(errors="replace")
+    assert store.call_counts(job_id) == made  # the script is not written again
+    resume_flow_run(run.id, run_input=run_input_of("script", Decision.make("cancel", "test")))
+    assert _final_state(run.id) == "CANCELLED"
+
+
+def test_an_ended_run_scheduled_again_as_lost_ends_as_its_job_did(server: Server) -> None:
+    """A failed run put back on the schedule as a lost one (the lost-run automation does so
+    when the server reads the run's last heartbeat only after its end) ends Failed again at
+    once: the job keeps its error and is not retried, although the fault is gone; nothing is
+    paid."""
+    store = runtime().store
+    job_id = new_job("How glaciers move")
+    fault = _narration_fault(job_id)
+    run = run_deployment("make-video/make-video",
+                         parameters={"job_id": str(job_id), "auto_approve": True}, timeout=0)
+    assert _final_state(run.id) == "FAILED"
+    failed, made = store.job(job_id), store.call_counts(job_id)
+    fault.unlink()
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_run(run.id).run_count
+        client.set_flow_run_state(run.id, Scheduled(name=RETRY_STATE_NAME), force=True)
+    wait_for(lambda: _started_again(run.id, runs), timeout=120, what="the run to start again")
+    assert _final_state(run.id) == "FAILED"
+    again = store.job(job_id)
+    assert (again.status, again.stage, again.error) == ("failed", "narration", failed.error)
+    assert store.call_counts(job_id) == made
+    assert "had already ended (failed)" in server.log.read_text(errors="replace")

@@ -63,8 +63,12 @@ def test_english_word_timings_are_one_per_word_in_order_and_on_speech(
     for before, after in zip(timings, timings[1:], strict=False):
         assert before.start < before.end <= after.start + 1e-3
     assert timings[0].start >= 0 and timings[-1].end <= duration
-    # Piper's silences are near zero; its quietest short words measured 0.0046 in one run.
-    assert min(audio_rms(out, [(t.start, t.end) for t in timings])) > 0.002
+    # Piper's silences are near zero and its words well above 0.01, but its voice is sampled
+    # afresh each time and now and then breathes a lone "a" so softly that it measures as
+    # silence (0.0003 in one of six runs). Timings off the speech would land words on pauses.
+    loudness = audio_rms(out, [(t.start, t.end) for t in timings])
+    unheard = [t.word for t, rms in zip(timings, loudness, strict=True) if rms <= 0.002]
+    assert len(unheard) <= 1 and all(len(word.strip(",.")) <= 2 for word in unheard)
 
 
 def test_russian_goes_to_espeak(tmp_path: Path) -> None:

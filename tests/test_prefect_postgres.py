@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -105,7 +104,7 @@ def test_gated_job_on_a_postgres_backed_prefect_server(
     assert (job.status, job.error) == ("delivered", None)
     assert job.prefect_api_url == postgres_prefect
     assert store.call_counts(job_id) == ONE_VIDEO_CALLS
-    assert Path(job.final_path or "").is_file()
+    assert runtime().files.exists(job.final_path or "")
     names = [
         r[0]
         for r in _rows(

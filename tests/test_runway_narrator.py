@@ -269,7 +269,7 @@ def test_whole_video_with_only_the_narrator_on_runway(
     line = next(x for x in done.stdout.splitlines() if x.startswith("Job "))
     job = runtime().store.find_job(line.split()[1])
     assert job.status == "delivered"
-    final = Path(job.final_path or "")
+    final = Path(runtime().files.locate(job.final_path or ""))
     assert probe(final).duration == pytest.approx(50.0, abs=0.1)
     assert min(audio_rms(final, [(1, 10), (16, 28), (36, 45)])) > 0.01
     narration = [c for c in runtime().store.calls(job.id) if c.stage == "narration"]

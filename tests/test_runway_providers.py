@@ -17,14 +17,14 @@ from tests.fakes.runway_kit import Kit, decode_data_uri, still
 from tests.fakes.runway_server import FakeRunway
 from videobot.formats import FPS, VideoFormat
 from videobot.media import probe
-from videobot.providers.base import ProviderError
+from videobot.providers.base import ProviderError, Reference
 from videobot.providers.runway_api import (
     build_runway_client,
     choose_ratio,
     image_data_uri,
     model_ratios,
 )
-from videobot.providers.runway_api.media import PROMPT_LIMIT, REFERENCE_TAG
+from videobot.providers.runway_api.media import PROMPT_LIMIT
 from videobot.settings import Settings
 
 IMAGE_RATIOS = {VideoFormat.LANDSCAPE: "1280:720", VideoFormat.PORTRAIT: "720:1280",
@@ -61,14 +61,14 @@ def test_reference_is_sent_as_tagged_data_uri(
     """A reference picture goes as a JPEG data URI with a tag that the prompt names."""
     ref = still(tmp_path / "ref.png", VideoFormat.LANDSCAPE)
     kit().images.make_image("a fox", "", 1, VideoFormat.LANDSCAPE, tmp_path / "s.png",
-                            reference=ref)
+                            references=[Reference(ref, "look")])
 
     body = runway.calls("POST")[0].body
     (sent,) = body["referenceImages"]
-    assert sent["tag"] == REFERENCE_TAG
+    assert sent["tag"] == "look"
     assert decode_data_uri(sent["uri"]).size == VideoFormat.LANDSCAPE.size
     assert body["promptText"].startswith("a fox.")
-    assert f"@{REFERENCE_TAG}" in body["promptText"]
+    assert "@look" in body["promptText"]
 
 
 def test_unreadable_reference_is_skipped(
@@ -77,7 +77,7 @@ def test_unreadable_reference_is_skipped(
     """A reference that is not a picture only loses the shared look; the image is still made."""
     (tmp_path / "ref.png").write_text("not a picture")
     kit().images.make_image("a fox", "", 1, VideoFormat.LANDSCAPE, tmp_path / "s.png",
-                            reference=tmp_path / "ref.png")
+                            references=[Reference(tmp_path / "ref.png", "look")])
 
     body = runway.calls("POST")[0].body
     assert "referenceImages" not in body and body["promptText"] == "a fox"
@@ -100,11 +100,11 @@ def test_long_prompt_is_cut_but_keeps_the_reference(
     """A prompt over Runway's 1000-unit limit is cut, and the reference mention survives."""
     ref = still(tmp_path / "ref.png", VideoFormat.SQUARE)
     kit().images.make_image("word " * 600, "", 0, VideoFormat.SQUARE, tmp_path / "s.png",
-                            reference=ref)
+                            references=[Reference(ref, "look")])
 
     text = runway.calls("POST")[0].body["promptText"]
     assert len(text.encode("utf-16-le")) // 2 <= PROMPT_LIMIT
-    assert text.endswith(f"@{REFERENCE_TAG}.")
+    assert text.endswith("@look.")
 
 
 @pytest.mark.parametrize("fmt", list(VideoFormat))

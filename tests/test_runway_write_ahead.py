@@ -108,6 +108,11 @@ def _clips_in_flight(fake: FakeRunway, task_seconds: float, prompt: str) -> UUID
                    parameters={"job_id": str(job_id), "auto_approve": True}, timeout=0)
     wait_for(lambda: len(fake.created("video")) == before + 10, timeout=240,
              what="ten clip tasks on Runway")
+    # Written ahead: a task Runway made whose id the process had no time to record is a
+    # create whose answer was lost (the ledger counts it as possibly paid).
+    job_dir = str(runtime().media.job_dir(job_id))
+    wait_for(lambda: len(runtime().store.open_tasks(job_dir)) == 10, timeout=60,
+             what="the ten tasks written ahead")
     return job_id
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -9,8 +10,11 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from uuid import UUID
 
 from tests.helpers import wait_for
+from videobot.db.engine import Database
+from videobot.db.store import JobStore
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -21,10 +25,22 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _flow_runs(up: int) -> list[int]:
+    """The flow-run processes of `up`'s serving process."""
+    def children(pid: int) -> list[int]:
+        found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
+        return [int(p) for p in found.stdout.split()]
+
+    found = subprocess.run(["pgrep", "-f", "deployments.serve"], capture_output=True, text=True)
+    serving = [int(p) for p in found.stdout.split() if int(p) in children(up)]
+    return [child for pid in serving for child in children(pid)]
+
+
 def test_up_serves_make_and_stops_everything_on_ctrl_c(tmp_path: Path) -> None:
     """While `up` runs, `make` goes through the deployment; Ctrl-C stops every process. A
     Telegram Bot API that cannot be reached stops only the bot, which is started again; the
-    server and the deployments stay up and a terminal job is made."""
+    server and the deployments stay up and a terminal job is made, through a crash of its
+    flow-run process."""
     port = _free_port()
     env = {**os.environ, "DATA_DIR": str(tmp_path / "data"), "PREFECT_HOME": str(tmp_path),
            "TELEGRAM_BOT_TOKEN": "123456:unreachable",
@@ -44,21 +60,40 @@ def test_up_serves_make_and_stops_everything_on_ctrl_c(tmp_path: Path) -> None:
         assert (tmp_path / "data" / "stack.json").is_file()
         assert any(f"http://127.0.0.1:{port}" in x for x in lines)
 
-        made = subprocess.run(
+        # The flow-run process is killed once the job makes its clips: `make`, following the
+        # run, says the work carries on, keeps following it, and ends with the video.
+        made = subprocess.Popen(
             [sys.executable, "-m", "cli", "make", "Why leaves fall", "--auto-approve"],
-            cwd=REPO, env=env, capture_output=True, text=True, timeout=240,
+            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
-        assert made.returncode == 0, made.stdout[-2000:] + made.stderr[-2000:]
-        assert "Submitted as flow run video-" in made.stdout  # named from creation
-        assert "Prefect flow run: video-" in made.stdout
-        video = next(x for x in made.stdout.splitlines() if x.startswith("Video: "))
-        assert Path(video.removeprefix("Video: ")).is_file()
+        out: list[str] = []
+        follower = threading.Thread(target=lambda: out.extend(iter(made.stdout.readline, "")))
+        follower.start()
+        store = JobStore(Database(f"sqlite:///{tmp_path / 'data' / 'videobot.db'}"))
+        job_line = wait_for(lambda: next((x for x in out if x.startswith("Job ")), None),
+                            timeout=120, what="the job line")
+        job_id = UUID(job_line.split()[1])
+        flow_runs = wait_for(lambda: store.job(job_id).stage == "clips" and _flow_runs(up.pid),
+                             timeout=180, what="the clips to be in progress")
+        for pid in flow_runs:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        assert made.wait(300) == 0, "".join(out[-40:])
+        follower.join(10)
+        stdout = "".join(out)
+        assert "Submitted as flow run video-" in stdout  # named from creation
+        assert stdout.count("carries on where it was") == 1, stdout
+        assert "Prefect flow run: video-" in stdout
+        video = next(x for x in out if x.startswith("Video: "))
+        assert Path(video.removeprefix("Video: ").strip()).is_file()
+        store.db.dispose()
 
         os.kill(up.pid, signal.SIGINT)
         assert up.wait(60) == 0
     finally:
-        if up.poll() is None:
+        if up.poll() is None:  # the test failed before Ctrl-C: leave nothing of it running
             os.killpg(up.pid, signal.SIGKILL)
+            subprocess.run(["pkill", "-9", "-f", f"--port {port}"], check=False)
         reader.join(10)
     left = subprocess.run(["pgrep", "-f", f"--port {port}"], capture_output=True, text=True)
     assert left.stdout.strip() == "", "the Prefect server stopped"

@@ -5,6 +5,7 @@ from videobot.formats import SECTIONS, VideoFormat
 from videobot.requests import InvalidRequest
 from videobot.script import MotionPlan, ScenePlan, Script, SegmentPlan
 from videobot.settings import Settings, get_settings
+from videobot.style import StyleSheet
 
 __all__ = [
     "SECTIONS",
@@ -15,6 +16,7 @@ __all__ = [
     "Script",
     "SegmentPlan",
     "Settings",
+    "StyleSheet",
     "VideoFormat",
     "get_settings",
 ]

@@ -19,7 +19,7 @@ MAX_BYTES = 64
 VERSION = "g1"
 STAGE_CODES = {"script": "s", "images": "i", "clips": "c"}
 STAGES_BY_CODE = {code: stage for stage, code in STAGE_CODES.items()}
-PARTS = {"i": "intro", "m": "main", "o": "outro"}
+PARTS = {"i": "intro", "m": "main", "o": "outro", "s": "style"}
 PART_CODES = {part: code for code, part in PARTS.items()}
 
 ButtonAction = Literal[
@@ -30,7 +30,7 @@ ACTION_CODES: dict[str, str] = {
     "cancel": "x",  # cancel the job
     "regenerate": "g",  # regenerate the script: asks what to change
     "edit": "e",  # open the edit menu: parts (script) or scenes (images, clips)
-    "part": "p",  # edit this script part (arg: i, m, o): asks for the text
+    "part": "p",  # edit this script part or the style (arg: i, m, o, s): asks for the text
     "scene": "n",  # edit this scene's prompt (arg: scene number): asks for the text
     "redo": "r",  # show the scene picker with this selection (arg: mask)
     "confirm": "k",  # redo the selected scenes (arg: mask)
@@ -146,11 +146,13 @@ def job_key(job_id: object) -> str:
     return str(job_id).replace("-", "")[:8]
 
 
-# Settings buttons: "set:format:9:16", "set:language:ru", "set:voice:alloy".
+# Settings buttons: "set:format:9:16", "set:language:ru", "set:voice:alloy",
+# "set:motion:gen4.5".
 SETTINGS_PREFIX = "set"
-# Values are checked against the allowed lists after parsing; Runway's voices are capitalised.
+# Values are checked against the allowed lists after parsing; Runway's voices are capitalised
+# and its clip models have dots.
 _SETTING = re.compile(
-    r"^set:(?P<name>format|language|voice|captions):(?P<value>[0-9A-Za-z:_-]{1,32})$"
+    r"^set:(?P<name>format|language|voice|captions|motion):(?P<value>[0-9A-Za-z:._-]{1,32})$"
 )
 
 

@@ -38,8 +38,11 @@ class Channel(Protocol):
 class TerminalChannel:
     """Writes to standard output; the terminal prompt itself lives in the CLI."""
 
-    def __init__(self, stream: TextIO | None = None) -> None:
+    def __init__(
+        self, stream: TextIO | None = None, locate: Callable[[str], str] = str
+    ) -> None:
         self._stream = stream
+        self._locate = locate  # where a person finds a stored medium (a path or a URL)
 
     def _say(self, text: str) -> None:
         # Written to the stream, not print(): a flow's log_prints would divert print to logs.
@@ -63,10 +66,12 @@ class TerminalChannel:
         attempt: int,
         note: str | None = None,
     ) -> None:
-        self._say(messages.media_text(kind, segments, str(sheet) if sheet else None, attempt, note))
+        located = self._locate(str(sheet)) if sheet else None
+        self._say(messages.media_text(kind, segments, located, attempt, note, self._locate))
 
     def deliver(self, job: VideoJob, video: Path) -> None:
-        self._say(f"[{str(job.id)[:8]}] Video ready: {video} (cost ${job.cost_usd:.4f})")
+        where = self._locate(str(video))
+        self._say(f"[{str(job.id)[:8]}] Video ready: {where} (cost ${job.cost_usd:.4f})")
 
     def fail(self, job: VideoJob, reason: str) -> None:
         self._say(f"[{str(job.id)[:8]}] Failed: {reason}")

@@ -18,6 +18,7 @@ from videobot.failure_notes import STEPS, scene_failure_text
 from videobot.formats import SCENE_COUNT, SECTIONS
 from videobot.i18n import tr
 from videobot.script import Script
+from videobot.style import StyleSheet
 
 Keyboard = list[list[tuple[str, str]]]  # rows of (label, callback data)
 TEXT_LIMIT = 4096
@@ -52,11 +53,30 @@ def script_message(
             )
         )
         start = end
+    if script.style is not None:
+        parts.append(tr(lang, "script_style", style=style_text(lang, script.style)))
     for name, silent in script.silent_parts(spoken_in) if spoken_in else []:
         section = next(s for s in SECTIONS if s.name == name)
         parts.append(tr(lang, "script_silent", part=tr(lang, f"part_{name}"),
                         silent=f"{silent:.0f}", seconds=f"{section.seconds:g}"))
     return clip("\n\n".join(parts))
+
+
+def style_text(lang: str, style: StyleSheet) -> str:
+    """The style sheet as lines of `Label: value`, the shape an edit is sent back in."""
+    labels = {name: tr(lang, f"style_{name}") for name in ("medium", "palette", "lighting")}
+    return "\n".join(style.lines(labels))
+
+
+def made_in_round(
+    segments: Sequence[VideoSegment], kind: str, attempt: int
+) -> list[VideoSegment]:
+    """The scenes whose picture (or clip) this round made: what a round shows again."""
+    return [
+        seg for seg in segments
+        if (seg.image_status if kind == "images" else seg.video_status) == "ready"
+        and (seg.image_round if kind == "images" else seg.video_round) == attempt
+    ]
 
 
 def media_message(
@@ -65,14 +85,21 @@ def media_message(
     segments: Sequence[VideoSegment],
     attempt: int,
     estimate: float | None,
+    model: str | None = None,
 ) -> str:
+    """The gate's text: the round, what it made again (after the first), failed scenes, and
+    for images the clips' estimate with the clip model."""
     lines = [tr(lang, f"{kind}_gate", attempt=attempt)]
+    made = [seg.index + 1 for seg in made_in_round(segments, kind, attempt)]
+    if made and len(made) < len(segments):
+        lines.append(tr(lang, "round_made", scenes=", ".join(map(str, made))))
     for seg in segments:
         status = seg.image_status if kind == "images" else seg.video_status
         if status != "ready":
             lines.append(scene_failure_text(lang, kind, seg.index + 1, seg.error))
     if estimate is not None:
-        lines.append(tr(lang, "clip_estimate", scenes=len(segments), cost=f"{estimate:.2f}"))
+        lines.append(tr(lang, "clip_estimate", scenes=len(segments), cost=f"{estimate:.2f}",
+                        model=model or "-"))
     return clip("\n\n".join(lines))
 
 

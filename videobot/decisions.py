@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, Field
 
 from videobot.formats import SCENE_COUNT, SECTIONS
 from videobot.script import count_words, word_budget
 
+if TYPE_CHECKING:
+    from videobot.budget import Shortfall
+
 GATE_STAGES = ("script", "images", "clips")
+# What an edit at the script gate may replace: a part of the narration, or the style sheet.
+SCRIPT_PARTS = ("intro", "main", "outro", "style")
+ScriptPart = Literal["intro", "main", "outro", "style"]
+SECTION_PARTS = ("intro", "main", "outro")
 Action = Literal["approve", "regenerate", "redo", "edit", "cancel"]
 SceneNumber = Annotated[int, Field(ge=1, le=SCENE_COUNT)]
 
@@ -36,8 +43,9 @@ class Decision(BaseModel):
     scenes: list[SceneNumber] | None = Field(
         description="Scene numbers 1-10 to make again (redo only), e.g. [2, 7]"
     )
-    part: Literal["intro", "main", "outro"] | None = Field(
-        description="The script part to replace (edit at the script gate only)"
+    part: ScriptPart | None = Field(
+        description="The script part to replace, or the style sheet (edit at the script gate "
+        "only)"
     )
     scene: SceneNumber | None = Field(
         description="The scene whose prompt to replace (edit at the images or clips gate)"
@@ -71,7 +79,7 @@ class Decision(BaseModel):
             if not (self.text or "").strip():
                 return "edit needs the new text"
             if stage == "script" and self.part is None:
-                return "edit at the script gate needs the part: intro, main or outro"
+                return "edit at the script gate needs the part: intro, main, outro or style"
             if stage != "script" and self.scene is None:
                 return f"edit at the {stage} gate needs a scene number (1-10)"
         return None
@@ -115,20 +123,27 @@ class Refusal:
     """Why a decision cannot be taken: `code` names it for translated texts, `text` says it
     in plain English (logs, the terminal, the Prefect UI), `values` fill either."""
 
-    code: Literal["invalid", "edit_too_long", "approve_blocked"]
+    code: Literal["invalid", "edit_too_long", "approve_blocked", "over_budget"]
     text: str
     values: dict[str, str | int] = field(default_factory=dict)
 
 
 def refusal(
-    stage: str, decision: Decision, *, language: str, unready: list[int]
+    stage: str,
+    decision: Decision,
+    *,
+    language: str,
+    unready: list[int],
+    over_budget: Shortfall | None = None,
 ) -> Refusal | None:
     """Every rule about a decision at a gate, in one place: the flow, the bot, the CLI and the
-    Prefect UI path all ask this. `unready` are the 0-based scenes without media."""
+    Prefect UI path all ask this. `unready` are the 0-based scenes without media;
+    `over_budget` is what the budgets cannot pay of the work this decision starts."""
     problem = decision.problem(stage)
     if problem is not None:
         return Refusal("invalid", problem)
-    if stage == "script" and decision.action == "edit" and decision.part and decision.text:
+    if (stage == "script" and decision.action == "edit" and decision.part in SECTION_PARTS
+            and decision.text):
         section = next(s for s in SECTIONS if s.name == decision.part)
         limit = int(word_budget(language, section.seconds) * EDIT_SLACK)
         words = count_words(decision.text)
@@ -141,4 +156,9 @@ def refusal(
         if blocked:
             scenes = ", ".join(str(i + 1) for i in unready)
             return Refusal("approve_blocked", blocked, {"scenes": scenes})
+    if over_budget is not None:
+        return Refusal("over_budget", over_budget.text, {
+            "cost": f"{over_budget.cost:.2f}", "left": f"{max(over_budget.left, 0):.2f}",
+            "limit": f"{over_budget.limit:.2f}", "scope": over_budget.scope,
+        })
     return None

@@ -14,7 +14,7 @@ from typing import Literal
 from videobot.i18n import tr
 
 FaultKind = Literal[
-    "safety", "daily_cap", "setup", "voice", "transient", "internal", "permanent"
+    "safety", "daily_cap", "budget", "setup", "voice", "transient", "internal", "permanent"
 ]
 # The pipeline's steps that have a label of their own in the catalogues (`stage_<step>`).
 STEPS = ("intake", "script", "segments", "images", "motion", "clips", "narration", "assembly")
@@ -25,6 +25,7 @@ _PYTHON_ERROR = re.compile(r"^\w*(Error|Exception)\b:?")  # "ValueError: …" fr
 _HINTS: tuple[tuple[FaultKind, tuple[str, ...]], ...] = (
     ("safety", ("safety", "content filter", "content policy", "usage policy", "moderation")),
     ("daily_cap", ("daily generation limit", "daily limit", "daily cap")),
+    ("budget", ("over budget:",)),
     (
         "setup",
         (

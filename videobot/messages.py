@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from videobot.db.models import ProviderCall, VideoJob, VideoSegment
 from videobot.script import Script
@@ -25,11 +25,20 @@ def script_text(
             f"INTRO (0-15 s)\n{script.intro}\n",
             f"MAIN (15-35 s)\n{script.main}\n",
             f"OUTRO (35-50 s)\n{script.outro}",
+            *([f"\nSTYLE (every picture)\n{style_lines(script)}"] if script.style else []),
             RULE,
             *(f"Warning: the {part} is short; about {seconds:.0f} s of its section would be "
               "silent. Edit it to add words, or approve it as it is." for part, seconds in silent),
         ]
     )
+
+
+def style_lines(script: Script) -> str:
+    """The style sheet as `e style` takes it back: one `Label: value` a line."""
+    assert script.style is not None
+    return "\n".join(script.style.lines(
+        {"medium": "Medium", "palette": "Palette", "lighting": "Lighting"}
+    ))
 
 
 def media_text(
@@ -38,14 +47,16 @@ def media_text(
     sheet: str | None,
     attempt: int,
     note: str | None = None,
+    locate: Callable[[str], str] = str,
 ) -> str:
-    """The list of scene files to review at the images or clips gate, failures first-class."""
+    """The list of scene files to review at the images or clips gate, failures first-class;
+    `locate` turns a stored medium's key into where a person finds it."""
     lines = [RULE, f"{kind.capitalize()} (round {attempt}):"]
     for seg in segments:
         path = seg.image_path if kind == "images" else seg.video_path
         prompt = seg.image_prompt if kind == "images" else seg.motion_prompt
         if _ready(seg, kind):
-            lines.append(f"  scene {seg.index + 1:2d}: {path}")
+            lines.append(f"  scene {seg.index + 1:2d}: {locate(path or '')}")
         else:
             lines.append(f"  scene {seg.index + 1:2d}: FAILED: {seg.error or 'not made'}")
             lines.append("            (edit its prompt or redo it)")
@@ -116,7 +127,8 @@ def stage_failure_text(kind: str, segments: Sequence[VideoSegment], limit: int =
 
 
 GATE_HELP = {
-    "script": "[a]pprove · [r]egenerate with feedback · [e]dit a part · [c]ancel",
+    "script": "[a]pprove · [r]egenerate with feedback · [e]dit a part (intro, main, outro, "
+              "style) · [c]ancel",
     "images": "[a]pprove all · [r]edo scenes (e.g. r 3,5) · [e]dit a scene's prompt · [c]ancel",
     "clips": "[a]pprove all · [r]edo scenes (e.g. r 3,5) · [e]dit a scene's motion · [c]ancel",
 }
@@ -139,7 +151,9 @@ def status_text(
         f"job      {job.id}",
         f"prompt   {job.prompt[:100]}",
         f"status   {job.status}{queued} · stage {job.stage}",
-        f"format   {job.format} · language {job.language}",
+        f"format   {job.format} · language {job.language}"
+        + (f" · clips {job.motion_model}" if job.motion_model else "")
+        + (" · drawn after your photo" if job.reference_path else ""),
         f"run      {job.flow_run_name or '-'}",
         f"cost     ${job.cost_usd:.4f} over {len(calls)} provider calls",
     ]

@@ -1,4 +1,5 @@
-"""Discard a stage's output, and what depends on it, so a rerun makes it again.
+"""Discard a stage's output, and what depends on it, so a rerun makes it again: in new rounds
+(new files, new gate rows), keeping the delivered video until its replacement exists.
 
 Dependencies: the script feeds the scene plan and the narration; the plan feeds pictures,
 motion prompts and clips; pictures and motion prompts feed the clips; clips and narration feed
@@ -7,47 +8,54 @@ the final video. Work upstream of the stage is kept and replayed at no cost.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Sequence
-from pathlib import Path
 from uuid import UUID
 
-from sqlalchemy import delete
+from sqlalchemy import select
 
-from videobot.db.models import Approval, MediaStatus
+from videobot.db.models import Approval, MediaStatus, VideoJob, utcnow
 from videobot.db.store import JobStore
 from videobot.formats import SCENE_COUNT, SECTION_NAMES
-from videobot.media.paths import MediaLayout
+from videobot.media.store import MediaStore
 
 RERUN_STAGES = ("script", "segments", "images", "motion", "clips", "narration", "assembly")
 
 
-def _remove(path: str | Path | None) -> None:
-    if path:
-        Path(path).unlink(missing_ok=True)
-
-
 def _reset_gates(store: JobStore, job_id: UUID, stages: Sequence[str]) -> None:
+    """Start each gate's next pass after its last round: the rounds carry on their numbers, so
+    the pass writes new files and its gate rows never meet the old ones, which stay as the
+    job's history (an old gate left undecided is closed)."""
     with store.db.session() as s:
-        s.execute(delete(Approval).where(Approval.job_id == job_id, Approval.stage.in_(stages)))
-
-
-def _remove_sheets(layout: MediaLayout, job_id: UUID, kinds: Sequence[str]) -> None:
-    job_dir = layout.job_dir(job_id)
-    for kind in kinds:
-        for sheet in job_dir.glob(f"{kind}-sheet-r*.jpg"):
-            sheet.unlink(missing_ok=True)
-    shutil.rmtree(job_dir / "frames", ignore_errors=True)
+        job = s.get(VideoJob, job_id)
+        assert job is not None
+        firsts = dict(job.first_rounds or {})
+        for stage in stages:
+            rows = list(s.scalars(
+                select(Approval).where(Approval.job_id == job_id, Approval.stage == stage)
+            ))
+            for row in rows:
+                if row.decision is None:
+                    row.decision, row.decided_by, row.decided_at = "cancel", "rerun", utcnow()
+            last = max([row.attempt for row in rows], default=firsts.get(stage, 1) - 1)
+            firsts[stage] = max(last + 1, firsts.get(stage, 1))
+        job.first_rounds = firsts
 
 
 def discard_from(
     store: JobStore,
-    layout: MediaLayout,
+    files: MediaStore,
     job_id: UUID,
     stage: str,
     scenes: Sequence[int] | None = None,
 ) -> str:
-    """Discard `stage` (for 1-based `scenes` where it applies) and its dependants; say what."""
+    """Discard `stage` (for 1-based `scenes` where it applies) and its dependants, in the
+    database and in the media store; say what. Contact sheets are named by round, and the
+    rounds carry on, so the old ones stay as the job's history."""
+
+    def _remove(ref: str | None) -> None:
+        if ref:
+            files.delete(ref)
+
     if stage not in RERUN_STAGES:
         raise ValueError(f"unknown stage {stage!r}; stages are {', '.join(RERUN_STAGES)}")
     indexes = sorted({n - 1 for n in scenes}) if scenes else list(range(SCENE_COUNT))
@@ -62,10 +70,9 @@ def discard_from(
                 _remove(path)
         store.save_plan_cleared(job_id)
         _reset_gates(store, job_id, ["images", "clips"])
-        _remove_sheets(layout, job_id, ["images", "clips"])
     if stage == "script":
         store.update_job(job_id, script_intro=None, script_main=None, script_outro=None,
-                         title=None, script_round=0, style=None)
+                         title=None, script_round=0, style=None, style_sheet=None)
         _reset_gates(store, job_id, ["script"])
     if stage in ("script", "narration"):
         for name in SECTION_NAMES:
@@ -87,10 +94,11 @@ def discard_from(
             store.update_segment(job_id, seg.index, **values)
         gates = ["images", "clips"] if stage == "images" else ["clips"]
         _reset_gates(store, job_id, gates)
-        _remove_sheets(layout, job_id, gates)
 
-    _remove(job.final_path)
-    store.update_job(job_id, final_path=None, error=None, stage=stage)
+    # The delivered video stays until its replacement is assembled (tasks.assembly.assemble).
+    replaced = job.final_path or job.replaced_final_path
+    store.update_job(job_id, final_path=None, replaced_final_path=replaced, error=None,
+                     stage=stage)
     store.reopen_stages(job_id, stage)
     which = f" for scene(s) {', '.join(str(i + 1) for i in indexes)}" if scenes else ""
     return f"discarded {stage}{which} and what depends on it"

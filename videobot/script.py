@@ -7,6 +7,7 @@ import re
 from pydantic import BaseModel, Field, field_validator
 
 from videobot.formats import SCENE_COUNT, SECTIONS, section_of_scene
+from videobot.style import StyleSheet
 
 # Comfortable narration pace, words per second. The narrator's real pace is measured at
 # assembly; these figures only size the text so that it fits its section.
@@ -41,6 +42,9 @@ class Script(BaseModel):
     main: str = Field(min_length=1, max_length=2000)
     outro: str = Field(min_length=1, max_length=1500)
     mood: str | None = None  # the music bed's mood, picked by the writer; None: calm
+    # The look of every picture, shown and editable at the script gate; None in scripts
+    # written before style sheets existed.
+    style: StyleSheet | None = None
 
     def part(self, name: str) -> str:
         if name not in ("intro", "main", "outro"):
@@ -80,7 +84,7 @@ class ScenePlan(BaseModel):
 class SegmentPlan(BaseModel):
     """Ten scenes (3 intro, 4 main, 3 outro) and one style sheet shared by all pictures."""
 
-    style: str = Field(min_length=1, max_length=600)
+    style: str = Field(min_length=1, max_length=2000)
     scenes: list[ScenePlan] = Field(min_length=SCENE_COUNT, max_length=SCENE_COUNT)
 
     @field_validator("scenes")

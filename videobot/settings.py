@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -46,6 +47,14 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=_default_data_dir)
     media_root: Path | None = None
     database_url: str | None = None
+    # Where media live: unset for the local MEDIA_ROOT folder, or s3://bucket/prefix for any
+    # S3-compatible bucket (keys and region from AWS's usual environment variables).
+    media_store: str | None = None
+    media_store_endpoint_url: str | None = None  # a server other than AWS (MinIO, R2, ...)
+    # Local copies ffmpeg works on, emptied after each step.
+    scratch_root: Path | None = Field(
+        default=None, validation_alias=AliasChoices("scratch_root", "SCRATCH_DIR")
+    )
 
     # Providers, one per capability.
     script_provider: ScriptProvider = "offline"
@@ -85,9 +94,22 @@ class Settings(BaseSettings):
     # gen4_image is priced by resolution: ratios with a side of 720 or less are 720p.
     runway_image_credits_720p: float = 5.0
     runway_image_credits_1080p: float = 8.0
+    # The clip models offered per job (`/settings`, `videobot make --motion`), each with its
+    # price in credits per second of clip: "gen4_turbo:5,gen4.5:12,veo3.1_fast:10". Only the
+    # ones the installed SDK's image_to_video takes are offered. veo prices are without audio.
+    runway_video_prices: Annotated[dict[str, float], NoDecode] = Field(
+        default_factory=lambda: {"gen4_turbo": 5.0, "gen4.5": 12.0, "veo3.1_fast": 10.0,
+                                 "veo3.1": 20.0}
+    )
+    # A model missing from the table is priced at this; set alone, it prices RUNWAY_VIDEO_MODEL.
     runway_video_credits_per_second: float = 5.0
     # Runway prices eleven_multilingual_v2 at 1 credit per 50 characters; estimates round up.
     runway_tts_credits_per_50_chars: float = 1.0
+
+    # Budgets in USD, from the ledger's recorded costs and each stage's estimate: a stage that
+    # would pass one is not started. None: no limit.
+    max_cost_per_job: float | None = Field(default=None, gt=0)
+    max_cost_per_user_day: float | None = Field(default=None, gt=0)
 
     # Faults: one retry layer, SDK retries off.
     provider_attempts: int = Field(default=4, ge=1, le=10)
@@ -135,6 +157,14 @@ class Settings(BaseSettings):
     # How often the serve process asks the Prefect server for runs to start (or resume).
     runner_poll_seconds: float = Field(default=0.5, ge=0.1, le=60)
     parallel_tasks: int = Field(default=10, ge=1, le=50)
+    # Workers on a work pool (`videobot worker`).
+    worker_pool: str = "videobot"
+    worker_poll_seconds: float = Field(default=2.0, ge=0.5, le=60)
+    # A run whose flow-run heartbeats (every 30 s) stop this long is lost with its process (a
+    # killed stack, a dead worker) and scheduled again. 60 s lets one heartbeat go missing
+    # (a busy server may take 15 s and more to read one: 45 s started live runs a second
+    # time under load) and still has most lost runs running again within a minute.
+    lost_run_seconds: int = Field(default=60, ge=35, le=3600)
 
     # Telegram bot. Lists are comma-separated in the environment: ADMIN_USER_IDS=1,2.
     telegram_api_base_url: str = "https://api.telegram.org"
@@ -161,15 +191,40 @@ class Settings(BaseSettings):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
+    @field_validator("runway_video_prices", mode="before")
+    @classmethod
+    def _price_table(cls, value: object) -> object:
+        """"model:credits,model:credits" from the environment (JSON works too)."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("{"):
+                return json.loads(text)
+            table: dict[str, str] = {}
+            for item in filter(None, (part.strip() for part in text.split(","))):
+                model, sep, price = item.rpartition(":")
+                if not sep or not model.strip():
+                    raise ValueError(f"{item!r} is not model:credits_per_second")
+                table[model.strip()] = price.strip()
+            return table
+        return value
+
     @model_validator(mode="after")
     def _resolve_paths(self) -> Settings:
         self.data_dir = self.data_dir.expanduser()
         if self.media_root is None:
             self.media_root = self.data_dir / "media"
+        if self.scratch_root is None:
+            self.scratch_root = self.data_dir / "scratch"
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'videobot.db'}"
         if self.tts_provider == "runway" and "narrator_voices" not in self.model_fields_set:
             self.narrator_voices = list(RUNWAY_NARRATOR_VOICES)
+        if ("runway_video_credits_per_second" in self.model_fields_set
+                and "runway_video_prices" not in self.model_fields_set):
+            self.runway_video_prices = {
+                **self.runway_video_prices,
+                self.runway_video_model: self.runway_video_credits_per_second,
+            }
         return self
 
     def missing_keys(self) -> list[str]:
@@ -198,6 +253,11 @@ class Settings(BaseSettings):
     def media_dir(self) -> Path:
         assert self.media_root is not None
         return self.media_root.expanduser()
+
+    @property
+    def scratch_dir(self) -> Path:
+        assert self.scratch_root is not None
+        return self.scratch_root.expanduser()
 
     @property
     def db_url(self) -> str:

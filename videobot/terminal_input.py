@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from videobot.decisions import Action, Decision, parse_scene_numbers
+from videobot.decisions import SCRIPT_PARTS, Action, Decision, parse_scene_numbers
 from videobot.requests import InvalidRequest
 
 _ALIASES: dict[str, Action] = {
@@ -36,8 +36,8 @@ def parse_gate_line(stage: str, line: str, decided_by: str) -> Decision:
         example = "e intro <new text>" if stage == "script" else "e 3 <new prompt>"
         raise InvalidRequest(f"edit needs what to edit and the new text, e.g.: {example}")
     if stage == "script":
-        if target not in ("intro", "main", "outro"):
-            raise InvalidRequest("the part to edit is intro, main or outro")
+        if target not in SCRIPT_PARTS:
+            raise InvalidRequest("the part to edit is intro, main, outro or style")
         return Decision.make("edit", decided_by, part=target, text=text.strip())
     try:
         (scene,) = parse_scene_numbers(target)

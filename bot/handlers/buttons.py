@@ -9,11 +9,18 @@ from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.deciding import decide, gate_open
+from bot.deciding import claim, gate_open, pass_on
 from bot.guards import Person, identify
 from bot.services import Services, blocking, services
 from videobot.callbacks import BadCallback, GateButton, parse
-from videobot.chat_texts import Keyboard, clip, edit_keyboard, gate_keyboard, redo_keyboard
+from videobot.chat_texts import (
+    Keyboard,
+    clip,
+    edit_keyboard,
+    gate_keyboard,
+    redo_keyboard,
+    style_text,
+)
 from videobot.db.models import VideoJob
 from videobot.decisions import Decision
 from videobot.i18n import tr
@@ -75,7 +82,13 @@ async def _act(
             if button.action == "confirm"
             else Decision.make(button.action, person.key)
         )
-        outcome = await decide(sv, person, job, stage, attempt, decision)
+        # Answered as soon as the decision is claimed (Telegram drops late answers); the run
+        # is resumed after, and a resume that fails is told in a message of its own.
+        claimed = await claim(sv, person, job, stage, attempt, decision)
+        await query.answer(claimed.text, show_alert=not claimed.done)
+        if not claimed.done:
+            return
+        outcome = await pass_on(sv, person, job, stage, attempt, decision)
         log.info(
             "Decision %s at %s-%s for job %s: done=%s in %.1f ms",
             decision.action,
@@ -85,9 +98,10 @@ async def _act(
             outcome.done,
             (time.perf_counter() - started) * 1000,
         )
-        await query.answer(outcome.text, show_alert=not outcome.done)
         if outcome.done:
             await _show_outcome(query, outcome.text)
+        else:
+            await query.get_bot().send_message(chat_id=person.chat_id, text=outcome.text)
         return
     if button.action in ("regenerate", "part", "scene"):
         await _ask(sv, person, query, job, button)
@@ -116,6 +130,11 @@ async def _ask(
     }
     if button.action == "regenerate":
         awaiting["kind"], question = "feedback", tr(person.lang, "ask_feedback")
+    elif button.action == "part" and button.part == "style":
+        awaiting.update(kind="part", part="style")
+        script = sv.store.script_of(await blocking(sv.store.job, job.id))
+        current = style_text(person.lang, script.style) if script and script.style else "-"
+        question = clip(tr(person.lang, "ask_style_text", current=current))
     elif button.action == "part":
         awaiting.update(kind="part", part=button.part)
         question = tr(person.lang, "ask_part_text", part=tr(person.lang, f"part_{button.part}"))

@@ -1,4 +1,5 @@
-"""/settings: video format, the bot's language, the narrator voice and captions, per person."""
+"""/settings: video format, the bot's language, the narrator voice, captions and the clip model,
+per person."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from videobot.callbacks import BadCallback, parse_setting, settings_button
 from videobot.chat_texts import Keyboard
 from videobot.formats import VideoFormat
 from videobot.i18n import LANGUAGES, tr
+from videobot.motion import job_motion, motion_models
 
 
 def _menu(sv: Services, person: Person) -> tuple[str, Keyboard]:
@@ -24,8 +26,11 @@ def _menu(sv: Services, person: Person) -> tuple[str, Keyboard]:
     language = (row.language if row else None) or tr(person.lang, "language_auto")
     captions = sv.settings.captions if row is None or row.captions is None else row.captions
     shown = tr(person.lang, "captions_on" if captions else "captions_off")
+    models = motion_models(sv.settings)
+    motion = job_motion(sv.settings, row.motion if row else None, None)
+    clip = f"{motion.model} · ${motion.clip_usd:.2f}"
     text = tr(person.lang, "settings", format=fmt, language=language, voice=voice,
-              captions=shown)
+              captions=shown, motion=clip)
 
     def mark(label: str, chosen: bool) -> str:
         return f"• {label}" if chosen else label
@@ -43,6 +48,11 @@ def _menu(sv: Services, person: Person) -> tuple[str, Keyboard]:
             for state in ("on", "off")
         ],
     ]
+    if len(models) > 1:  # one button per clip model the animator offers, with a clip's price
+        keyboard.append([
+            (mark(name, name == motion.model), settings_button("motion", name))
+            for name in list(models)[:4]
+        ])
     return text, keyboard
 
 
@@ -68,6 +78,7 @@ async def change_setting(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
             "language": list(LANGUAGES),
             "voice": sv.settings.narrator_voices,
             "captions": ["on", "off"],
+            "motion": list(motion_models(sv.settings)),
         }[name]
         if value not in allowed:
             raise BadCallback(name)

@@ -1,11 +1,10 @@
 """Messages: a text or voice prompt starts a job; a reply answers the bot's open question;
-anything else gets a short explanation and starts nothing."""
+anything else but a photo (bot.handlers.photos) gets a short explanation and starts nothing."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import uuid
 from datetime import timedelta
 
 from pydantic import ValidationError
@@ -15,13 +14,10 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.deciding import decide, gate_open
 from bot.guards import Person, admit, identify
+from bot.handlers.starting import start_job
 from bot.services import Services, blocking, services
-from videobot.chat_texts import status_message
-from videobot.db.bot_records import Refused
-from videobot.db.models import JobStatus
 from videobot.decisions import Decision
 from videobot.i18n import tr
-from videobot.naming import short_id
 from videobot.requests import MAX_PROMPT_CHARS, InvalidRequest, clean_prompt, resolve_language
 from videobot.settings import Settings
 
@@ -38,19 +34,24 @@ async def text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if awaiting:
         await _answer(sv, person, message, awaiting)
         return
-    raw = message.text or ""
+    prompt = await prompt_of(person, message, message.text or "")
+    if prompt is not None:
+        language = resolve_language(sv.settings.language, prompt)
+        await start_job(sv, person, message, prompt=prompt, kind="text", language=language)
+
+
+async def prompt_of(person: Person, message: Message, raw: str) -> str | None:
+    """The prompt in `raw`, or None after telling the person why it cannot be one."""
     if len(raw) > MAX_PROMPT_CHARS:
         await message.reply_text(
             tr(person.lang, "prompt_too_long", length=len(raw), limit=MAX_PROMPT_CHARS)
         )
-        return
+        return None
     try:
-        prompt = clean_prompt(raw)
+        return clean_prompt(raw)
     except InvalidRequest:
         await message.reply_text(tr(person.lang, "prompt_empty"))
-        return
-    language = resolve_language(sv.settings.language, prompt)
-    await _start(sv, person, message, prompt=prompt, kind="text", language=language)
+        return None
 
 
 async def voice(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -79,7 +80,7 @@ async def voice(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if note.file_size and note.file_size > sv.settings.voice_max_mb * 1024 * 1024:
         await message.reply_text(tr(person.lang, "voice_too_big", limit=sv.settings.voice_max_mb))
         return
-    await _start(sv, person, message, prompt="", kind="voice", language="auto")
+    await start_job(sv, person, message, prompt="", kind="voice", language="auto")
 
 
 def speech_to_text_ready(settings: Settings) -> bool:
@@ -110,60 +111,6 @@ async def group_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     if person and update.effective_message:
         await update.effective_message.reply_text(tr(person.lang, "private_only"))
     raise ApplicationHandlerStop
-
-
-async def _start(
-    sv: Services, person: Person, message: Message, *, prompt: str, kind: str, language: str
-) -> None:
-    row = await blocking(sv.records.person, person.key)
-    fmt = (row.format if row and row.format else None) or sv.settings.video_format.value
-    started = await blocking(
-        sv.records.start_job,
-        user_id=person.key,
-        chat_id=person.chat_id,
-        prompt=prompt,
-        prompt_kind=kind,
-        language=language,
-        fmt=fmt,
-        voice=row.voice if row else None,
-        captions=row.captions if row else None,
-        max_active=sv.settings.active_jobs_per_user,
-    )
-    if isinstance(started, Refused):
-        await message.reply_text(tr(person.lang, "active_job", job=short_id(started.active.id)))
-        return
-    job = started
-    try:
-        if kind == "voice":
-            await _store_voice(sv, message, job.id)
-        await message.reply_text(tr(person.lang, "accepted", job=short_id(job.id)))
-        position = await blocking(sv.store.queue_position, job.id)
-        shown = status_message(person.lang, job, [], position)
-        sent = await message.reply_text(shown)
-        await blocking(
-            sv.records.save_status_message, job.id, person.chat_id, sent.message_id, shown
-        )
-        await sv.trigger(job.id)
-    except Exception as exc:
-        log.warning("Could not start job %s: %s", short_id(job.id), type(exc).__name__)
-        await blocking(
-            sv.store.update_job,
-            job.id,
-            status=JobStatus.FAILED,
-            error=f"could not start: {type(exc).__name__}",
-        )
-        await message.reply_text(
-            tr(person.lang, "voice_failed" if kind == "voice" else "start_failed")
-        )
-
-
-async def _store_voice(sv: Services, message: Message, job_id: uuid.UUID) -> None:
-    assert message.voice is not None
-    target = sv.media.voice_prompt(job_id)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    file = await message.voice.get_file()
-    await file.download_to_drive(target)
-    await blocking(sv.store.update_job, job_id, voice_path=str(target))
 
 
 async def _answer(

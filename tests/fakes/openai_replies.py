@@ -32,8 +32,12 @@ _SAMPLES = {
     "narration": "Magma rises through the crust",
     "image_prompt": "A wide view of a smoking volcano at dusk, scene {n}",
     "look": "soft painterly illustration, warm rim light, wide lens",
+    "medium": "soft painterly illustration, wide lens",
     "palette": "ember orange, basalt grey, dusk violet, ash white",
+    "lighting": "warm rim light at dusk",
     "characters": "none",
+    "name": "Ada {n}",
+    "description": "a geologist in a yellow coat and a red helmet",
     "prompts": "slow push in as smoke drifts upward, scene {n}",
 }
 
@@ -249,21 +253,33 @@ def loads(body: bytes) -> dict[str, Any]:
 
 
 def parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, str], dict[str, Upload]]:
-    """The form fields and the uploaded files of a multipart/form-data body."""
+    """The form fields and the uploaded files of a multipart/form-data body (the last file of
+    a name sent several times: multipart_uploads has them all)."""
+    form: dict[str, str] = {}
+    files: dict[str, Upload] = {}
+    for name, part in multipart_parts(content_type, body):
+        if isinstance(part, Upload):
+            files[name] = part
+        else:
+            form[name] = part
+    return form, files
+
+
+def multipart_parts(content_type: str, body: bytes) -> list[tuple[str, Upload | str]]:
+    """Every part of a multipart/form-data body, in order: (name, file or text)."""
     message = BytesParser(policy=email_policy).parsebytes(
         b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
     )
-    form: dict[str, str] = {}
-    files: dict[str, Upload] = {}
+    parts: list[tuple[str, Upload | str]] = []
     for part in message.iter_parts():
         name = str(part.get_param("name", header="content-disposition"))
         data = bytes(part.get_payload(decode=True) or b"")
         filename = part.get_filename()
         if filename is not None:
-            files[name] = Upload(filename, part.get_content_type(), data)
+            parts.append((name, Upload(filename, part.get_content_type(), data)))
         else:
-            form[name] = data.decode()
-    return form, files
+            parts.append((name, data.decode()))
+    return parts
 
 
 def structured(endpoint: str, body: dict[str, Any], size: int, kind: str, text: str,

@@ -8,11 +8,12 @@
         fake.requests                                # every request, in arrival order
         fake.requests_to("responses")                # those to one endpoint
 
-Endpoints (POST, under /v1): responses, chat/completions, images/generations, audio/speech,
-audio/transcriptions. A structured-output request gets an answer generated from its JSON schema
-(arrays get `minItems` items, strings readable text); `fake.replies[schema_name] = {...}` fixes
-the answer for one schema. A non-strict schema is refused with 400, as OpenAI does. Images are
-real PNGs (b64_json) of the requested size; speech is a real WAV (a sine tone, about as long as
+Endpoints (POST, under /v1): responses, chat/completions, images/generations, images/edits
+(checked against the spec: tests/fakes/openai_edits.py), audio/speech, audio/transcriptions.
+A structured-output request gets an answer generated from its JSON schema (arrays get
+`minItems` items, strings readable text); `fake.replies[schema_name] = {...}` fixes the answer
+for one schema. A non-strict schema is refused with 400, as OpenAI does. Images are real PNGs
+(b64_json) of the requested size; speech is a real WAV (a sine tone, about as long as
 the text takes to read; only response_format="wav"); transcription answers `fake.transcript` in
 `fake.transcript_language` (None: no language reported).
 
@@ -52,13 +53,24 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
+from openai.types import image_generate_params
+from openai.types.audio import speech_create_params
+
 from tests.fakes import openai_replies as replies
+from tests.fakes.openai_edits import edit_answer
 from tests.fakes.openai_replies import Upload
+from tests.fakes.spec_check import spec_problem
 
 ENDPOINTS = (
-    "responses", "chat/completions", "images/generations", "audio/speech", "audio/transcriptions"
+    "responses", "chat/completions", "images/generations", "images/edits", "audio/speech",
+    "audio/transcriptions",
 )
 RANDOM_STATUSES = (500, 502, 503, 429)
+# JSON bodies checked against the API spec's request types, as the installed SDK carries them.
+JSON_SPECS: dict[str, type] = {
+    "images/generations": image_generate_params.ImageGenerateParamsNonStreaming,
+    "audio/speech": speech_create_params.SpeechCreateParams,
+}
 _JSON = replies.JSON
 
 
@@ -71,6 +83,8 @@ class Recorded:
     json: dict[str, Any] | None = None
     form: dict[str, str] = field(default_factory=dict)
     files: dict[str, Upload] = field(default_factory=dict)
+    # Every file part in order, repeated names kept (images/edits sends `image[]` per image).
+    uploads: list[tuple[str, Upload]] = field(default_factory=list)
     fault: str | None = None  # e.g. "status 500", "delay", "drop", "refusal", "text"
     status: int | None = None  # what the fake answered; None when it dropped the connection
     reply: dict[str, Any] | None = None  # the JSON it answered (not audio)
@@ -275,6 +289,9 @@ class _Handler(BaseHTTPRequestHandler):
             record.json = replies.loads(body)
         elif content_type.startswith("multipart/form-data"):
             record.form, record.files = replies.parse_multipart(content_type, body)
+            record.uploads = [(name, part) for name, part
+                              in replies.multipart_parts(content_type, body)
+                              if isinstance(part, Upload)]
 
     def _unauthorized(self) -> dict[str, Any] | None:
         header = self.headers.get("authorization", "")
@@ -318,6 +335,12 @@ def _answer(fake: FakeOpenAI, record: Recorded, size: int,
     if fault and fault.kind == "media" and record.endpoint == "images/generations":
         encoded = base64.b64encode(fault.text.encode("latin-1")).decode()
         return 200, replies.dumps({"created": 0, "data": [{"b64_json": encoded}]}), _JSON
+    if record.endpoint == "images/edits":
+        status, answer = edit_answer(record.form, record.uploads)
+        return status, replies.dumps(answer), _JSON
+    if record.endpoint in JSON_SPECS and (problem := spec_problem(body, JSON_SPECS[
+            record.endpoint])):
+        return 400, replies.dumps(replies.error_body(400, problem, "invalid_request_error")), _JSON
     if record.endpoint == "images/generations":
         images = replies.images_body(
             str(body.get("prompt", "")), str(body.get("size") or "1024x1024"), body.get("quality")

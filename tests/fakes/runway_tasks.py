@@ -6,6 +6,7 @@ import atexit
 import base64
 import binascii
 import io
+import re
 import shutil
 import tempfile
 import threading
@@ -17,8 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageDraw
-from runwayml.types import text_to_speech_create_params
+from runwayml.types import (
+    image_to_video_create_params,
+    text_to_image_create_params,
+    text_to_speech_create_params,
+)
 
+from tests.fakes.spec_check import spec_problem
 from videobot.media.ffmpeg import run_ffmpeg
 
 IMAGE_CREDITS = 5  # gen4_image at 720p (a ratio with a side of 720 or less)
@@ -103,10 +109,27 @@ class FakeTask:
         return round(min(0.99, (time.monotonic() - self.started) / self.run_seconds), 2)
 
 
+# A reference image's tag: 3-16 characters, a letter first, then letters, digits, underscores.
+_TAG = re.compile(r"^[A-Za-z][A-Za-z0-9_]{2,15}$")
+_SPECS = {
+    "/v1/text_to_image": text_to_image_create_params.TextToImageCreateParams,
+    "/v1/image_to_video": image_to_video_create_params.ImageToVideoCreateParams,
+}
+
+
 def check_create(path: str, body: Any) -> str | None:
-    """What Runway would reject in a task creation body, in its words; None if it is fine."""
+    """What Runway would reject in a task creation body, in its words; None if it is fine.
+    The body is first checked against the API spec's request type for its model."""
     if not isinstance(body, dict):
         return "The request body must be a JSON object."
+    if problem := spec_problem(body, _SPECS[path]):  # type: ignore[arg-type]
+        return problem
+    references = body.get("referenceImages") or []
+    if len(references) > 3:
+        return "referenceImages: at most 3 reference images"
+    for ref in references:
+        if "tag" in ref and not _TAG.fullmatch(str(ref["tag"])):
+            return f"referenceImages.tag: {ref['tag']!r} must be 3-16 letters, digits or _"
     if not isinstance(body.get("model"), str):
         return "model: Required"
     ratio = body.get("ratio")
@@ -133,6 +156,9 @@ def check_speech(body: Any) -> str | None:
     """What Runway would reject in a text_to_speech body, in its words; None if it is fine."""
     if not isinstance(body, dict):
         return "The request body must be a JSON object."
+    spec = text_to_speech_create_params.TextToSpeechCreateParams
+    if problem := spec_problem(body, spec):  # type: ignore[arg-type]
+        return problem
     fields = SPEECH_FIELDS.get(body.get("model"))  # type: ignore[arg-type]
     if fields is None:
         return f"model: Invalid enum value, got {body.get('model')!r}"

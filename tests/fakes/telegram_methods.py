@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import socket
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 from tests.fakes.telegram_updates import BOT_USER, Sent, bot_message
 
@@ -24,6 +26,9 @@ class BotApiMethods:
     messages: dict[int, Sent]
     answers: dict[str, dict[str, Any]]
     webhook: dict[str, Any] | None
+    # Whether the webhook URL accepted a connection when it was set: Telegram starts
+    # delivering (pending updates first) as soon as setWebhook succeeds.
+    webhook_listening: bool | None
     files: dict[str, bytes]
     _ids: itertools.count[int]
 
@@ -44,6 +49,12 @@ class BotApiMethods:
 
     def _api_setWebhook(self, params: dict[str, Any], files: dict[str, Any]) -> Any:
         self.webhook = params
+        target = urlsplit(str(params.get("url", "")))
+        try:
+            socket.create_connection((target.hostname, target.port or 443), timeout=2).close()
+            self.webhook_listening = True
+        except OSError:
+            self.webhook_listening = False
         return True
 
     def _api_deleteWebhook(self, params: dict[str, Any], files: dict[str, Any]) -> Any:

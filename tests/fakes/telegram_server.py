@@ -44,6 +44,7 @@ class FakeTelegram(BotApiMethods):
         self.messages: dict[int, Sent] = {}
         self.answers: dict[str, dict[str, Any]] = {}
         self.webhook: dict[str, Any] | None = None
+        self.webhook_listening: bool | None = None
         self.files: dict[str, bytes] = {}
         self._updates: list[dict[str, Any]] = []
         # For timing: when each update was first handed to the bot, which update a press was.
@@ -102,6 +103,29 @@ class FakeTelegram(BotApiMethods):
             "file_size": len(data),
         }
         return self._message(user, {"voice": voice}, None, "private", language)
+
+    def send_photo(
+        self, user: int, data: bytes, *, caption: str | None = None, language: str = "en",
+        file_size: int | None = None,
+    ) -> int:
+        """Person `user` sends a photo (Telegram keeps photos as JPEG), with a caption."""
+        file_id = self.add_file(data, "photos/file_1.jpg")
+        size = {"file_id": file_id, "file_unique_id": f"u{file_id}", "width": 800,
+                "height": 600, "file_size": file_size or len(data)}
+        thumb = {**size, "file_id": f"{file_id}thumb", "width": 90, "height": 68}
+        return self._message(user, {"photo": [thumb, size], "caption": caption}, None,
+                             "private", language)
+
+    def send_document(
+        self, user: int, data: bytes, mime_type: str, *, caption: str | None = None,
+        file_size: int | None = None,
+    ) -> int:
+        """Person `user` sends a file (an image sent uncompressed arrives this way)."""
+        file_id = self.add_file(data, "documents/file_1")
+        document = {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_name": "file",
+                    "mime_type": mime_type, "file_size": file_size or len(data)}
+        return self._message(user, {"document": document, "caption": caption}, None,
+                             "private", "en")
 
     def send_sticker(self, user: int) -> int:
         sticker = {

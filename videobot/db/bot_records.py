@@ -122,6 +122,7 @@ class BotRecords(StatusRecords):
         voice: str | None,
         max_active: int,
         captions: bool | None = None,
+        motion: str | None = None,
     ) -> VideoJob | Refused:
         """A new queued job, unless the person already has `max_active` unfinished ones."""
         with self._person_locked(user_id, utcnow()) as s:
@@ -141,8 +142,32 @@ class BotRecords(StatusRecords):
                 language=language, fmt=fmt, narrator_voice=voice,
             )
             job.captions = captions
+            job.motion_model = motion
             s.add(job)
             return job
+
+    # The person's photo -----------------------------------------------------------------
+
+    def keep_reference(self, user_id: str, path: str) -> str | None:
+        """Keep `path` as the reference of the person's next job; returns the photo it
+        replaces (for the caller to delete), if any."""
+        now = utcnow()
+        with self._person_locked(user_id, now) as s:
+            person = s.get(BotUser, user_id)
+            assert person is not None  # created by _person_locked
+            previous, person.reference_path = person.reference_path, path
+            person.reference_kept_at = now
+            return previous
+
+    def take_reference(self, user_id: str) -> str | None:
+        """The person's waiting photo, taken off them: it belongs to the one job that takes
+        it, and to no other."""
+        with self._person_locked(user_id, utcnow()) as s:
+            person = s.get(BotUser, user_id)
+            assert person is not None
+            path, person.reference_path = person.reference_path, None
+            person.reference_kept_at = None
+            return path
 
     # Jobs -------------------------------------------------------------------------------
 

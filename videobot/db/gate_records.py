@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -74,6 +75,22 @@ class GateRecords:
                 "decided_by": gate.decided_by or "unknown",
             }
         )
+
+    def stranded_decisions(self, decided_before: datetime) -> list[tuple[uuid.UUID, str, int]]:
+        """Gates decided before `decided_before` whose job still waits at them: the decision
+        was claimed, but whoever claimed it stopped before the run was resumed with it."""
+        with self.db.session() as s:
+            rows = s.execute(
+                select(Approval.job_id, Approval.stage, Approval.attempt)
+                .join(VideoJob, VideoJob.id == Approval.job_id)
+                .where(
+                    VideoJob.status == JobStatus.WAITING,
+                    VideoJob.stage == Approval.stage + "-gate",
+                    Approval.decision.is_not(None),
+                    Approval.decided_at < decided_before,
+                )
+            )
+            return [(job_id, stage, attempt) for job_id, stage, attempt in rows]
 
     def approvals(self, job_id: uuid.UUID) -> Sequence[Approval]:
         with self.db.session() as s:

@@ -11,7 +11,7 @@ from typing import Any, cast
 
 from sqlalchemy import CursorResult, Select, func, or_, select, update
 
-from videobot.db.models import FINISHED_STATUSES, Approval, JobStatus, VideoJob
+from videobot.db.models import FINISHED_STATUSES, Approval, BotUser, JobStatus, VideoJob
 from videobot.db.store import JobNotFound, JobStore
 
 
@@ -66,6 +66,29 @@ def still_to_clean(
     """The job if it still qualifies for cleanup, else None (it was rerun, or is cleaned)."""
     with store.db.session() as s:
         return s.scalars(_cleanable(now, older_than).where(VideoJob.id == job_id)).first()
+
+
+def drop_kept_photos(store: JobStore, now: datetime, older_than: timedelta) -> list[str]:
+    """Take off their owners the photos kept for a next job for more than `older_than`;
+    their keys, for the caller to delete. A photo a job takes meanwhile is not among them."""
+    cutoff = as_utc(now) - older_than
+    dropped = []
+    with store.db.session() as s:
+        stale = s.execute(
+            select(BotUser.user_id, BotUser.reference_path).where(
+                BotUser.reference_path.is_not(None), BotUser.reference_kept_at < cutoff
+            )
+        ).all()
+        for user_id, path in stale:
+            # Cleared only if still the same photo: a job may take it, or a new one replace it.
+            cleared = s.execute(
+                update(BotUser)
+                .where(BotUser.user_id == user_id, BotUser.reference_path == path)
+                .values(reference_path=None, reference_kept_at=None)
+            )
+            if cast(CursorResult[Any], cleared).rowcount == 1:
+                dropped.append(path)
+    return dropped
 
 
 def record_media_removed(

@@ -108,6 +108,19 @@ class VideoJob(Base):
     stages_done: Mapped[list[str] | None] = mapped_column(JSON)
     # The `rerun-stage` flow run whose discard was applied: its resumes do not discard again.
     rerun_run_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    # The script's style sheet (videobot.style.StyleSheet as JSON): palette, medium, lighting
+    # and recurring subjects, carried by every image prompt.
+    style_sheet: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The person's own photo, a reference for every scene's picture (a copy in the job's dir).
+    reference_path: Mapped[str | None] = mapped_column(Text)
+    # The clip model and the seconds asked of it; None: the provider's default.
+    motion_model: Mapped[str | None] = mapped_column(String(32))
+    motion_seconds: Mapped[int | None] = mapped_column(Integer)
+    # The round each gate's current pass starts at ({"images": 3}); a rerun continues the
+    # numbers, so its files and gate rows are new. Missing: round 1.
+    first_rounds: Mapped[dict[str, int] | None] = mapped_column(JSON)
+    # The delivered video a rerun will replace: kept until the new one is assembled.
+    replaced_final_path: Mapped[str | None] = mapped_column(Text)
 
     segments: Mapped[list[VideoSegment]] = relationship(
         back_populates="job", order_by="VideoSegment.index", cascade="all, delete-orphan"
@@ -214,6 +227,12 @@ class BotUser(Base):
     format: Mapped[str | None] = mapped_column(String(8))
     voice: Mapped[str | None] = mapped_column(String(32))
     captions: Mapped[bool | None] = mapped_column(Boolean)
+    # The clip model chosen in /settings; None: the provider's default.
+    motion: Mapped[str | None] = mapped_column(String(32))
+    # A photo sent without a caption, waiting to be the reference of this person's next job;
+    # kept at `reference_kept_at`, removed by the media cleanup when no job took it in time.
+    reference_path: Mapped[str | None] = mapped_column(Text)
+    reference_kept_at: Mapped[datetime | None] = mapped_column(Timestamp)
     # {"job": id, "stage": ..., "attempt": n, "kind": "feedback"|"edit", "part"|"scene": ...}
     awaiting: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     status_edited_at: Mapped[datetime | None] = mapped_column(Timestamp)
@@ -243,3 +262,32 @@ class StatusMessage(Base):
     message_id: Mapped[int] = mapped_column(BigInteger)
     text: Mapped[str] = mapped_column(Text, default="")
     edited_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class ProviderIntent(Base):
+    """A paid call written ahead: recorded before its request is sent, settled with its ledger
+    row(s) once it returns. One left open by a process that died is what the next attempt
+    resumes (a provider task taken up, an output file adopted) or records as lost or possibly
+    paid, so the ledger counts every request a provider may have billed."""
+
+    __tablename__ = "provider_intents"
+
+    # The idempotency key of the call: one per intent, kept across the attempts that resume it.
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    job_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("video_jobs.id", ondelete="CASCADE"), index=True
+    )
+    stage: Mapped[str] = mapped_column(String(16))
+    segment: Mapped[int | None] = mapped_column(Integer)
+    part: Mapped[str | None] = mapped_column(String(16))  # a narration's section
+    round: Mapped[int | None] = mapped_column(Integer)
+    provider: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open, settled
+    # Processes that started the call: one more than the attempts a crash cut short.
+    tries: Mapped[int] = mapped_column(Integer, default=1)
+    # Written the moment they happen, so a crash after them does not lose them: requests
+    # sent whose answer never came (possibly paid), provider tasks paid for without output.
+    unanswered: Mapped[int] = mapped_column(Integer, default=0)
+    lost: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    settled_at: Mapped[datetime | None] = mapped_column(Timestamp)

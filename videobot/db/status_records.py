@@ -72,3 +72,12 @@ class StatusRecords:
             return 0.0
         wait = (aware(last) + timedelta(seconds=gap_seconds) - now).total_seconds()
         return min(gap_seconds, max(0.05, wait))  # `now` may predate the winner's stamp
+
+    def edit_done(self, user_id: str) -> None:
+        """Stamp the person's chat as edited now, once an edit has been answered: the next one
+        then reaches Telegram at least the gap after this one did, however late this one's
+        claim was stamped or its request travelled."""
+        with self.db.session() as s:
+            s.execute(
+                update(BotUser).where(BotUser.user_id == user_id).values(status_edited_at=utcnow())
+            )

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from videobot.db.engine import Database
 from videobot.db.gate_records import GateRecords
+from videobot.db.intent_records import IntentRecords
 from videobot.db.models import (
     FINISHED_STATUSES,
     JobStatus,
@@ -22,10 +23,12 @@ from videobot.db.models import (
 )
 from videobot.db.progress_records import ProgressRecords
 from videobot.db.queue_records import QueueRecords
+from videobot.db.spend_records import SpendRecords
 from videobot.db.task_records import TaskRecords
 from videobot.formats import SECTION_NAMES, section_of_scene
 from videobot.providers.base import Usage
 from videobot.script import Script, SegmentPlan
+from videobot.style import StyleSheet
 
 _timings_lock = threading.Lock()
 
@@ -52,7 +55,9 @@ def new_job_row(
     )
 
 
-class JobStore(GateRecords, QueueRecords, ProgressRecords, TaskRecords):
+class JobStore(
+    GateRecords, QueueRecords, ProgressRecords, TaskRecords, SpendRecords, IntentRecords
+):
     def __init__(self, db: Database) -> None:
         self.db = db
 
@@ -126,6 +131,7 @@ class JobStore(GateRecords, QueueRecords, ProgressRecords, TaskRecords):
             script_outro=script.outro,
             script_round=round_,
             music_mood=script.mood,
+            style_sheet=script.style.model_dump(mode="json") if script.style else None,
         )
 
     @staticmethod
@@ -134,7 +140,7 @@ class JobStore(GateRecords, QueueRecords, ProgressRecords, TaskRecords):
             return None
         return Script(
             title=job.title or "", intro=job.script_intro, main=job.script_main,
-            outro=job.script_outro, mood=job.music_mood,
+            outro=job.script_outro, mood=job.music_mood, style=style_of(job),
         )
 
     def save_plan(self, job_id: uuid.UUID, plan: SegmentPlan) -> None:
@@ -263,6 +269,17 @@ class JobStore(GateRecords, QueueRecords, ProgressRecords, TaskRecords):
                 .group_by(ProviderCall.stage)
             )
             return {stage: count for stage, count in rows}
+
+
+def style_of(job: VideoJob) -> StyleSheet | None:
+    """The job's style sheet; None before its script is written (or for a script written
+    before style sheets, which has only the plan's style line)."""
+    return StyleSheet.model_validate(job.style_sheet) if job.style_sheet else None
+
+
+def first_round(job: VideoJob, stage: str) -> int:
+    """The round the current pass of a gate starts at: 1, or later after a rerun."""
+    return int((job.first_rounds or {}).get(stage, 1))
 
 
 def unready_scenes(segments: Sequence[VideoSegment], kind: str) -> list[int]:

@@ -4,7 +4,8 @@ MESSAGES: dict[str, str] = {
     # Commands.
     "start": (
         "Hi! I make 50-second narrated videos from one sentence.\n\n"
-        "1. Send me what the video is about, as text or a voice note (up to 2 minutes).\n"
+        "1. Send me what the video is about, as text or a voice note (up to 2 minutes). "
+        "Add a photo (its caption is the prompt) and every scene is drawn after it.\n"
         "2. I write a script: approve it, ask for changes or edit it.\n"
         "3. I draw ten scenes: approve them or redo the ones you don't like.\n"
         "4. I animate them: approve the clips.\n"
@@ -15,9 +16,10 @@ MESSAGES: dict[str, str] = {
         "/new — start a new video\n"
         "/status — what your video is doing, and its cost so far\n"
         "/cancel — stop your current video\n"
-        "/settings — format, language and narrator voice\n"
+        "/settings — format, language, narrator voice, captions and clip model\n"
         "/history — your recent videos\n\n"
-        "Or just send a sentence (or a voice note) to start."
+        "Or just send a sentence (or a voice note) to start. A photo you send is drawn after "
+        "in your next video."
     ),
     "new": "Send me one sentence about the video you want, or a voice note.",
     "private_only": "I work in private chats only: write to me directly.",
@@ -26,7 +28,7 @@ MESSAGES: dict[str, str] = {
     "wait_seconds": "{n} s",
     "wait_minutes": "{n} min",
     "unknown_command": "I don't know that command. /help lists what I can do.",
-    "unsupported": "I can only use text or a voice note as a prompt. Send me a sentence.",
+    "unsupported": "I can use text, a voice note or a photo. Send me a sentence.",
     "edited_ignored": "I don't follow edited messages. Send the new text as a new message.",
     "prompt_empty": "The message is empty: say what the video should be about.",
     "prompt_too_long": "That is {length} characters; please keep the prompt under {limit}.",
@@ -55,7 +57,7 @@ MESSAGES: dict[str, str] = {
     "stats_failure_line": "{date} · {job} · {stage}: {reason}",
     # Settings.
     "settings": "Settings\nFormat: {format}\nLanguage: {language}\nNarrator voice: {voice}\n"
-                "Captions: {captions}",
+                "Captions: {captions}\nClips: {motion}",
     "captions_on": "captions on",
     "captions_off": "captions off",
     "settings_saved": "Saved.",
@@ -92,7 +94,8 @@ MESSAGES: dict[str, str] = {
         "Scene {scene} could not be made, and a redo as it is will probably fail again; the "
         "bot's operator has the details."
     ),
-    "clip_estimate": "Approving starts the clips: {scenes} scenes, estimated ${cost}.",
+    "clip_estimate": "Approving starts the clips: {scenes} scenes with {model}, estimated "
+    "${cost}.",
     "redo_pick": "Tap the scenes to make again, then confirm.",
     "edit_pick_part": "Which part do you want to rewrite?",
     "edit_pick_scene": "Which scene's prompt do you want to change?",
@@ -170,4 +173,30 @@ MESSAGES: dict[str, str] = {
     "admin_job_failed": "⚠️ Job {job} of {person} failed at stage {stage}:\n{reason}",
     "admin_scenes_failed": "⚠️ Job {job} of {person}, {stage} round {attempt}: {count} "
     "scene(s) failed:\n{reasons}",
+    # Style, photo, motion, budgets.
+    "part_style": "Style",
+    "style_medium": "Medium",
+    "style_palette": "Palette",
+    "style_lighting": "Lighting",
+    "script_style": "🎨 Style of every picture:\n{style}",
+    "ask_style_text": (
+        "Send the new style as lines of “Label: value”; only the lines you change are needed, "
+        "and a line with another label names a recurring character. Now:\n{current}"
+    ),
+    "round_made": "Made again: scene(s) {scenes}.",
+    "photo_kept": (
+        "Got the photo: your next video is drawn after it. Now send what the video is about. "
+        "I keep the photo for {hours} h."
+    ),
+    "photo_too_big": "The photo is over {limit} MB. Please send a smaller one.",
+    "photo_unreadable": "I could not read that picture. Please send a JPEG, PNG or WebP photo.",
+    "photo_failed": "I could not download the photo. Please send it again.",
+    "budget_of_job": "this video's ${limit} budget",
+    "budget_of_day": "your ${limit} for today",
+    "over_budget": (
+        "Not started: that would cost about ${cost}, and ${left} is left of {of}. You can "
+        "cancel, or ask the bot's operator for more."
+    ),
+    "budget_day_spent": "You have used today's ${limit}. Please try again tomorrow.",
+    "fail_advice_budget": "The next step would pass the spending limit, so it was not started.",
 }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -17,8 +16,8 @@ from videobot.media.audio_mix import (
     sound_graph,
     voice_inputs,
 )
+from videobot.media.caption_files import caption_filter
 from videobot.media.ffmpeg import FFmpegError, run_ffmpeg
-from videobot.media.fonts import find_font
 from videobot.media.probe import MediaInfo, probe, probe_many, share_codec_params
 
 # Speed-up aims a little short of the section end, so one section's last word never touches
@@ -260,19 +259,6 @@ def _video_args(
         return args, ";".join(chains), [*out, "-preset", REENCODE_PRESET, "-crf", "23", *cap]
     rate = ["-b:v", f"{kbps}k", "-maxrate", f"{kbps}k", "-bufsize", f"{2 * kbps}k"]
     return args, ";".join(chains), [*out, "-preset", "veryfast", *rate]
-
-
-def filter_value(text: str) -> str:
-    """`text` as one option value inside a filter graph (ffmpeg's two levels of escaping)."""
-    option = re.sub(r"([\\':])", r"\\\1", text)  # inside the filter's option list
-    return re.sub(r"([\\'\[\],;])", r"\\\1", option)  # inside the graph description
-
-
-def caption_filter(captions: Path) -> str:
-    """The libass filter burning `captions` in, with our Latin-and-Cyrillic font at hand."""
-    font = find_font(bold=True) or find_font()
-    fonts = f":fontsdir={filter_value(str(font.parent))}" if font else ""
-    return f"ass=filename={filter_value(str(Path(captions).resolve()))}{fonts}"
 
 
 def _sample_rate(infos: list[MediaInfo]) -> int:

@@ -1,12 +1,16 @@
-"""Caption files: ASS (the spoken word highlighted, burned in by libass) and SRT (a sidecar)."""
+"""Caption files: ASS (the spoken word highlighted, burned in by libass) and SRT (a sidecar),
+and the ffmpeg filter that burns the ASS file in."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from itertools import accumulate
+from pathlib import Path
 
 from videobot.formats import VideoFormat
 from videobot.media.captions import DEFAULT_POSITION, DEFAULT_SIZE, CaptionCue
+from videobot.media.fonts import find_font
 
 FONT_NAME = "DejaVu Sans"  # the family of the bundled DejaVuSans(-Bold).ttf
 _WHITE, _YELLOW, _BLACK = "&H00FFFFFF", "&H0000E6FF", "&H00000000"  # ASS colours: AABBGGRR
@@ -91,3 +95,16 @@ def to_srt(cues: Sequence[CaptionCue]) -> str:
         for n, cue in enumerate(cues, start=1)
     ]
     return "\n".join(blocks)
+
+
+def filter_value(text: str) -> str:
+    """`text` as one option value inside a filter graph (ffmpeg's two levels of escaping)."""
+    option = re.sub(r"([\\':])", r"\\\1", text)  # inside the filter's option list
+    return re.sub(r"([\\'\[\],;])", r"\\\1", option)  # inside the graph description
+
+
+def caption_filter(captions: Path) -> str:
+    """The libass filter burning `captions` in, with our Latin-and-Cyrillic font at hand."""
+    font = find_font(bold=True) or find_font()
+    fonts = f":fontsdir={filter_value(str(font.parent))}" if font else ""
+    return f"ass=filename={filter_value(str(Path(captions).resolve()))}{fonts}"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 from videobot.formats import VideoFormat
 from videobot.script import MotionPlan, Script, SegmentPlan
+from videobot.style import StyleSheet
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,16 @@ class ScriptWriter(Protocol):
     def write_motion(self, plan: SegmentPlan, language: str) -> tuple[MotionPlan, Usage]: ...
 
 
+@dataclass(frozen=True)
+class Reference:
+    """A picture a scene's image is drawn after. `kind` says how: "photo", the person's own
+    photo, whose subject appears as it is; "look", an approved scene, whose style, palette and
+    characters are kept. It is also the tag the prompt names it by (Runway: @photo, @look)."""
+
+    path: Path
+    kind: Literal["photo", "look"]
+
+
 class ImageMaker(Protocol):
     name: str
 
@@ -81,9 +93,11 @@ class ImageMaker(Protocol):
         fmt: VideoFormat,
         out: Path,
         *,
-        reference: Path | None = None,
+        references: Sequence[Reference] = (),
+        style: StyleSheet | None = None,
     ) -> Usage:
-        """Draw one scene into `out`; `reference`, when given, is a picture to match in look."""
+        """Draw one scene into `out`, after the `references` given, in the `style` (which the
+        prompt carries as text too, within the provider's own length limit)."""
         ...
 
 
@@ -91,8 +105,20 @@ class Animator(Protocol):
     name: str
 
     def animate(
-        self, image: Path, prompt: str, seconds: float, fmt: VideoFormat, out: Path
-    ) -> Usage: ...
+        self,
+        image: Path,
+        prompt: str,
+        seconds: float,
+        fmt: VideoFormat,
+        out: Path,
+        *,
+        model: str | None = None,
+        length: int | None = None,
+    ) -> Usage:
+        """A clip of exactly `seconds` from `image`: made by `model` (None: the provider's
+        default) `length` seconds long (None: the shortest the model makes that covers
+        `seconds`) and cut to `seconds`."""
+        ...
 
 
 class Narrator(Protocol):

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
@@ -14,6 +15,7 @@ from videobot.chat_texts import (
     clip,
     gate_keyboard,
     inline_markup,
+    made_in_round,
     media_message,
     script_message,
 )
@@ -24,7 +26,10 @@ from videobot.db.store import JobStore
 from videobot.failure_notes import admin_failure_text, job_failure_text
 from videobot.i18n import tr
 from videobot.media import probe
+from videobot.media.scratch import Scratch
+from videobot.media.store import MediaStore, open_media_store
 from videobot.media.upload_size import fit_to_size
+from videobot.motion import job_motion
 from videobot.naming import short_id
 from videobot.script import Script
 from videobot.settings import ConfigurationError, Settings
@@ -37,9 +42,11 @@ ALBUM_MAX = 10
 
 class TelegramChannel:
     def __init__(
-        self, settings: Settings, store: JobStore, records: BotRecords, api: BotApi
+        self, settings: Settings, store: JobStore, records: BotRecords, api: BotApi,
+        files: MediaStore | None = None,
     ) -> None:
         self.settings, self.store, self.records, self.api = settings, store, records, api
+        self.files = files or open_media_store(settings)
         self.board = StatusBoard(api, store, records, settings.telegram_edit_seconds)
 
     def progress(self, job: VideoJob, text: str) -> None:
@@ -64,25 +71,23 @@ class TelegramChannel:
         note: str | None = None,
     ) -> None:
         lang = self.board.language(job.user_id)
-        ready = [
-            Path(path)
-            for seg in segments
-            if (path := seg.image_path if kind == "images" else seg.video_path)
-            and (seg.image_status if kind == "images" else seg.video_status) == "ready"
-        ]
+        # Only what this round made: a redo of scene 3 sends one picture, not ten again.
+        ready = [Path(path) for seg in made_in_round(segments, kind, attempt)
+                 if (path := seg.image_path if kind == "images" else seg.video_path)]
         self.api.call(
             "sendChatAction",
             chat_id=job.chat_id,
             action="upload_photo" if kind == "images" else "upload_video",
         )
         self._send_album(job, "photo" if kind == "images" else "video", ready)
-        if sheet is not None and Path(sheet).is_file():
-            self.api.call(
-                "sendPhoto",
-                files={"photo": Path(sheet)},
-                chat_id=job.chat_id,
-                caption=tr(lang, "sheet_caption"),
-            )
+        if sheet is not None and self.files.exists(str(sheet)):
+            with self._copies([sheet]) as (photo,):
+                self.api.call(
+                    "sendPhoto",
+                    files={"photo": photo},
+                    chat_id=job.chat_id,
+                    caption=tr(lang, "sheet_caption"),
+                )
         failed = [
             seg
             for seg in segments
@@ -90,10 +95,18 @@ class TelegramChannel:
         ]
         if failed:
             self._tell_admins_of_scenes(job, kind, failed, attempt)
-        estimate = clip_stage_estimate(self.settings, len(segments)) if kind == "images" else None
-        self._send_gate(job, media_message(lang, kind, segments, attempt, estimate), kind, attempt)
+        motion = job_motion(self.settings, job.motion_model, job.motion_seconds)
+        estimate = (clip_stage_estimate(self.settings, len(segments), motion)
+                    if kind == "images" else None)
+        text = media_message(lang, kind, segments, attempt, estimate, motion.model)
+        self._send_gate(job, text, kind, attempt)
 
     def deliver(self, job: VideoJob, video: Path) -> None:
+        with self._copies([video]) as (local,):
+            self._send_video(job, local)
+        self.board.refresh(job.id, status=JobStatus.DELIVERED)
+
+    def _send_video(self, job: VideoJob, video: Path) -> None:
         lang = self.board.language(job.user_id)
         max_bytes = int(self.settings.telegram_video_max_mb * 1024 * 1024)
         upload = fit_to_size(video, video.with_name("video-telegram.mp4"), max_bytes)
@@ -116,7 +129,6 @@ class TelegramChannel:
             height=info.height,
             supports_streaming=True,
         )
-        self.board.refresh(job.id, status=JobStatus.DELIVERED)
 
     def resumed(self, job: VideoJob) -> None:
         lang = self.board.language(job.user_id)
@@ -177,8 +189,19 @@ class TelegramChannel:
         self.api.call("sendMessage", chat_id=job.chat_id, text=text, reply_markup=markup)
         self.board.refresh(job.id)
 
-    def _send_album(self, job: VideoJob, kind: str, files: list[Path]) -> None:
+    @contextmanager
+    def _copies(self, stored: Sequence[Path | str]) -> Iterator[list[Path]]:
+        """Local copies of stored media (keys, or older rows' paths) for one upload, removed
+        once it is sent."""
+        with Scratch(self.files, self.settings.scratch_dir) as scratch:
+            yield [scratch.fetch(str(ref)) for ref in stored]
+
+    def _send_album(self, job: VideoJob, kind: str, stored: list[Path]) -> None:
         """Albums hold 2-10 items; a lone file goes on its own."""
+        with self._copies(stored) as files:
+            self._send_files(job, kind, files)
+
+    def _send_files(self, job: VideoJob, kind: str, files: list[Path]) -> None:
         for start in range(0, len(files), ALBUM_MAX):
             chunk = files[start : start + ALBUM_MAX]
             if len(chunk) == 1:
@@ -191,13 +214,17 @@ class TelegramChannel:
 
 
 class ChannelSources(Protocol):
-    """What the channel takes from the process that sends: its settings and job store."""
+    """What the channel takes from the process that sends: its settings, job store and
+    media store."""
 
     @property
     def settings(self) -> Settings: ...
 
     @property
     def store(self) -> JobStore: ...
+
+    @property
+    def files(self) -> MediaStore: ...
 
 
 _channel: TelegramChannel | None = None
@@ -213,5 +240,6 @@ def telegram_channel(rt: ChannelSources) -> TelegramChannel:
             if token is None:
                 raise ConfigurationError("the telegram channel needs TELEGRAM_BOT_TOKEN")
             api = BotApi(rt.settings.telegram_api_base_url, token.get_secret_value())
-            _channel = TelegramChannel(rt.settings, rt.store, BotRecords(rt.store.db), api)
+            _channel = TelegramChannel(rt.settings, rt.store, BotRecords(rt.store.db), api,
+                                       rt.files)
         return _channel

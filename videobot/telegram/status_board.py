@@ -65,6 +65,7 @@ class StatusBoard:
                     self.api.call(
                         "editMessageText", chat_id=row.chat_id, message_id=row.message_id, text=text
                     )
+                    self.records.edit_done(job.user_id)
                     self.records.save_status_message(job_id, row.chat_id, row.message_id, text)
                     return True
                 except TelegramError as exc:

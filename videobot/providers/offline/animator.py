@@ -96,8 +96,17 @@ class OfflineAnimator:
     model = "ffmpeg-motion"
 
     def animate(
-        self, image: Path, prompt: str, seconds: float, fmt: VideoFormat, out: Path
+        self,
+        image: Path,
+        prompt: str,
+        seconds: float,
+        fmt: VideoFormat,
+        out: Path,
+        *,
+        model: str | None = None,
+        length: int | None = None,
     ) -> Usage:
+        """`model` and `length` are not used: one motion, made exactly `seconds` long."""
         if not Path(image).is_file():
             raise ProviderError(f"the image to animate is missing: {image}", permanent=True)
         if seconds <= 0:

@@ -6,21 +6,23 @@ import colorsys
 import hashlib
 import math
 import random
+import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageColor, ImageDraw
 
 from videobot.formats import VideoFormat
 from videobot.media.files import atomic_output
-from videobot.providers.base import Usage
+from videobot.providers.base import Reference, Usage
+from videobot.style import StyleSheet
 
 RGB = tuple[int, int, int]
 
 
-
 class OfflineImageMaker:
-    """Draws gradients and shapes seeded by the prompt and scene.
+    """Draws gradients and shapes seeded by the prompt and scene, in the style sheet's palette.
 
     The picture carries no text: the narration's words appear once, as captions timed to the
     voice, instead of a scene's text cut to fit a panel and a label in one language."""
@@ -36,30 +38,66 @@ class OfflineImageMaker:
         fmt: VideoFormat,
         out: Path,
         *,
-        reference: Path | None = None,
+        references: Sequence[Reference] = (),
+        style: StyleSheet | None = None,
     ) -> Usage:
-        hue = reference_hue(reference) if reference is not None else None
-        image = draw_scene(prompt, scene, fmt.size, hue=hue)
+        colours = palette_colours(style.palette) if style else []
+        hue = None
+        if len(colours) < 2:  # no usable palette: match the look of a reference instead
+            ordered = sorted(references, key=lambda r: r.kind != "look")
+            hue = next((h for r in ordered if (h := reference_hue(r.path)) is not None), None)
+        image = draw_scene(prompt, scene, fmt.size, hue=hue, colours=colours)
         with atomic_output(Path(out)) as tmp:
             image.save(tmp, format="PNG", compress_level=3)
         return Usage(provider=self.name, model=self.model, units=1, unit="images")
 
 
 def draw_scene(
-    prompt: str, scene: int, size: tuple[int, int], *, hue: float | None = None
+    prompt: str,
+    scene: int,
+    size: tuple[int, int],
+    *,
+    hue: float | None = None,
+    colours: Sequence[RGB] = (),
 ) -> Image.Image:
     """The picture for 0-based `scene`: same inputs, same pixels; other inputs, another picture.
 
-    `hue` (0..1) fixes the palette's base colour, so scenes can share one look.
+    `colours` (two or more) are the palette it is drawn in; else `hue` (0..1) fixes the
+    palette's base colour, so scenes can share one look.
     """
     digest = hashlib.sha256(f"{scene}\n{prompt}".encode()).digest()
     rng = random.Random(int.from_bytes(digest[:8], "big"))
     palette = _palette(rng, hue)
+    if len(colours) >= 2:
+        palette = _light_to_dark(colours)
     image = _gradient(rng, size, palette)
     draw = ImageDraw.Draw(image, "RGBA")  # RGBA ink on an RGB image blends translucent shapes
     _bokeh(rng, draw, size, palette)
     rng.choice((_hills, _waves, _rays))(rng, draw, size, palette)
     return image
+
+
+def palette_colours(palette: str) -> list[RGB]:
+    """The colours a palette names ("coral, gold, deep teal, #223344"), in order: each item
+    read whole as a CSS colour name or hex code, else by its last word that is one."""
+    colours: list[RGB] = []
+    for item in re.split(r",|;|\band\b|\bи\b", palette.lower()):
+        words = re.findall(r"#[0-9a-f]{3,6}\b|[a-z]+", item)
+        candidates = ["".join(words), *reversed(words)]
+        for name in candidates:
+            try:
+                rgb = ImageColor.getrgb(name)
+            except ValueError:
+                continue
+            colours.append((rgb[0], rgb[1], rgb[2]))
+            break
+    return colours
+
+
+def _light_to_dark(colours: Sequence[RGB]) -> list[RGB]:
+    """Four colours, lightest first, as the drawing steps expect (repeated when fewer)."""
+    ordered = sorted(colours, key=lambda c: -(0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2]))
+    return [ordered[round(i * (len(ordered) - 1) / 3)] for i in range(4)]
 
 
 def reference_hue(path: Path) -> float | None:

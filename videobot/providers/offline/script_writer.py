@@ -16,6 +16,7 @@ from videobot.script import (
     scene_texts,
     word_budget,
 )
+from videobot.style import StyleSheet
 
 _SENTENCES: dict[str, dict[str, list[str]]] = {
     "en": {
@@ -70,11 +71,17 @@ _SENTENCES: dict[str, dict[str, list[str]]] = {
     },
 }
 
+# Palettes of CSS colour names: the offline image maker draws with exactly these colours.
 _STYLES = [
-    "flat vector illustration, warm sunset palette, soft shadows",
-    "paper cut-out collage, teal and coral palette, layered depth",
-    "bold geometric poster art, deep blue and gold palette",
-    "watercolour wash, pastel palette, gentle light",
+    StyleSheet(medium="flat vector illustration, soft shadows", palette="coral, gold, teal, navy",
+               lighting="warm sunset light"),
+    StyleSheet(medium="paper cut-out collage, layered depth",
+               palette="teal, coral, ivory, darkslategray", lighting="soft studio light"),
+    StyleSheet(medium="bold geometric poster art", palette="gold, royalblue, crimson, midnightblue",
+               lighting="crisp even light"),
+    StyleSheet(medium="watercolour wash, gentle edges",
+               palette="lavender, peachpuff, lightblue, slategray",
+               lighting="gentle morning light"),
 ]
 _MOTIONS = ["slow zoom in", "pan right", "slow zoom out", "pan left"]
 
@@ -120,12 +127,16 @@ class OfflineScriptWriter:
         }
         title = request.prompt.strip().rstrip("?!.")[:80] or "Video"
         mood = MOODS[_seed(request.prompt) % len(MOODS)]
-        script = Script(title=title[:1].upper() + title[1:], mood=mood, **parts)
+        # A regenerate keeps the look: feedback to templates cannot ask for another one.
+        style = (request.previous.style if request.previous and request.previous.style
+                 else _STYLES[_seed(request.prompt) % len(_STYLES)])
+        script = Script(title=title[:1].upper() + title[1:], mood=mood, style=style, **parts)
         words = sum(count_words(p) for p in script.parts())
         return script, Usage("offline", self.model, words, "words")
 
     def plan_segments(self, script: Script, language: str) -> tuple[SegmentPlan, Usage]:
-        style = _STYLES[_seed(script.title) % len(_STYLES)]
+        sheet = script.style or _STYLES[_seed(script.title) % len(_STYLES)]
+        style = sheet.prompt_text()
         scenes = [
             ScenePlan(index=i, text=text, image_prompt=f"{script.title}. {text}")
             for i, text in enumerate(scene_texts(script))

@@ -3,9 +3,14 @@ settings."""
 
 from __future__ import annotations
 
+from typing import Any
+
+# The HTTP library the openai SDK is built on (a requirement of the SDK), whose client it takes.
+import httpx2
 import openai
 
 from videobot.providers.base import ProviderError
+from videobot.providers.call_notes import answer_lost, note_unanswered
 from videobot.providers.faults import RetryPolicy
 from videobot.settings import Settings
 
@@ -25,7 +30,26 @@ def build_openai_client(settings: Settings) -> openai.OpenAI:
         base_url=settings.openai_base_url or None,
         timeout=generation_timeout(settings),
         max_retries=0,
+        http_client=NotingClient(),
     )
+
+
+class NotingClient(openai.DefaultHttpxClient):
+    """The SDK's own HTTP client (its defaults, proxies from the environment) that notes each
+    request that went out and got no answer (a read timeout, a dropped connection) as possibly
+    paid, for the ledger (`call_notes`).
+
+    OpenAI's API takes no idempotency key (the SDK sends no Idempotency-Key header) and cannot
+    be asked whether an unanswered request was carried out, so a retry of such a request may
+    pay twice: the ledger then shows both."""
+
+    def send(self, request: httpx2.Request, **kwargs: Any) -> httpx2.Response:
+        try:
+            return super().send(request, **kwargs)
+        except httpx2.TransportError as exc:
+            if request.method == "POST" and answer_lost(exc):
+                note_unanswered()
+            raise
 
 
 def generation_timeout(settings: Settings) -> openai.Timeout:

@@ -19,13 +19,28 @@ from pydantic import BaseModel, Field
 from videobot.formats import SCENE_COUNT, SECTIONS
 from videobot.providers.base import ScriptRequest
 from videobot.script import MotionPlan, ScenePlan, Script, SegmentPlan, scene_texts, word_budget
+from videobot.style import FIELD_LIMIT, MAX_SUBJECTS, StyleSheet, Subject
 
 LANGUAGE_NAMES = {"en": "English", "ru": "Russian"}
 _VERSION = re.compile(r"<!--\s*version:\s*(\d+)\s*-->")
 _TITLE_LIMIT = 120
-_STYLE_LIMIT = 600
+_STYLE_LIMIT = 2000
 _IMAGE_PROMPT_LIMIT = 1000
 _INTRO, _MAIN, _OUTRO = (s.scene_count for s in SECTIONS)
+
+
+class SubjectDraft(BaseModel):
+    name: str = Field(description="a short name the image prompts use")
+    description: str = Field(description="a fixed look: age, build, clothing, colours")
+
+
+class StyleDraft(BaseModel):
+    medium: str = Field(description="medium and rendering, camera and lens feel, in English")
+    palette: str = Field(description="four to six named colours, in English")
+    lighting: str = Field(description="the light of every picture, in English")
+    subjects: list[SubjectDraft] = Field(
+        description="recurring characters, creatures or objects; empty when there are none"
+    )
 
 
 class ScriptDraft(BaseModel):
@@ -36,12 +51,7 @@ class ScriptDraft(BaseModel):
     mood: Literal["calm", "upbeat", "dramatic", "wonder"] = Field(
         description="the music under the voice"
     )
-
-
-class StyleSheet(BaseModel):
-    look: str = Field(description="medium, rendering, lighting, camera feel")
-    palette: str = Field(description="four to six named colours")
-    characters: str = Field(description="recurring characters with fixed looks, or 'none'")
+    style: StyleDraft = Field(description="one visual style for every picture of the video")
 
 
 class SceneDraft(BaseModel):
@@ -50,7 +60,6 @@ class SceneDraft(BaseModel):
 
 
 class SegmentDraft(BaseModel):
-    style: StyleSheet
     intro: list[SceneDraft] = Field(min_length=_INTRO, max_length=_INTRO)
     main: list[SceneDraft] = Field(min_length=_MAIN, max_length=_MAIN)
     outro: list[SceneDraft] = Field(min_length=_OUTRO, max_length=_OUTRO)
@@ -101,14 +110,21 @@ def script_input(request: ScriptRequest) -> str:
     """The viewer's topic, and on a regenerate the previous script and their feedback."""
     parts = [f"Topic: {request.prompt.strip()}"]
     if request.previous is not None:
-        parts.append("Previous script:\n" + _script_text(request.previous))
+        previous = _script_text(request.previous)
+        if request.previous.style is not None:
+            previous += "\n\nStyle sheet:\n" + request.previous.style.prompt_text()
+        parts.append("Previous script:\n" + previous)
     if request.feedback and request.feedback.strip():
         parts.append(f"Feedback on the previous script: {request.feedback.strip()}")
     return "\n\n".join(parts)
 
 
 def plan_input(script: Script) -> str:
-    return _script_text(script)
+    """The script, and its style sheet: the image prompts call its subjects by name."""
+    text = _script_text(script)
+    if script.style is not None:
+        text += "\n\nStyle sheet (added to every image prompt):\n" + script.style.prompt_text()
+    return text
 
 
 def motion_input(plan: SegmentPlan) -> str:
@@ -124,7 +140,7 @@ def script_from_draft(draft: ScriptDraft, language: str) -> tuple[Script, str | 
     """The script, and a soft problem when a part is too long to be spoken in its seconds."""
     script = Script(
         title=clip(draft.title, _TITLE_LIMIT), intro=draft.intro.strip(), main=draft.main.strip(),
-        outro=draft.outro.strip(), mood=draft.mood,
+        outro=draft.outro.strip(), mood=draft.mood, style=style_from_draft(draft.style),
     )
     overlong = script.overlong_parts(language)
     if overlong:
@@ -147,15 +163,22 @@ def plan_from_draft(draft: SegmentDraft, script: Script) -> tuple[SegmentPlan, s
         for index, scene, text in zip(section.scenes, drafts, texts, strict=True):
             prompt = clip(scene.image_prompt, _IMAGE_PROMPT_LIMIT)
             scenes.append(ScenePlan(index=index, text=text, image_prompt=prompt))
-    sheet = draft.style
-    style = "; ".join(
-        part for part in (
-            sheet.look.strip(),
-            f"palette: {sheet.palette.strip()}" if sheet.palette.strip() else "",
-            f"characters: {sheet.characters.strip()}" if sheet.characters.strip() else "",
-        ) if part
-    )
+    style = script.style.prompt_text() if script.style else "plain"
     return SegmentPlan(style=clip(style, _STYLE_LIMIT), scenes=scenes), None
+
+
+def style_from_draft(draft: StyleDraft) -> StyleSheet:
+    """The style sheet, each field on one line within its limit; ValueError when a field is
+    empty (the answer is asked for again)."""
+    subjects = [
+        Subject(name=clip(s.name, 60), description=clip(s.description, FIELD_LIMIT))
+        for s in draft.subjects[:MAX_SUBJECTS]
+        if s.name.strip() and s.description.strip() and s.name.strip().lower() != "none"
+    ]
+    return StyleSheet(
+        medium=clip(draft.medium, FIELD_LIMIT), palette=clip(draft.palette, FIELD_LIMIT),
+        lighting=clip(draft.lighting, FIELD_LIMIT), subjects=subjects,
+    )
 
 
 def motion_from_draft(draft: MotionDraft) -> tuple[MotionPlan, str | None]:

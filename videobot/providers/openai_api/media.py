@@ -6,10 +6,12 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import logging
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import openai
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -18,13 +20,15 @@ from videobot.formats import VideoFormat
 from videobot.media.ffmpeg import FFmpegError, run_ffmpeg
 from videobot.media.files import atomic_output
 from videobot.media.probe import probe
-from videobot.providers.base import ProviderError, Transcript, Usage
+from videobot.providers.base import ProviderError, Reference, Transcript, Usage
 from videobot.providers.faults import call_with_retries
 from videobot.providers.openai_api.client import build_openai_client, quick_timeout, retry_policy
 from videobot.providers.openai_api.errors import UnexpectedReply, classify_openai_error
 from videobot.requests import LANGUAGES, detect_language
 from videobot.settings import Settings
+from videobot.style import StyleSheet, image_prompt
 
+log = logging.getLogger(__name__)
 # The fixed sizes of the first GPT image models; the picture is then cropped to the format.
 FIXED_IMAGE_SIZES = {
     VideoFormat.LANDSCAPE: "1536x1024",
@@ -57,21 +61,29 @@ class _OpenAIProvider:
 
 
 class OpenAIImageMaker(_OpenAIProvider):
-    """Pictures from a GPT image model, fitted to the video's exact size."""
+    """Pictures from a GPT image model, fitted to the video's exact size; with references,
+    an image edit whose input images are the references (the model draws after them)."""
 
     def make_image(
         self, prompt: str, caption: str, scene: int, fmt: VideoFormat, out: Path,
-        *, reference: Path | None = None,
+        *, references: Sequence[Reference] = (), style: StyleSheet | None = None,
     ) -> Usage:
-        """`caption` and `reference` are not used: the picture carries no text, and
-        `images.generate` takes no reference image."""
+        """`caption` is not used: the picture carries no text."""
         model = self.settings.openai_image_model
+        inputs = _reference_files(references)[:MAX_EDIT_IMAGES]
+        text = image_prompt(prompt, style)
+        if inputs:
+            text += " " + reference_note([kind for kind, _ in inputs])
+        common: dict[str, Any] = {
+            "model": model, "prompt": text, "size": image_size(model, fmt), "n": 1,
+            "quality": self.settings.openai_image_quality,
+        }
 
         def generate() -> tuple[Image.Image, str | None]:
-            result = self.client.images.generate(
-                model=model, prompt=prompt, size=image_size(model, fmt), n=1,
-                quality=self.settings.openai_image_quality,
-            )
+            if inputs:
+                result = self.client.images.edit(image=[f for _, f in inputs], **common)
+            else:
+                result = self.client.images.generate(**common)
             encoded = result.data[0].b64_json if result.data else None
             if not encoded:
                 raise UnexpectedReply("OpenAI sent no picture")
@@ -87,6 +99,48 @@ class OpenAIImageMaker(_OpenAIProvider):
             provider=self.name, model=model, units=1, unit="images",
             cost_usd=self.settings.price_openai_image, request_id=request_id, attempts=attempts,
         )
+
+
+# gpt-image-2 edits take up to 16 input images (PNG, WebP or JPEG, each under 50 MB).
+MAX_EDIT_IMAGES = 16
+_MIME = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
+
+
+def _reference_files(
+    references: Sequence[Reference],
+) -> list[tuple[str, tuple[str, bytes, str]]]:
+    """Each reference picture as an upload, photos first; one that cannot be read as PNG,
+    JPEG or WebP is sent as PNG, and one that cannot be read at all only loses its look."""
+    files: list[tuple[str, tuple[str, bytes, str]]] = []
+    for number, ref in enumerate(sorted(references, key=lambda r: r.kind != "photo"), 1):
+        try:
+            with Image.open(ref.path) as opened:
+                kind = opened.format or ""
+                if kind in _MIME:
+                    data = Path(ref.path).read_bytes()
+                else:
+                    buffer = io.BytesIO()
+                    opened.convert("RGB").save(buffer, format="PNG")
+                    data, kind = buffer.getvalue(), "PNG"
+        except OSError as exc:
+            log.warning("skipping the reference picture %s: %s", Path(ref.path).name, exc)
+            continue
+        name = f"{ref.kind}-{number}.{kind.lower().replace('jpeg', 'jpg')}"
+        files.append((ref.kind, (name, data, _MIME[kind])))
+    return files
+
+
+def reference_note(kinds: Sequence[str]) -> str:
+    """What the prompt says of the input images, in their order."""
+    notes = []
+    for number, kind in enumerate(kinds, 1):
+        if kind == "photo":
+            notes.append(f"Input image {number} is the viewer's own photo: show its subject "
+                         "as it appears there.")
+        else:
+            notes.append(f"Input image {number} is an approved scene of this video: keep its "
+                         "style, palette and characters.")
+    return " ".join(notes)
 
 
 class OpenAINarrator(_OpenAIProvider):

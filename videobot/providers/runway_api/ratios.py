@@ -12,13 +12,17 @@ from runwayml.types import text_to_image_create_params
 from videobot.formats import VideoFormat
 from videobot.settings import Settings
 
+# Runway documents "an integer from 2 to 10" for the models whose duration the spec types as
+# a plain integer (gen4_turbo, gen4.5); models with fixed lengths list them (veo3.1: 4, 6, 8).
+INTEGER_DURATIONS = tuple(range(2, 11))
 
-@functools.lru_cache(maxsize=32)
-def model_ratios(params_union: object, model: str) -> tuple[str, ...]:
-    """The pixel ratios ("1280:720") the installed SDK lists for `model`; () if it has none.
+
+@functools.lru_cache(maxsize=64)
+def _model_hints(params_union: object, model: str) -> dict[str, object]:
+    """The request fields (and their types) the installed SDK lists for `model`; {} if none.
 
     The SDK's request types are generated from Runway's API spec, so they stay the truth for
-    which ratios a model accepts; the model itself is a setting.
+    what a model accepts; the model itself is a setting.
     """
     for params in typing.get_args(params_union):
         try:
@@ -26,9 +30,38 @@ def model_ratios(params_union: object, model: str) -> tuple[str, ...]:
         except Exception:  # a schema the SDK cannot resolve says nothing about this model
             continue
         if typing.get_args(hints.get("model")) == (model,):
-            values = typing.get_args(hints.get("ratio"))
-            return tuple(v for v in values if isinstance(v, str) and parse_ratio(v))
-    return ()
+            return hints
+    return {}
+
+
+def model_ratios(params_union: object, model: str) -> tuple[str, ...]:
+    """The pixel ratios ("1280:720") the installed SDK lists for `model`; () if it has none."""
+    values = typing.get_args(_model_hints(params_union, model).get("ratio"))
+    return tuple(v for v in values if isinstance(v, str) and parse_ratio(v))
+
+
+def model_durations(params_union: object, model: str) -> tuple[int, ...]:
+    """The clip lengths in seconds `model` makes; () when the SDK does not know the model."""
+    hints = _model_hints(params_union, model)
+    if not hints:
+        return ()
+    duration = hints.get("duration")
+    if duration is int:
+        return INTEGER_DURATIONS
+    return tuple(sorted(v for v in typing.get_args(duration) if isinstance(v, int)))
+
+
+def model_takes(params_union: object, model: str, field: str) -> bool:
+    """Whether `model`'s requests have the field `field` (e.g. veo3.1's `audio`)."""
+    return field in _model_hints(params_union, model)
+
+
+def clip_length(durations: Sequence[int], seconds: float) -> int:
+    """The shortest length that covers `seconds` (the clip is cut to it), else the longest."""
+    covering = [d for d in durations if d >= seconds - 1e-6]
+    if covering:
+        return min(covering)
+    return max(durations) if durations else max(1, round(seconds))
 
 
 def choose_ratio(ratios: Sequence[str], size: tuple[int, int]) -> str:
@@ -55,6 +88,11 @@ def image_credits(settings: Settings, ratio: str) -> float:
     if shape is not None and min(shape) <= 720:
         return settings.runway_image_credits_720p
     return settings.runway_image_credits_1080p
+
+
+def video_credits_per_second(settings: Settings, model: str) -> float:
+    """Runway's price of a second of `model`'s clips, from RUNWAY_VIDEO_PRICES."""
+    return settings.runway_video_prices.get(model, settings.runway_video_credits_per_second)
 
 
 def image_ratio(settings: Settings, fmt: VideoFormat) -> str:

@@ -23,6 +23,7 @@ import runwayml
 
 from videobot.media.files import atomic_output
 from videobot.providers.base import ProviderError, TaskJournal
+from videobot.providers.call_notes import answer_lost, note_lost, note_resumed, note_unanswered
 from videobot.providers.faults import RetryPolicy, call_with_retries
 from videobot.providers.runway_api.errors import OutputIncomplete, TaskFailed, classify_runway_error
 from videobot.settings import Settings
@@ -113,6 +114,8 @@ class TaskRunner:
         With a journal and a `key` (what the task makes), the task is written ahead as soon as
         Runway names it and crossed off once it ended; a task a dead process left open under
         the same key is polled and its output adopted instead of a new one being paid for.
+        What the ledger must know beyond the answer (a task taken up, a task paid for without
+        an output, a create whose answer was lost) goes to `call_notes`.
         """
         sent = 0
         charged: list[float | None] = []
@@ -124,7 +127,15 @@ class TaskRunner:
         def create() -> str:
             nonlocal sent
             sent += 1
-            return start()
+            try:
+                return start()
+            except Exception as exc:
+                # Runway lists no tasks and takes no idempotency key, so a create whose answer
+                # was lost cannot be looked up before it is sent again: it may have started
+                # (and be billed for) a task we will never know of.
+                if answer_lost(exc):
+                    note_unanswered()
+                raise
 
         def finish(task_id: str) -> str:
             ended = False
@@ -142,6 +153,9 @@ class TaskRunner:
                 # it does not run on and charge for an output no one will fetch.
                 if not ended and not isinstance(exc, TaskFailed):
                     self.cancel(task_id)
+                # Paid for (Runway charges a task cancelled while it runs), no output had.
+                if not isinstance(exc, TaskFailed):
+                    note_lost()
                 # Ended for good, or given up on; a process that dies here raises nothing
                 # and leaves the record for the next attempt.
                 journal.close_task(key)
@@ -154,7 +168,9 @@ class TaskRunner:
             if left is not None:
                 log.info("taking up Runway task %s, started before a restart", left)
                 try:
-                    return finish(left)
+                    taken_up = finish(left)
+                    note_resumed()
+                    return taken_up
                 except ProviderError as exc:  # gone (expired, deleted): start a new one
                     log.warning("Runway task %s is lost (%s); starting another", left, exc.reason)
             task_id = self._retrying(create)

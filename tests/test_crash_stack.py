@@ -1,0 +1,155 @@
+"""kill -9 of the whole `videobot up` tree (Prefect server, serving process, flow-run process)
+while ten Runway clips run, then `videobot up` again: no process of ours saw the run die."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+from prefect import get_client
+from prefect.deployments import run_deployment
+from prefect.settings import PREFECT_API_URL, temporary_settings
+
+from orchestration.crash_recovery import RETRY_STATE_NAME
+from tasks.limits import JOB_LEASE_SECONDS
+from tasks.slot_reconciliation import LEASE_SWEEP_SECONDS
+from tests.fakes.runway_server import FakeRunway
+from tests.helpers import wait_for
+from tests.serving import REPO, free_port
+from videobot.db.engine import Database
+from videobot.db.store import JobStore
+
+
+class Stack:
+    """`videobot up` on its own port, Prefect home and data directory; restartable."""
+
+    def __init__(self, tmp_path: Path, runway: FakeRunway) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/api"
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API_")},
+            "DATA_DIR": str(tmp_path / "data"), "PREFECT_HOME": str(tmp_path / "prefect"),
+            "PREFECT_UI_ENABLED": "false", "PREFECT_RUNNER_POLL_FREQUENCY": "1",
+            "VIDEO_PROVIDER": "runway", "RUNWAY_API_KEY": FakeRunway.API_KEY,
+            "RUNWAYML_BASE_URL": runway.url, "RUNWAY_POLL_SECONDS": "0.2",
+            "RUNWAY_CONCURRENCY": "20", "MAX_CONCURRENT_JOBS": "1",
+        }
+        self.env.pop("TELEGRAM_BOT_TOKEN", None)
+        self.proc: subprocess.Popen[str] | None = None
+        self.lines: list[str] = []
+
+    def start(self) -> None:
+        since = len(self.lines)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "cli", "up", "--port", str(self.port)], cwd=REPO,
+            env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            start_new_session=True,
+        )
+        out = self.proc.stdout
+        assert out is not None
+        threading.Thread(target=lambda: self.lines.extend(iter(out.readline, "")),
+                         daemon=True).start()
+        wait_for(lambda: self._said("videobot is up", since), timeout=240, what="videobot up")
+
+    def _said(self, text: str, since: int) -> bool:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise AssertionError("videobot up exited:\n" + "".join(self.lines[-60:]))
+        return any(text in line for line in self.lines[since:])
+
+    def kill_everything(self) -> None:
+        """SIGKILL to every process of the tree at once: no process is left to mark a run."""
+        assert self.proc is not None
+        tree = _descendants(self.proc.pid) + [self.proc.pid]
+        for pid in tree:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.kill_everything()
+
+
+def _descendants(pid: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
+    children = [int(p) for p in found.stdout.split()]
+    return [d for c in children for d in _descendants(c)] + children
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[tuple[Stack, FakeRunway, JobStore]]:
+    with FakeRunway() as runway:
+        up = Stack(tmp_path, runway)
+        db = Database(f"sqlite:///{tmp_path / 'data' / 'videobot.db'}")
+        try:
+            up.start()
+            yield up, runway, JobStore(db)
+        finally:
+            up.stop()
+            db.dispose()
+
+
+def _submit(store: JobStore, prompt: str) -> UUID:
+    job_id = store.create_job(user_id="test", prompt=prompt, language="en", fmt="16:9").id
+    run = run_deployment("make-video/make-video",
+                         parameters={"job_id": str(job_id), "auto_approve": True}, timeout=0)
+    store.update_job(job_id, flow_run_id=run.id)
+    return job_id
+
+
+def test_a_run_left_running_by_a_killed_stack_is_retried_and_finishes(
+    stack: tuple[Stack, FakeRunway, JobStore],
+) -> None:
+    """With ten 8-second clip tasks running, every process of the stack is killed with
+    SIGKILL; after `videobot up` again, the run (still RUNNING on the server) is marked
+    scheduled again once its heartbeats are missed; it takes up its ten tasks and the
+    job is delivered with exactly ten clip tasks created on Runway, the person told. A job
+    submitted after the restart gets the dead run's only job slot within a lease period."""
+    up, runway, store = stack
+    runway.task_seconds = {"video": 8.0}
+    with temporary_settings({PREFECT_API_URL: up.url}):
+        first = _submit(store, "How glaciers carve valleys")
+        wait_for(lambda: len(runway.created("video")) == 10, timeout=240,
+                 what="ten clip tasks on Runway")
+        # Journal keys are media store keys: `<job>/clips/...`.
+        wait_for(lambda: len(store.open_tasks(str(first))) == 10, timeout=60,
+                 what="the ten tasks written ahead")
+        up.kill_everything()
+        killed = time.monotonic()
+
+        up.start()
+        second = _submit(store, "How rivers meander")
+        submitted = time.monotonic()
+        wait_for(lambda: store.job(second).status == "running", timeout=JOB_LEASE_SECONDS + 60,
+                 what="the new job to take the freed slot")
+        started = time.monotonic()
+        print(f"the new job took the slot {started - submitted:.0f} s after it was submitted, "
+              f"{started - killed:.0f} s after the kill (lease {JOB_LEASE_SECONDS} s)")
+        # Its run starts (a new process) and waits at most until the dead lease expires.
+        assert started - submitted <= JOB_LEASE_SECONDS + LEASE_SWEEP_SECONDS + 20
+
+        wait_for(lambda: store.job(first).status == "delivered", timeout=420,
+                 what="the first job delivered after the crash")
+        wait_for(lambda: store.job(second).status == "delivered", timeout=240,
+                 what="the second job delivered")
+        run_id = store.job(first).flow_run_id
+        with get_client(sync_client=True) as client:
+            states = client.read_flow_run_states(run_id)
+    for state in sorted(states, key=lambda s: s.timestamp):
+        print(f"{state.timestamp:%H:%M:%S} {state.name}: {state.message or ''}")
+    assert len(runway.created("video")) == 20  # ten for each job: none paid twice
+    [retried] = [s for s in states if s.name == RETRY_STATE_NAME]
+    assert "No heartbeat" in (retried.message or "")
+    assert any("carries on where it was" in line for line in up.lines)
+    clips = [c for c in store.calls(first) if c.stage == "clips"]
+    assert sorted(c.outcome for c in clips) == ["ok"] * 10

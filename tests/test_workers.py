@@ -1,0 +1,222 @@
+"""Workers on a process work pool, as on several machines: two `videobot worker` processes
+(each with its own scratch folder), the Prefect server and the app database on PostgreSQL,
+media in an S3-compatible bucket (moto), clips from a fake Runway on 127.0.0.1.
+
+One scenario, run once and shared by the tests: five auto-approved jobs with
+MAX_CONCURRENT_JOBS=2; while one job makes its clips, the worker running it is killed with its
+flow-run processes (kill -9: its machine is gone). Each test asserts one thing about it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+from prefect.deployments import run_deployment
+from prefect.settings import PREFECT_API_URL, temporary_settings
+
+from orchestration.crash_recovery import RETRY_STATE_NAME
+from tests.helpers import wait_for
+from tests.pool import Pool, Worker, alive, making_clips, pool_services, running_on
+from tests.serving import REPO
+from tests.test_flow import ONE_VIDEO_CALLS
+from tests.test_media_store import S3_ENV
+from videobot.db.models import utcnow
+
+JOBS, CAP = 5, 2
+
+
+class WorkingJobs(threading.Thread):
+    """Samples, twice a second, how many jobs work at once: running in the app database with
+    their flow-run process alive. A job whose process died with its machine is not working,
+    nor is it when its run starts again on the other worker, until that run has queued it for
+    a slot (its status still reads "running" from before the crash, and the slot it held has
+    been freed and taken by a job that waited)."""
+
+    def __init__(self, pool: Pool, jobs: Mapping[UUID, UUID]) -> None:
+        super().__init__(daemon=True)
+        self.pool, self.jobs = pool, dict(jobs)
+        self.most = 0
+        self.samples = 0
+        self._done = threading.Event()
+        self.lost: dict[UUID, datetime] = {}  # job -> when its worker died
+
+    def worker_died(self, job: UUID) -> None:
+        self.lost[job] = utcnow()
+
+    def _stale(self, job: UUID) -> bool:
+        died = self.lost.get(job)
+        if died is None:
+            return False
+        queued = self.pool.store.job(job).queued_at
+        if queued is not None and queued.tzinfo is None:  # SQLite gives it back naive
+            queued = queued.replace(tzinfo=died.tzinfo)
+        return queued is None or queued < died
+
+    def run(self) -> None:
+        while not self._done.wait(0.5):
+            pids = self.pool.pids(list(self.jobs.values()))
+            working = [
+                job for job, run in self.jobs.items()
+                if self.pool.store.job(job).status == "running"
+                and run in pids and alive(pids[run]) and not self._stale(job)
+            ]
+            self.most, self.samples = max(self.most, len(working)), self.samples + 1
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join(10)
+
+
+@dataclass
+class Scenario:
+    pool: Pool
+    jobs: dict[UUID, UUID]  # job id -> its flow run
+    killed: Worker
+    survivor: Worker
+    lost_job: UUID
+    most_working: int
+    back_after: float  # seconds from the kill to the lost run running on the survivor
+
+
+PROMPTS = ("How volcanoes work", "Why cats purr", "How tides work", "How bees dance",
+           "Why the sky is blue")
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
+    folder = tmp_path_factory.mktemp("pool")
+    with pool_services(folder, MAX_CONCURRENT_JOBS=str(CAP)) as pool:
+        pool.runway.task_seconds = {"video": 6.0}
+        first = pool.add_worker("worker-a")  # creates the pool, the limits, the automations
+        pool.deploy()
+        second = pool.add_worker("worker-b")
+        jobs = dict(pool.submit(prompt) for prompt in PROMPTS)
+        sampler = WorkingJobs(pool, jobs)
+        sampler.start()
+        lost_job, pid = wait_for(lambda: making_clips(pool, jobs), timeout=600,
+                                 what="a job making its clips")
+        killed, survivor = (first, second) if first.owns(pid) else (second, first)
+        killed_at = time.monotonic()
+        # Every job working on that worker dies with it, not only the one making clips: with
+        # both slots there, the other one's run also starts again with a stale "running".
+        pids = pool.pids(list(jobs.values()))
+        for job, run in jobs.items():
+            if run in pids and killed.owns(pids[run]):
+                sampler.worker_died(job)
+        killed.kill_machine()
+        wait_for(lambda: running_on(pool, jobs[lost_job], survivor), timeout=300,
+                 what="the lost run running on the other worker")
+        back_after = time.monotonic() - killed_at
+        wait_for(lambda: all(pool.store.job(j).status in ("delivered", "failed") for j in jobs),
+                 timeout=900, what="all five jobs to end")
+        sampler.stop()
+        print(f"lost run running again after {back_after:.1f} s; {sampler.samples} samples")
+        yield Scenario(pool, jobs, killed, survivor, lost_job, sampler.most, back_after)
+
+
+def test_five_jobs_spread_over_both_workers_are_delivered(scenario: Scenario) -> None:
+    """All five jobs are delivered, and each worker ran some of them."""
+    pool = scenario.pool
+    assert [pool.store.job(j).status for j in scenario.jobs] == ["delivered"] * JOBS
+    for worker in (scenario.killed, scenario.survivor):
+        assert any(worker.ran(run) for run in scenario.jobs.values()), worker.name
+
+
+def test_never_more_jobs_work_at_once_than_the_cap(scenario: Scenario) -> None:
+    """With MAX_CONCURRENT_JOBS=2 over two workers, at most two jobs worked at any sample,
+    and two did: the cap is held by the Prefect server across workers."""
+    assert scenario.most_working == CAP
+
+
+def test_a_run_lost_with_its_worker_is_scheduled_again_and_finished_on_the_other(
+    scenario: Scenario,
+) -> None:
+    """The run whose worker was killed mid-clips is scheduled again by the crash automation
+    once its heartbeats stop, and finished by the other worker."""
+    run = scenario.jobs[scenario.lost_job]
+    states = scenario.pool.states(run)
+    names = [name for name, _ in states]
+    again = names.index(RETRY_STATE_NAME)
+    assert "No heartbeat" in (states[again][1] or "")
+    assert names[-1] == "Completed"
+    assert scenario.survivor.ran(run)
+    assert scenario.pool.store.job(scenario.lost_job).status == "delivered"
+
+
+def test_no_paid_call_is_made_twice(scenario: Scenario) -> None:
+    """Every job's ledger holds exactly one video's calls, and Runway made exactly ten clip
+    tasks per job: the lost job's tasks were taken up, not started again."""
+    for job in scenario.jobs:
+        assert scenario.pool.store.call_counts(job) == ONE_VIDEO_CALLS
+    assert len(scenario.pool.runway.created("video")) == 10 * JOBS
+
+
+def test_every_medium_is_in_the_bucket_and_none_left_on_the_worker(scenario: Scenario) -> None:
+    """Each job's pictures, clips, narrations, contact sheets, captions and video are objects
+    in the bucket, the database names them by key, and the worker that lived has no media
+    file left in its scratch folder."""
+    pool = scenario.pool
+    for job_id in scenario.jobs:
+        job = pool.store.job(job_id)
+        keys = {k.removeprefix(f"{job_id}/") for k in pool.bucket.keys(str(job_id))}
+        assert keys == {
+            *(f"images/scene-{n:02d}-r1.png" for n in range(1, 11)),
+            *(f"clips/scene-{n:02d}-r1.mp4" for n in range(1, 11)),
+            "audio/intro.wav", "audio/main.wav", "audio/outro.wav",
+            "images-sheet-r1.jpg", "clips-sheet-r1.jpg", "captions.srt", "video.mp4",
+        }
+        assert job.final_path == f"{job_id}/video.mp4"
+        assert all(s.video_path == f"{job_id}/clips/scene-{s.index + 1:02d}-r1.mp4"
+                   for s in pool.store.segments(job_id))
+    assert scenario.survivor.files_left() == []
+
+
+def test_cleanup_on_the_pool_empties_the_jobs_prefix(scenario: Scenario) -> None:
+    """`cleanup-media`, run by a worker, deletes an old job's objects from the bucket and
+    leaves the other jobs' alone."""
+    pool = scenario.pool
+    old, *others = scenario.jobs
+    kept = {job: pool.bucket.keys(str(job)) for job in others}
+    pool.store.update_job(old, finished_at=utcnow() - timedelta(days=4))
+    with temporary_settings({PREFECT_API_URL: pool.api_url}):
+        run = run_deployment("cleanup-media/cleanup-media", timeout=300)
+    assert run.state is not None and run.state.is_completed(), run.state
+    assert pool.bucket.keys(str(old)) == []
+    assert (pool.store.job(old).media_removed_bytes or 0) > 0
+    assert {job: pool.bucket.keys(str(job)) for job in others} == kept
+
+
+def test_a_worker_says_which_shared_service_it_cannot_reach(
+    prefect_server: str, tmp_path: Path
+) -> None:
+    """`videobot worker` stops with one line naming the Prefect API, the app database or the
+    media store it cannot use, and exit code 2."""
+    from tests.serving import free_port
+
+    dead = f"http://127.0.0.1:{free_port()}"
+    base = {**{k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API_")},
+            "DATA_DIR": str(tmp_path), "PREFECT_API_URL": prefect_server}
+
+    def first_line(**env: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "cli", "worker"], cwd=REPO,
+                              env={**base, **env}, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2, done.stdout + done.stderr
+        return done.stderr.strip().splitlines()[-1]
+
+    assert first_line(PREFECT_API_URL=f"{dead}/api") == \
+        f"videobot: cannot reach the Prefect API at {dead}/api (ConnectError)"
+    assert first_line(DATABASE_URL="postgresql://videobot:secret@127.0.0.1:1/app").startswith(
+        "videobot: cannot reach the app database at postgresql+psycopg://videobot:***@127.0.0.1:1/app"
+    )
+    assert first_line(MEDIA_STORE="s3://nowhere/media", MEDIA_STORE_ENDPOINT_URL=dead,
+                      **S3_ENV).startswith("videobot: cannot use the media store s3://nowhere/media")

@@ -1,0 +1,117 @@
+"""Local copies for one step: inputs fetched from the media store, outputs made here and then
+stored. Providers and ffmpeg only ever see these files; the store only sees finished ones.
+
+A step's folder is removed when the step ends, and a folder whose process died (a worker
+killed mid-step) by the next step on this machine: each step holds a lock on its folder for as
+long as it runs, and the kernel lets go of it when the process dies.
+
+An output is made at `<scratch>/out/<key>`, the same place on every attempt, and removed once
+it is stored: when the store refuses it (a full disk, a bucket out of reach), the made file
+stays for the next attempt on this machine, which stores it instead of paying for it again.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from videobot.media.store import MediaStore, clean_key, legacy_file
+
+if TYPE_CHECKING:
+    from videobot.providers.base import TaskJournal
+
+
+class Scratch:
+    """`with Scratch(store, root) as scratch:` one step's local files."""
+
+    def __init__(self, files: MediaStore, root: Path) -> None:
+        self.files = files
+        self.outputs = Path(root) / "out"
+        steps = Path(root) / "steps"
+        steps.mkdir(parents=True, exist_ok=True)
+        remove_abandoned_steps(steps)
+        self.folder = Path(tempfile.mkdtemp(prefix="step-", dir=steps))
+        self._in_use = (self.folder / IN_USE).open("w")
+        fcntl.flock(self._in_use, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+    def __enter__(self) -> Scratch:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.close()
+
+    def fetch(self, key: str) -> Path:
+        """A local copy of the stored `key` (or of an older row's local file)."""
+        local = legacy_file(key)
+        name = local.name if local is not None else clean_key(key)
+        return self.files.get(key, self.folder / "in" / name)
+
+    def temp(self, name: str) -> Path:
+        """A path for an in-between file (a frame, the music bed), gone with the step."""
+        path = self.folder / "work" / clean_key(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def output(self, key: str) -> Path:
+        """Where the step makes `key`; a file already there was made by an earlier attempt
+        whose store failed."""
+        path = self.outputs / clean_key(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def store(self, key: str) -> None:
+        """Put the made `key` into the store, then remove it (and its sidecars) from here."""
+        path = self.output(key)
+        self.files.put(key, path)
+        # Empty folders stay: another step of the job may be writing into one right now.
+        for sibling in path.parent.glob(f"{path.stem}.*"):  # intro.wav, intro.words.json
+            sibling.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self._in_use.close()
+
+
+IN_USE = ".in-use"
+
+
+def remove_abandoned_steps(steps: Path) -> None:
+    """Remove the step folders no running process holds: what a killed worker left."""
+    for folder in steps.glob("step-*"):
+        try:
+            with (folder / IN_USE).open("r") as marker:
+                fcntl.flock(marker, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except (FileNotFoundError, BlockingIOError):  # being made, removed, or still in use
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+class StoreKeyedJournal:
+    """Provider tasks written ahead under store keys, the same on every machine.
+
+    A provider names the task it starts by the file it writes (`<scratch>/out/<key>`, or
+    `...#2` for one part of a narration); on another machine that path differs, so the task
+    of a worker that died would never be found. This journal records it under `<key>` instead.
+    """
+
+    def __init__(self, journal: TaskJournal, scratch_root: Path) -> None:
+        self.journal = journal
+        self._prefix = str(Path(scratch_root) / "out") + os.sep
+
+    def key(self, name: str) -> str:
+        return name[len(self._prefix):] if name.startswith(self._prefix) else name
+
+    def open_task(self, key: str) -> str | None:
+        return self.journal.open_task(self.key(key))
+
+    def record_task(self, key: str, provider: str, task_id: str) -> None:
+        self.journal.record_task(self.key(key), provider, task_id)
+
+    def close_task(self, key: str) -> None:
+        self.journal.close_task(self.key(key))
