@@ -78,6 +78,10 @@ def await_decision(
                     poll_interval=rt.settings.gate_poll_seconds,
                 )
         except ValidationError:
+            taken = rt.store.decision(job_id, stage, attempt)
+            if taken is not None:  # resumed without its form: the decision is on the gate row
+                decision = taken
+                break
             # Prefect's suspend_flow_run, in a run that left this very pause without an input
             # (its state forced to Scheduled: the lost-run automation acting on a heartbeat
             # the server read after the suspension, or a state changed in the UI), loads an

@@ -13,14 +13,15 @@ from typing import TYPE_CHECKING, cast
 from uuid import UUID
 
 from prefect import get_client
+from prefect.client.schemas.responses import SetStateStatus
 from prefect.deployments import run_deployment
-from prefect.exceptions import NotPausedError, PrefectHTTPStatusError
+from prefect.exceptions import NotPausedError
 from prefect.flow_runs import resume_flow_run
 from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
-from prefect.states import Cancelled, Cancelling
+from prefect.states import Cancelled, Cancelling, Running, Scheduled
 from prefect.utilities.urls import url_for
 
-from orchestration.gate_inputs import gate_input_class, run_input_of
+from orchestration.gate_inputs import run_input_of
 from videobot.db.models import JobStatus
 from videobot.db.store import JobStore
 from videobot.decisions import Decision
@@ -29,7 +30,6 @@ from videobot.settings import Settings
 
 if TYPE_CHECKING:
     from prefect.client.schemas.objects import FlowRun
-    from prefect.input.run_input import Keyset
 
 DEPLOYMENT = "make-video/make-video"
 # Prefect's refusal of a resume whose input form is not saved (yet).
@@ -135,6 +135,37 @@ def resume(
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
+        except InputFormMissing:
+            # The run's process ended between its two writes (or is still far behind): the
+            # decision goes on the gate row, where the run takes it when it reaches the gate
+            # again, and the run is resumed without input. Writing the form here instead
+            # would make a late save by the run's own process fail (409) and end the run.
+            log.warning("Run %s waits for a decision without its input form; resuming it "
+                        "with the decision on the gate row", flow_run_id)
+            store.record_decision(job_id, stage, attempt, decision)
+            _resume_without_form(flow_run_id)
+            return True
+
+
+def _resume_without_form(flow_run_id: UUID) -> None:
+    """Move a paused run on as Prefect's resume would once its input is checked: a suspended
+    run is scheduled again ("Resuming"), a run paused in place runs on. Prefect's resume
+    refuses a run without its input form even when given no input ("Run input schema not
+    found"), so the state is proposed here, through the same orchestration rules."""
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(flow_run_id).state
+        if state is None or not state.is_paused():
+            raise NotPausedError("the run no longer waits")
+        again = state.state_details.pause_reschedule
+        result = client.set_flow_run_state(
+            flow_run_id, Scheduled(name="Resuming") if again else Running()
+        )
+    if result.status != SetStateStatus.ACCEPT:
+        raise RuntimeError(f"run {flow_run_id} could not be resumed: {result.details}")
+
+
+class InputFormMissing(RuntimeError):
+    """The paused run's input form was not saved within the wait."""
 
 
 def resume_with(
@@ -143,13 +174,11 @@ def resume_with(
     """Resume a paused run with `decision` on the form of the `stage` gate.
 
     Prefect records the paused state before it saves the input form (the run-input schema),
-    so a resume in that instant is refused ("Run input schema not found"): tried again
-    briefly. Past `within`, the form is taken as lost (the run's process ended between the two
-    writes, leaving a run no one could resume) and written here, once.
+    so a resume in that instant is refused ("Run input schema not found"): tried again for
+    `within` seconds, then `InputFormMissing`.
     """
     run_input = run_input_of(stage, decision)
     deadline = time.monotonic() + within
-    restored = False
     while True:
         try:
             resume_flow_run(flow_run_id, run_input=run_input)
@@ -158,28 +187,8 @@ def resume_with(
             if FORM_MISSING not in str(exc).lower():
                 raise
             if time.monotonic() > deadline:
-                if restored:
-                    raise
-                restore_input_form(flow_run_id, stage)
-                restored = True
-                continue
+                raise InputFormMissing(f"run {flow_run_id} has no input form") from exc
         time.sleep(0.1)
-
-
-def restore_input_form(flow_run_id: UUID, stage: str) -> None:
-    """Write the `stage` gate's form that a paused run should have saved, as its process
-    would have; a form saved meanwhile is kept."""
-    with get_client(sync_client=True) as client:
-        state = client.read_flow_run(flow_run_id).state
-    keyset = state.state_details.run_input_keyset if state is not None else None
-    if keyset is None:
-        return
-    log.warning("Run %s waits for a decision without its input form; writing it", flow_run_id)
-    try:
-        gate_input_class(stage).save(cast("Keyset", keyset), flow_run_id=flow_run_id)
-    except PrefectHTTPStatusError as exc:
-        if exc.response.status_code != 409:  # 409: the run saved it after all
-            raise
 
 
 def live_run(store: JobStore, job_id: UUID, *, other_than: UUID | None = None) -> str | None:

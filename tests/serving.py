@@ -100,19 +100,17 @@ def _deployment_ready(client: object) -> bool:
 
 def resume(flow_run_id: UUID, decision: Decision, timeout: float = 30) -> None:
     """Resume the run at the gate it waits at, as the product's resumer does
-    (`orchestration.runs.resume_with`: retried while the input form is not saved yet, and the
-    form written after `timeout` when it was lost)."""
-    from orchestration.runs import resume_with
+    (`orchestration.runs.resume`: it waits for the pause and its input form, and past
+    `timeout` puts the decision on the gate row and resumes the run without its form)."""
+    from orchestration.runs import resume as resume_job
+    from tasks.runtime import runtime
 
-    resume_with(flow_run_id, _waiting_stage(flow_run_id), decision, within=timeout)
-
-
-def _waiting_stage(flow_run_id: UUID) -> str:
-    """The gate a paused run waits at: the gates key their pauses `{stage}-{attempt}…`."""
     with get_client(sync_client=True) as client:
-        state = client.read_flow_run(flow_run_id).state
-    key = state.state_details.pause_key if state is not None else None
-    return (key or "script").split("-")[0]
+        run = client.read_flow_run(flow_run_id)
+    key = run.state.state_details.pause_key if run.state is not None else None
+    stage, attempt = (key or "script-1").split("-")[:2]  # the gates key `{stage}-{attempt}…`
+    job_id = UUID(str(run.parameters["job_id"]))
+    assert resume_job(runtime().store, job_id, stage, int(attempt), decision, within=timeout)
 
 
 def free_port() -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 from uuid import UUID
 
 import pytest
@@ -10,14 +11,17 @@ from prefect import get_client
 from prefect.deployments import run_deployment
 from prefect.flow_runs import resume_flow_run
 
-from orchestration.gate_inputs import run_input_of
-from orchestration.runs import cancel_run, resume_with, run_name, trigger
+from orchestration.gate_inputs import gate_input_class, run_input_of
+from orchestration.runs import cancel_run, resume, run_name, trigger
 from tasks.runtime import runtime
 from tests.helpers import new_job, paused_at, wait_for
 from tests.serving import Server
 from tests.test_flow import ONE_VIDEO_CALLS
 from videobot.decisions import Decision
 from videobot.settings import get_settings
+
+if TYPE_CHECKING:
+    from prefect.input.run_input import Keyset
 
 
 def _stored(key: str | None) -> Path:
@@ -100,8 +104,10 @@ def test_rerun_clips_of_one_scene(delivered_job: UUID) -> None:
 
 def test_a_run_suspended_without_its_input_form_is_still_resumed(server: Server) -> None:
     """Prefect records the Suspended state first and the input form second; a process that
-    ends between the two leaves a run whose resume is refused ("Run input schema not found").
-    The resumer writes the form itself after waiting for it, then resumes the run."""
+    ends (or lags) between the two leaves a run whose resume is refused ("Run input schema
+    not found"). After waiting for the form, the resumer puts the decision on the gate row
+    and resumes the run without input; the run takes the decision from the row. A form saved
+    late by the run's own process is still accepted, so a lagging run does not fail."""
     store = runtime().store
     job_id = new_job("How glaciers move")
     run_deployment("make-video/make-video", parameters={"job_id": str(job_id)}, timeout=0)
@@ -111,11 +117,15 @@ def test_a_run_suspended_without_its_input_form_is_still_resumed(server: Server)
     with get_client(sync_client=True) as client:
         state = client.read_flow_run(run_id).state
         assert state is not None and state.state_details.run_input_keyset is not None
-        client.delete_flow_run_input(run_id, state.state_details.run_input_keyset["schema"])
+        keyset = state.state_details.run_input_keyset
+        client.delete_flow_run_input(run_id, keyset["schema"])
         with pytest.raises(RuntimeError, match="schema not found"):
             resume_flow_run(run_id, run_input=run_input_of("script", Decision.make("approve", "t")))
+        with pytest.raises(RuntimeError, match="schema not found"):
+            resume_flow_run(run_id)  # even with no input at all
 
-    resume_with(run_id, "script", Decision.make("cancel", "test"), within=1.0)
+    assert resume(store, job_id, "script", 1, Decision.make("cancel", "test"), within=1.0)
+    gate_input_class("script").save(cast("Keyset", keyset), flow_run_id=run_id)  # a late save
     wait_for(lambda: store.job(job_id).status == "cancelled", timeout=120, what="the cancel")
     decision = store.decision(job_id, "script", 1)
     assert decision is not None and decision.action == "cancel"
