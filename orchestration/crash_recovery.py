@@ -3,8 +3,9 @@
 - A run left RUNNING (or PENDING) by a process that died with no one to see it (the whole
   `videobot up` tree killed, a lost machine) is found by its missing heartbeats: every
   flow-run process sends one every `HEARTBEAT_SECONDS`, and the automation fires when a run
-  has been silent for `LOST_RUN_SECONDS` (60 s by default: one heartbeat may go missing, or
-  be read late by a busy server, before a live run is taken for dead). This is
+  has been silent for `LOST_RUN_SECONDS` (120 s by default: two heartbeats in a row may go
+  missing before a live run is taken for dead; a Prefect server too busy to answer its
+  events connection's pings drops events, heartbeats among them). This is
   Prefect's own zombie-run detection (docs: "How to detect and respond to zombie flows"),
   chosen over a start-up sweep of the serving process because it needs no process of ours to
   be alive, sees runs of any worker on any machine, and cannot mistake a run another worker

@@ -88,6 +88,12 @@ class Scenario:
     back_after: float  # seconds from the kill to the lost run running on the survivor
 
 
+def written_ahead(pool: Pool) -> bool:
+    """Every clip task Runway made and no one has polled yet is in the write-ahead journal."""
+    journaled = {task_id for _, _, task_id in pool.store.open_tasks("")}
+    return all(t.id in journaled for t in pool.runway.created("video") if t.polls == 0)
+
+
 PROMPTS = ("How volcanoes work", "Why cats purr", "How tides work", "How bees dance",
            "Why the sky is blue")
 
@@ -106,14 +112,20 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
         lost_job, pid = wait_for(lambda: making_clips(pool, jobs), timeout=600,
                                  what="a job making its clips")
         killed, survivor = (first, second) if first.owns(pid) else (second, first)
-        killed_at = time.monotonic()
-        # Every job working on that worker dies with it, not only the one making clips: with
-        # both slots there, the other one's run also starts again with a stale "running".
-        pids = pool.pids(list(jobs.values()))
-        for job, run in jobs.items():
-            if run in pids and killed.owns(pids[run]):
-                sampler.worker_died(job)
-        killed.kill_machine()
+        # The kill falls outside every create's window between Runway's answer and its record
+        # (the journal's known limit): new creates wait, and those already answered are
+        # written ahead first.
+        with pool.runway.creates_held():
+            wait_for(lambda: written_ahead(pool), timeout=60, what="every clip task journaled")
+            killed_at = time.monotonic()
+            # Every job working on that worker dies with it, not only the one making clips:
+            # with both slots there, the other one's run also starts again with a stale
+            # "running".
+            pids = pool.pids(list(jobs.values()))
+            for job, run in jobs.items():
+                if run in pids and killed.owns(pids[run]):
+                    sampler.worker_died(job)
+            killed.kill_machine()
         wait_for(lambda: running_on(pool, jobs[lost_job], survivor), timeout=300,
                  what="the lost run running on the other worker")
         back_after = time.monotonic() - killed_at

@@ -164,7 +164,7 @@ class Settings(BaseSettings):
     # killed stack, a dead worker) and scheduled again. 60 s lets one heartbeat go missing
     # (a busy server may take 15 s and more to read one: 45 s started live runs a second
     # time under load) and still has most lost runs running again within a minute.
-    lost_run_seconds: int = Field(default=60, ge=35, le=3600)
+    lost_run_seconds: int = Field(default=120, ge=35, le=3600)
 
     # Telegram bot. Lists are comma-separated in the environment: ADMIN_USER_IDS=1,2.
     telegram_api_base_url: str = "https://api.telegram.org"

@@ -51,8 +51,12 @@ from __future__ import annotations
 
 import json
 import random
+import select
+import socket
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -100,6 +104,22 @@ class ScriptedFault:
         return path == self.pattern
 
 
+CREATE_PATHS = ("/v1/text_to_image", "/v1/image_to_video", "/v1/text_to_speech")
+
+
+def _client_gone(handler: _Handler) -> bool:
+    """The client closed its connection (a killed process's sockets are closed by the
+    kernel): readable with nothing to read."""
+    sock = handler.connection
+    readable, _, _ = select.select([sock], [], [], 0)
+    if not readable:
+        return False
+    try:
+        return sock.recv(1, socket.MSG_PEEK) == b""
+    except OSError:
+        return True
+
+
 class FakeRunway:
     """The fake server; a context manager that starts and stops it."""
 
@@ -121,6 +141,8 @@ class FakeRunway:
         self._rng = random.Random(0)
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._creates_open = threading.Event()
+        self._creates_open.set()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._httpd.daemon_threads = True
         self._httpd.fake = self  # type: ignore[attr-defined]
@@ -169,6 +191,16 @@ class FakeRunway:
         with self._lock:
             self._scripts.append(TaskScript(**outcome))
 
+    @contextmanager
+    def creates_held(self) -> Iterator[None]:
+        """Task creations wait, not yet made, while inside. On leaving, a waiting create whose
+        client has gone (its process killed) is dropped: it never reached the provider."""
+        self._creates_open.clear()
+        try:
+            yield
+        finally:
+            self._creates_open.set()
+
     def seed(self, value: int) -> None:
         with self._lock:
             self._rng = random.Random(value)
@@ -208,6 +240,10 @@ class FakeRunway:
         if random_status is not None:
             retry = {"Retry-After": "1"} if random_status == 429 else {}
             return self._reply(handler, record, random_status, {"error": "Try again."}, retry)
+        if method == "POST" and path in CREATE_PATHS and not self._creates_open.is_set():
+            self._creates_open.wait()
+            if _client_gone(handler):
+                return
         status, reply, extra = self._route(method, path, headers, body)
         self._reply(handler, record, status, reply, extra)
 
