@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, get_args
 
@@ -15,11 +13,10 @@ import httpx2
 import openai
 import pytest
 from sqlalchemy import func, select
-from telegram import Update
 from telegram.ext import Application
 
-from bot.app import build_application
 from bot.handlers.prompts import speech_to_text_ready
+from tests.bot_in_process import deliver, running_bot
 from tests.fakes.telegram_server import FakeTelegram
 from videobot.chat_texts import media_message
 from videobot.db.bot_records import BotRecords, Refused
@@ -207,36 +204,6 @@ def test_failed_scenes_at_the_gate_reach_admins_in_full(tmp_path: Path) -> None:
 # The bot itself, fed real updates in process ------------------------------------------------
 
 
-@asynccontextmanager
-async def _running_bot(tg: FakeTelegram, tmp_path: Path, **values: Any) -> AsyncIterator[
-    Application
-]:
-    """The bot's Application on the fake Bot API with its services open, without polling."""
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None,
-        telegram_bot_token=tg.token,
-        telegram_api_base_url=tg.url,
-        data_dir=tmp_path / "data",
-        database_url=f"sqlite:///{tmp_path / 'bot.db'}",
-        **values,
-    )
-    app = build_application(settings)
-    async with app:
-        assert app.post_init is not None and app.post_shutdown is not None
-        await app.post_init(app)
-        try:
-            yield app
-        finally:
-            await app.post_shutdown(app)
-
-
-async def _deliver(app: Application, tg: FakeTelegram) -> None:
-    """Hand the application every update the fake holds, as getUpdates would."""
-    for data in tg.handle("getUpdates", {"offset": 0, "timeout": 0}, {}):
-        await app.process_update(Update.de_json(data, app.bot))
-        tg.handle("getUpdates", {"offset": data["update_id"] + 1, "timeout": 0}, {})
-
-
 def _jobs(app: Application) -> int:
     db = app.bot_data["services"].db
     with db.session() as s:
@@ -258,13 +225,13 @@ async def test_voice_note_without_speech_to_text_is_refused_at_the_door(tmp_path
     """Offline STT, a Russian chat: a Russian refusal, no job row, no ERROR, one WARNING."""
     recorded = _Recorded()
     with FakeTelegram() as tg:
-        async with _running_bot(tg, tmp_path, stt_provider="offline") as app:
+        async with running_bot(tg, tmp_path, stt_provider="offline") as app:
             # Attached once the bot is up: opening its services sets up Prefect's logging,
             # which replaces the root logger's handlers.
             logging.getLogger().addHandler(recorded)
             try:
                 tg.send_voice(RUSSIAN, b"OggS" + bytes(200), duration=4, language="ru")
-                await _deliver(app, tg)
+                await deliver(app, tg)
             finally:
                 logging.getLogger().removeHandler(recorded)
             jobs = _jobs(app)
@@ -290,14 +257,14 @@ async def test_stats_lists_recent_failures_with_their_reasons(tmp_path: Path) ->
     """An admin's /stats shows the last failed jobs with stage and full reason."""
     reason = _provider_reasons()[0][0]
     with FakeTelegram() as tg:
-        async with _running_bot(tg, tmp_path, admin_user_ids=[ADMIN]) as app:
+        async with running_bot(tg, tmp_path, admin_user_ids=[ADMIN]) as app:
             store: JobStore = app.bot_data["services"].store
             job = store.create_job(
                 user_id="tg:5", prompt="Tides", language="en", fmt="16:9", chat_id="5"
             )
             store.update_job(job.id, status="failed", stage="images", error=reason)
             tg.write(ADMIN, "/stats")
-            await _deliver(app, tg)
+            await deliver(app, tg)
         reply = tg.chat_messages(ADMIN)[-1].text
     assert "Recent failures:" in reply
     assert f"{short_id(job.id)} · images: {reason}" in reply
@@ -310,13 +277,13 @@ async def test_captions_are_turned_off_in_settings_and_reach_the_next_job(
     carries it, while the menu shows the new choice."""
     user = 7001
     with FakeTelegram() as tg:
-        async with _running_bot(tg, tmp_path) as app:
+        async with running_bot(tg, tmp_path) as app:
             tg.write(user, "/settings")
-            await _deliver(app, tg)
+            await deliver(app, tg)
             menu = tg.chat_messages(user)[-1]
             assert "Captions: captions on" in menu.text
             tg.press(user, menu, "set:captions:off")
-            await _deliver(app, tg)
+            await deliver(app, tg)
             records: BotRecords = app.bot_data["services"].records
             row = records.person(f"tg:{user}")
             job = records.start_job(

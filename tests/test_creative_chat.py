@@ -5,19 +5,17 @@ reaches their next job, and a redo round sends only what it made again."""
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from PIL import Image
 from prefect import get_client
-from telegram import Update
 from telegram.ext import Application
 
-from bot.app import build_application
 from flows.make_video import make_video
+from tests.bot_in_process import deliver, running_bot
 from tests.fakes.telegram_server import FakeTelegram
 from videobot.db.bot_records import BotRecords
 from videobot.db.engine import Database
@@ -50,29 +48,6 @@ def deployment(prefect_server: str) -> Iterator[list[Any]]:
             client.delete_flow_run(run_id)
 
 
-@asynccontextmanager
-async def _bot(tg: FakeTelegram, tmp_path: Path, **values: Any) -> AsyncIterator[Application]:
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None, telegram_bot_token=tg.token, telegram_api_base_url=tg.url,
-        data_dir=tmp_path / "data", database_url=f"sqlite:///{tmp_path / 'bot.db'}", **values,
-    )
-    app = build_application(settings)
-    async with app:
-        assert app.post_init is not None and app.post_shutdown is not None
-        await app.post_init(app)
-        try:
-            yield app
-        finally:
-            await app.post_shutdown(app)
-
-
-async def _deliver(app: Application, tg: FakeTelegram) -> None:
-    """Hand the application every update the fake holds, as getUpdates would."""
-    for data in tg.handle("getUpdates", {"offset": 0, "timeout": 0}, {}):
-        await app.process_update(Update.de_json(data, app.bot))
-        tg.handle("getUpdates", {"offset": data["update_id"] + 1, "timeout": 0}, {})
-
-
 def _jobs_of(app: Application, user: int) -> list[VideoJob]:
     records: BotRecords = app.bot_data["services"].records
     return sorted(records.jobs_of(f"tg:{user}"), key=lambda j: j.created_at)
@@ -92,26 +67,26 @@ async def test_a_photo_is_the_reference_of_the_persons_next_job_and_no_one_elses
     has none. A captioned photo starts a job with the caption as its prompt."""
     photo = _jpeg()
     with FakeTelegram() as tg:
-        async with _bot(tg, tmp_path) as app:
+        async with running_bot(tg, tmp_path) as app:
             tg.send_photo(ANNA, photo)
-            await _deliver(app, tg)
+            await deliver(app, tg)
             kept = tg.chat_messages(ANNA)[-1].text
             assert "your next video is drawn after it" in kept
             hours = app.bot_data["services"].settings.file_cleanup_hours
             assert kept.endswith(f"I keep the photo for {hours} h.")
             tg.write(BORIS, "How bridges stand")
             tg.write(ANNA, "How tides work")
-            await _deliver(app, tg)
+            await deliver(app, tg)
             (boris,) = _jobs_of(app, BORIS)
             (anna,) = _jobs_of(app, ANNA)
             _finish(app, boris, deployment)
             _finish(app, anna, deployment)
             tg.write(ANNA, "How kites fly")
-            await _deliver(app, tg)
+            await deliver(app, tg)
             later = _jobs_of(app, ANNA)[-1]
             _finish(app, later, deployment)
             tg.send_photo(ANNA, _jpeg((10, 90, 200)), caption="How coral grows")
-            await _deliver(app, tg)
+            await deliver(app, tg)
             captioned = _jobs_of(app, ANNA)[-1]
             _finish(app, captioned, deployment)
             files = app.bot_data["services"].files
@@ -128,11 +103,11 @@ async def test_a_photo_is_checked_at_the_door(tmp_path: Path) -> None:
     """Over Telegram's 20 MB download limit: refused before it is fetched; bytes that are not
     a picture: refused and not kept; a GIF file: not a photo the providers take."""
     with FakeTelegram() as tg:
-        async with _bot(tg, tmp_path) as app:
+        async with running_bot(tg, tmp_path) as app:
             tg.send_photo(ANNA, _jpeg(), file_size=21 * 1024 * 1024)
             tg.send_photo(ANNA, b"not a picture at all")
             tg.send_document(ANNA, b"GIF89a" + bytes(64), "image/gif")
-            await _deliver(app, tg)
+            await deliver(app, tg)
             person = app.bot_data["services"].records.person(f"tg:{ANNA}")
         texts = [m.text for m in tg.chat_messages(ANNA)]
         downloads = [c for c in tg.calls_to("getFile")]
@@ -149,17 +124,17 @@ async def test_the_clip_model_chosen_in_settings_reaches_the_next_job(
     """With Runway animating, /settings offers its clip models with a clip's price; the one
     chosen is the model of the person's next job."""
     with FakeTelegram() as tg:
-        async with _bot(tg, tmp_path, video_provider="runway",
+        async with running_bot(tg, tmp_path, video_provider="runway",
                         runwayml_api_secret="key_test") as app:
             tg.write(ANNA, "/settings")
-            await _deliver(app, tg)
+            await deliver(app, tg)
             menu = tg.chat_messages(ANNA)[-1]
             assert "Clips: gen4_turbo · $0.25" in menu.text
             tg.press(ANNA, menu, menu.button("veo3.1_fast"))
-            await _deliver(app, tg)
+            await deliver(app, tg)
             assert "Clips: veo3.1_fast · $0.60" in tg.chat_messages(ANNA)[-1].text
             tg.write(ANNA, "How tides work")
-            await _deliver(app, tg)
+            await deliver(app, tg)
             (job,) = _jobs_of(app, ANNA)
             _finish(app, job, deployment)
     assert job.motion_model == "veo3.1_fast"
