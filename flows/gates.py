@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 from uuid import UUID
 
-from prefect import get_run_logger, pause_flow_run, suspend_flow_run
+from prefect import get_client, get_run_logger, pause_flow_run, suspend_flow_run
 from prefect.context import FlowRunContext
 from pydantic import ValidationError
 
 from orchestration.gate_inputs import form_description, gate_input_class
+from tasks.attempts import ensure_ours
 from tasks.limits import JobSlot
-from tasks.runtime import runtime
+from tasks.runtime import Superseded, runtime
 from videobot.budget import decision_shortfall
 from videobot.costs import approving_starts
 from videobot.decisions import Decision, refusal
 from videobot.formats import VideoFormat
 from videobot.motion import job_motion
+from videobot.naming import short_id
 
 # A gate refusing this many decisions in a row stops asking: something sends nonsense.
 MAX_REFUSALS = 1000
@@ -25,6 +28,26 @@ MAX_REFUSALS = 1000
 def _has_deployment() -> bool:
     context = FlowRunContext.get()
     return bool(context and context.flow_run and context.flow_run.deployment_id)
+
+
+def suspend_at_gate(job_id: UUID, form: Any, key: str, timeout: int) -> Any:
+    """Suspend the run at the gate; the input it is resumed with. Prefect refuses to suspend a
+    run that is no longer Running (RuntimeError "Flow run cannot be suspended"): the lost-run
+    automation scheduled it again while this attempt still lived. A newer attempt carries the
+    job on, so this one steps aside."""
+    try:
+        return suspend_flow_run(wait_for_input=form, key=key, timeout=timeout)
+    except RuntimeError:
+        context = FlowRunContext.get()
+        assert context is not None and context.flow_run is not None
+        with get_client(sync_client=True) as client:
+            state = client.read_flow_run(context.flow_run.id).state
+        if state is None or state.is_running():
+            raise
+        raise Superseded(
+            f"job {short_id(job_id)}: its run was scheduled again while this attempt lived "
+            f"({state.name})"
+        ) from None
 
 
 def await_decision(
@@ -53,6 +76,7 @@ def await_decision(
         rt.store.record_decision(job_id, stage, attempt, decision)
         return decision
 
+    ensure_ours(job_id)  # an older attempt neither shows a gate nor suspends the run
     slot.release()  # a run waiting for a person holds no job slot
     rt.store.open_gate(job_id, stage, attempt)
     job = rt.store.job(job_id)
@@ -69,7 +93,7 @@ def await_decision(
         )
         try:
             if _has_deployment():
-                received = suspend_flow_run(wait_for_input=form, key=key, timeout=timeout)
+                received = suspend_at_gate(job_id, form, key, timeout)
             else:
                 received = pause_flow_run(
                     wait_for_input=form,

@@ -12,17 +12,18 @@ from uuid import UUID
 
 from prefect import get_run_logger, unmapped
 from prefect.context import FlowRunContext
-from prefect.exceptions import FlowPauseTimeout
+from prefect.exceptions import Abort, FlowPauseTimeout
 from prefect.settings import get_current_settings
 from prefect.states import Cancelled, State
 
 from flows.stages import StageFailed, media_stage, script_stage
 from tasks.assembly import assemble
+from tasks.attempts import take_up
 from tasks.budget import NotAffordable, ensure_affordable
 from tasks.limits import JobEnded, JobSlot
 from tasks.media import narrate
 from tasks.messages import deliver, notify
-from tasks.runtime import runtime
+from tasks.runtime import Superseded, runtime
 from tasks.script import intake, plan_segments, write_motion
 from videobot.db.models import JobStatus
 from videobot.formats import SECTION_NAMES
@@ -31,8 +32,9 @@ from videobot.naming import short_id
 
 
 def attach_run(job_id: UUID) -> None:
-    """Record which Prefect run works on the job, and where its API is. A retried job keeps
-    its error until a stage finishes."""
+    """Record which Prefect run works on the job, and where its API is, and take the job up
+    (an older attempt of this run still alive steps aside). A retried job keeps its error
+    until a stage finishes."""
     context = FlowRunContext.get()
     assert context is not None and context.flow_run is not None
     runtime().store.update_job(
@@ -41,6 +43,7 @@ def attach_run(job_id: UUID) -> None:
         flow_run_name=context.flow_run.name,
         prefect_api_url=get_current_settings().api.url,
     )
+    take_up(job_id)
 
 
 class _Cancel(Exception):
@@ -122,6 +125,10 @@ def run_pipeline(job_id: UUID, channel: str, auto_approve: bool) -> str | State:
         store.update_job(job_id, status=JobStatus.CANCELLED, stage="cancelled")
         notify(job_id, channel, "Cancelled.")
         return Cancelled(message="cancelled at the gate")
+    except Superseded as superseded:
+        # A newer attempt of this run works on the job: this process ends without a state of
+        # its own (Prefect's Abort leaves the run's state to that attempt) and changes nothing.
+        raise Abort(str(superseded)) from None
     except JobEnded as ended:
         # Cancelled while this run started, waited for a slot or was about to pay a provider:
         # the run ends Cancelled, a state a run its runner was asked to cancel accepts.

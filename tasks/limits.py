@@ -16,7 +16,8 @@ from prefect import get_client
 from prefect.concurrency.asyncio import ConcurrencySlotAcquisitionError
 from prefect.concurrency.sync import concurrency
 
-from tasks.runtime import JobEnded, runtime
+from tasks.attempts import ensure_ours
+from tasks.runtime import JobEnded, Superseded, runtime
 from videobot.call_estimates import expected_usage
 from videobot.db.models import JobStatus
 from videobot.formats import VideoFormat
@@ -80,6 +81,7 @@ class JobSlot:
         while the run is starting or queued, and the run must not bring the job back."""
         if self._held is not None:
             return
+        ensure_ours(self.job_id)
         store = runtime().store
         if not store.join_queue(self.job_id):
             raise JobEnded(f"job {self.job_id} has ended")
@@ -93,6 +95,11 @@ class JobSlot:
                 raise_on_lease_renewal_failure=False,
             )
         )
+        try:
+            ensure_ours(self.job_id)  # a newer attempt may have taken the job up meanwhile
+        except Superseded:
+            held.close()
+            raise
         if not store.leave_queue(self.job_id):
             held.close()
             raise JobEnded(f"job {self.job_id} left the queue while it waited")
@@ -147,6 +154,7 @@ def paid_call(
     with provider_slot(provider):
         if store.job(job_id).status in (JobStatus.CANCELLED, JobStatus.EXPIRED):
             raise JobEnded(f"job {job_id} has ended")
+        ensure_ours(job_id)
         return metered(store, job_id, stage=stage, segment=segment, provider=provider,
                        call=call, part=part, round_=round_, expected=expected_prices(job_id))
 

@@ -94,11 +94,17 @@ class JobEnded(Exception):
     about to pay a provider."""
 
 
+class Superseded(Exception):
+    """A newer attempt of the job's run took the job up while this one still worked on it
+    (`tasks.attempts`): this one stops and changes nothing."""
+
+
 def not_provider_errors(task: Any, task_run: Any, state: Any) -> bool:
     """Retry only unexpected errors: a ProviderError was already retried in the provider layer,
-    so retrying it here would multiply attempts (and spend); an ended job is not worked on."""
+    so retrying it here would multiply attempts (and spend); an ended job, or one another
+    attempt works on, is not worked on."""
     error = state.data if isinstance(state.data, BaseException) else None
-    return not isinstance(error, ProviderError | JobEnded)
+    return not isinstance(error, ProviderError | JobEnded | Superseded)
 
 
 # Prefect's task cache is off on every task: the job's replay record (finished stages, gate

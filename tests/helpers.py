@@ -16,15 +16,22 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-def wait_for(check: Callable[[], T | None], timeout: float = 90, what: str = "condition") -> T:
-    """Poll `check` until it returns something truthy."""
+def wait_for(
+    check: Callable[[], T | None],
+    timeout: float = 90,
+    what: str = "condition",
+    explain: Callable[[], str] | None = None,
+) -> T:
+    """Poll `check` until it returns something truthy. On a timeout, `explain` says what was
+    seen instead."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = check()
         if value:
             return value
         time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+    seen = f"; seen: {explain()}" if explain is not None else ""
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}{seen}")
 
 
 def new_job(prompt: str = "How volcanoes work", fmt: str = "16:9", language: str = "en") -> UUID:

@@ -54,11 +54,13 @@ def descendants(pid: int) -> list[int]:
 
 
 def alive(pid: int) -> bool:
+    """Running: not gone, not a zombie (a zombie's files, sockets among them, are closed)."""
     try:
         os.kill(pid, 0)
+        stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return False
-    return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    return stat.split(")")[-1].split()[0] != "Z"
 
 
 class Worker:
@@ -101,12 +103,17 @@ class Worker:
         return self.proc is not None and pid in descendants(self.proc.pid)
 
     def kill_machine(self) -> None:
-        """SIGKILL the worker and every process under it at once, as a lost machine."""
+        """SIGKILL the worker and every process under it at once, as a lost machine; returns
+        once all of them are dead, their connections closed."""
         assert self.proc is not None
-        for pid in [self.proc.pid, *descendants(self.proc.pid)]:
+        os.kill(self.proc.pid, signal.SIGSTOP)  # it starts no process while we list them
+        doomed = [self.proc.pid, *descendants(self.proc.pid)]
+        for pid in doomed:
             with suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         self.proc.wait(10)
+        wait_for(lambda: not any(alive(pid) for pid in doomed), timeout=30,
+                 what=f"the processes of {self.name} to die")
 
     def stop(self) -> None:
         if self.proc is None:

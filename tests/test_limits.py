@@ -90,6 +90,20 @@ def _all_delivered(jobs: Iterable[UUID]) -> bool:
     return all(_status(job) == "delivered" for job in jobs)
 
 
+def _seen(jobs: Iterable[UUID]) -> str:
+    """Each job's status and stage, its run's state, and the job slots taken: what a timeout
+    reports."""
+    store = runtime().store
+    seen = []
+    with get_client(sync_client=True) as client:
+        for job_id in jobs:
+            job = store.job(job_id)
+            state = client.read_flow_run(job.flow_run_id).state if job.flow_run_id else None
+            run = f"{state.name}: {state.message or ''}" if state is not None else "no run"
+            seen.append(f"{str(job_id)[:8]} {job.status}/{job.stage} ({run})")
+    return "; ".join(seen) + f"; job slots taken: {jobs_limit().active_slots}"
+
+
 def _approve_through(jobs: list[UUID], stages: list[str], timeout: float) -> None:
     """Approve every job at each gate in turn, whichever job reaches its next gate first."""
     left = {job: list(stages) for job in jobs}
@@ -102,7 +116,8 @@ def _approve_through(jobs: list[UUID], stages: list[str], timeout: float) -> Non
                 todo.pop(0)
         return not any(left.values())
 
-    wait_for(step, timeout=timeout, what=f"{len(jobs)} jobs to pass the {stages} gates")
+    wait_for(step, timeout=timeout, what=f"{len(jobs)} jobs to pass the {stages} gates",
+             explain=lambda: _seen(jobs))
 
 
 def _working_intervals(job_id: UUID) -> list[Interval]:
@@ -192,11 +207,13 @@ def test_waiting_runs_hold_no_slot_and_at_most_five_jobs_work(served: Server) ->
         time.sleep(3)
         assert all(_queued_in_flow(job) for job in auto)
         held = [(held_from, datetime.now(UTC))]
-    wait_for(lambda: _all_delivered(auto), timeout=600, what="the auto-approved jobs")
+    wait_for(lambda: _all_delivered(auto), timeout=600, what="the auto-approved jobs",
+             explain=lambda: _seen(auto))
     assert all(paused_at(job, "script", 1)() for job in gated), "the five still wait"
 
     _approve_through(gated, ["script", "images", "clips"], timeout=900)
-    wait_for(lambda: _all_delivered(gated), timeout=600, what="the approved jobs")
+    wait_for(lambda: _all_delivered(gated), timeout=600, what="the approved jobs",
+             explain=lambda: _seen(gated))
 
     jobs = gated + auto
     for job in jobs:

@@ -141,8 +141,10 @@ class FakeRunway:
         self._rng = random.Random(0)
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._creates_open = threading.Event()
-        self._creates_open.set()
+        # Creates on hold (`creates_held`), and creates being answered: a hold waits for those.
+        self._creates = threading.Condition()
+        self._creates_on_hold = False
+        self._creates_answering = 0
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._httpd.daemon_threads = True
         self._httpd.fake = self  # type: ignore[attr-defined]
@@ -193,13 +195,19 @@ class FakeRunway:
 
     @contextmanager
     def creates_held(self) -> Iterator[None]:
-        """Task creations wait, not yet made, while inside. On leaving, a waiting create whose
-        client has gone (its process killed) is dropped: it never reached the provider."""
-        self._creates_open.clear()
+        """Task creations wait, not yet made, while inside. Entering waits until the creates
+        already past the door are answered, so inside, every task made is one its client has
+        heard of. On leaving, a waiting create whose client has gone (its process killed) is
+        dropped: it never reached the provider."""
+        with self._creates:
+            self._creates_on_hold = True
+            self._creates.wait_for(lambda: self._creates_answering == 0)
         try:
             yield
         finally:
-            self._creates_open.set()
+            with self._creates:
+                self._creates_on_hold = False
+                self._creates.notify_all()
 
     def seed(self, value: int) -> None:
         with self._lock:
@@ -240,12 +248,29 @@ class FakeRunway:
         if random_status is not None:
             retry = {"Retry-After": "1"} if random_status == 429 else {}
             return self._reply(handler, record, random_status, {"error": "Try again."}, retry)
-        if method == "POST" and path in CREATE_PATHS and not self._creates_open.is_set():
-            self._creates_open.wait()
-            if _client_gone(handler):
+        if method == "POST" and path in CREATE_PATHS:
+            if not self._create_admitted(handler):
                 return
+            try:
+                status, reply, extra = self._route(method, path, headers, body)
+                self._reply(handler, record, status, reply, extra)
+            finally:
+                with self._creates:
+                    self._creates_answering -= 1
+                    self._creates.notify_all()
+            return
         status, reply, extra = self._route(method, path, headers, body)
         self._reply(handler, record, status, reply, extra)
+
+    def _create_admitted(self, handler: _Handler) -> bool:
+        """Wait while creates are on hold; False for a create whose client went meanwhile."""
+        with self._creates:
+            waited = self._creates_on_hold
+            self._creates.wait_for(lambda: not self._creates_on_hold)
+            if waited and _client_gone(handler):
+                return False
+            self._creates_answering += 1
+            return True
 
     def _take_fault(self, method: str, path: str) -> ScriptedFault | None:
         for fault in self._faults:

@@ -80,6 +80,9 @@ class VideoJob(Base):
     final_path: Mapped[str | None] = mapped_column(Text)
     flow_run_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     flow_run_name: Mapped[str | None] = mapped_column(String(128))
+    # The attempt of the run that took the job up last (`tasks.attempts`): an older attempt
+    # still alive steps aside once it sees another token here.
+    run_token: Mapped[str | None] = mapped_column(String(32))
     prefect_api_url: Mapped[str | None] = mapped_column(String(256))
     cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
     error: Mapped[str | None] = mapped_column(Text)

@@ -88,6 +88,11 @@ class JobStore(
                 raise JobNotFound(job_id)
             return job
 
+    def run_token(self, job_id: uuid.UUID) -> str | None:
+        """The token of the run attempt that took the job up last (`tasks.attempts`)."""
+        with self.db.session() as s:
+            return s.scalar(select(VideoJob.run_token).where(VideoJob.id == job_id))
+
     def find_job(self, prefix: str) -> VideoJob:
         """A job by its full id or a unique prefix of it (as printed by the CLI)."""
         prefix = prefix.strip().lower()
