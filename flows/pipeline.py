@@ -18,7 +18,7 @@ from prefect.states import Cancelled, State
 
 from flows.stages import StageFailed, media_stage, script_stage
 from tasks.assembly import assemble
-from tasks.attempts import take_up
+from tasks.attempts import taken_up
 from tasks.budget import NotAffordable, ensure_affordable
 from tasks.limits import JobEnded, JobSlot
 from tasks.media import narrate
@@ -32,9 +32,8 @@ from videobot.naming import short_id
 
 
 def attach_run(job_id: UUID) -> None:
-    """Record which Prefect run works on the job, and where its API is, and take the job up
-    (an older attempt of this run still alive steps aside). A retried job keeps its error
-    until a stage finishes."""
+    """Record which Prefect run works on the job, and where its API is. A retried job keeps
+    its error until a stage finishes."""
     context = FlowRunContext.get()
     assert context is not None and context.flow_run is not None
     runtime().store.update_job(
@@ -43,7 +42,6 @@ def attach_run(job_id: UUID) -> None:
         flow_run_name=context.flow_run.name,
         prefect_api_url=get_current_settings().api.url,
     )
-    take_up(job_id)
 
 
 class _Cancel(Exception):
@@ -112,6 +110,14 @@ def run_pipeline(job_id: UUID, channel: str, auto_approve: bool) -> str | State:
     if store.reopen_failed_job(job_id):  # a retry of the failed run: carry on where it failed
         get_run_logger().info("Retrying job %s from the %s stage", short_id(job_id), job.stage)
         notify(job_id, channel, f"Trying again from the {job.stage} stage…")
+    # This attempt works on the job from here; an older one still alive steps aside.
+    with taken_up(job_id):
+        return _carry_on(job_id, channel, auto_approve)
+
+
+def _carry_on(job_id: UUID, channel: str, auto_approve: bool) -> str | State:
+    """Run the stages the job has not finished, in order, and end the job as they end."""
+    store = runtime().store
     done = store.stages_done(job_id)
     slot = JobSlot(job_id)
     try:

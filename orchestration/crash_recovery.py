@@ -13,6 +13,10 @@
 - A run the serving process saw die (its flow-run process exited abnormally) is marked
   Crashed by that process; the second automation schedules every crashed run again.
 
+A live run taken for dead all the same is started again only by a runner that does not have
+its process (another worker); the two attempts then meet on the job, and the older one steps
+aside (`tasks.attempts`).
+
 Both put the run back on the schedule in a state named `RETRY_STATE_NAME`; the run then bounds
 the retries itself and tells the person (`flows.run_hooks.carry_on_after_crash`), which an
 automation cannot do. (Deployment retries do not apply: Prefect retries a flow that raised, in

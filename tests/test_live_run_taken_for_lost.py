@@ -17,6 +17,7 @@ from prefect.states import Scheduled
 from flows.gates import suspend_at_gate
 from orchestration.crash_recovery import RETRY_STATE_NAME
 from orchestration.gate_inputs import gate_input_class
+from tasks.attempts import ensure_ours, taken_up
 from tasks.runtime import Superseded, runtime
 from tests.helpers import job_slots_held, jobs_limit, new_job, wait_for
 from tests.serving import Server
@@ -30,6 +31,20 @@ def second_runner(server: Server, prefect_server: str) -> Iterator[Server]:
     other.start()
     yield other
     other.kill()
+
+
+def test_only_the_attempt_that_took_the_job_up_last_works_on_it() -> None:
+    """Inside an attempt, its job is checked against the token it wrote; another job, or code
+    outside any attempt (after it ended too), is not this attempt's to judge."""
+    job, other = new_job("How kites fly"), new_job("How boats float")
+    ensure_ours(job)
+    with taken_up(job):
+        ensure_ours(job)
+        runtime().store.update_job(job, run_token="a newer attempt's token")
+        with pytest.raises(Superseded, match="newer attempt"):
+            ensure_ours(job)
+        ensure_ours(other)
+    ensure_ours(job)
 
 
 def _queued_with_token(job_id: UUID) -> str | None:

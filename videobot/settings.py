@@ -161,9 +161,9 @@ class Settings(BaseSettings):
     worker_pool: str = "videobot"
     worker_poll_seconds: float = Field(default=2.0, ge=0.5, le=60)
     # A run whose flow-run heartbeats (every 30 s) stop this long is lost with its process (a
-    # killed stack, a dead worker) and scheduled again. 60 s lets one heartbeat go missing
-    # (a busy server may take 15 s and more to read one: 45 s started live runs a second
-    # time under load) and still has most lost runs running again within a minute.
+    # killed stack, a dead worker) and scheduled again. 120 s lets three heartbeats go
+    # missing: a busy Prefect server drops heartbeat events (45 s and 60 s started live runs
+    # a second time under load; their older attempt then steps aside, `tasks.attempts`).
     lost_run_seconds: int = Field(default=120, ge=35, le=3600)
 
     # Telegram bot. Lists are comma-separated in the environment: ADMIN_USER_IDS=1,2.
