@@ -3,7 +3,7 @@ lives (a live run taken for lost) takes the job over, and the older one steps as
 
 Revision ID: 0011
 Revises: 0010
-Create Date: 2026-12-05 08:00:00
+Create Date: 2026-12-03 08:00:00
 """
 
 import sqlalchemy as sa
