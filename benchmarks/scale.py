@@ -1,7 +1,7 @@
 """Jobs per minute on one and on two workers, and how soon a run lost with its worker runs again.
 
 Run: .venv/bin/python benchmarks/scale.py [--jobs 1,5,10] [--job-cap 5] [--runway-cap 10]
-         [--image-seconds 1] [--clip-seconds 3] [--speech-seconds 1] [--deaths 3]
+         [--image-seconds 8] [--clip-seconds 30] [--speech-seconds 3] [--deaths 3]
 
 Everything runs on 127.0.0.1, as tests/test_workers.py starts it: `prefect server start` and
 the app database on PostgreSQL, media in an S3-compatible bucket (moto's server), and
@@ -9,7 +9,13 @@ the app database on PostgreSQL, media in an S3-compatible bucket (moto's server)
 providers are fakes of fixed latency: Runway (tests/fakes/runway_server.py, through the real
 SDK) makes the pictures, clips and narrations, each task taking --image-seconds,
 --clip-seconds or --speech-seconds; the script is the offline writer's. Captions and music
-are off, so the assembly joins the clips without re-encoding.
+are off, so the assembly joins the clips without re-encoding. The default latencies are of the
+order Runway's take for a picture, a 5-second clip and a narration, so that the caps, not this
+machine, bound the batch. With latencies of a second or so (--image-seconds 1 --clip-seconds 3
+--speech-seconds 1) a job is bound by its own CPU time instead (about 20 CPU seconds, most of it
+the flow-run process: Python, Prefect and the SDKs imported, then a task run per step), and on
+a 2-core machine five jobs at once take about three times as long as one: the `cores` column then
+shows every core busy.
 
 For each number of workers (1, then 2) and each N in --jobs, N auto-approved jobs are
 submitted at once; the time runs from the first submission to the last delivery.
@@ -123,9 +129,9 @@ def main() -> None:
     parser.add_argument("--jobs", default="1,5,10")
     parser.add_argument("--job-cap", type=int, default=5)
     parser.add_argument("--runway-cap", type=int, default=10)
-    parser.add_argument("--image-seconds", type=float, default=1.0)
-    parser.add_argument("--clip-seconds", type=float, default=3.0)
-    parser.add_argument("--speech-seconds", type=float, default=1.0)
+    parser.add_argument("--image-seconds", type=float, default=8.0)
+    parser.add_argument("--clip-seconds", type=float, default=30.0)
+    parser.add_argument("--speech-seconds", type=float, default=3.0)
     parser.add_argument("--deaths", type=int, default=3)
     parser.add_argument("--lost-run-seconds", default="60")
     args = parser.parse_args()
@@ -144,7 +150,7 @@ def main() -> None:
         pool.runway.task_seconds = {"image": args.image_seconds, "video": args.clip_seconds,
                                     "speech": args.speech_seconds}
         print(f"job cap {args.job_cap}, Runway cap {args.runway_cap}, one job's Runway work "
-              f"{task_seconds:g} task-seconds", flush=True)
+              f"{task_seconds:g} task-seconds, {os.cpu_count()} cores", flush=True)
         pool.add_worker("worker-1")
         pool.deploy()
         print(f"{'workers':>7} {'N':>3} {'seconds':>8} {'jobs/min':>9} {'ideal':>7} {'ratio':>6} "
