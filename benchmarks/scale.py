@@ -12,10 +12,11 @@ SDK) makes the pictures, clips and narrations, each task taking --image-seconds,
 are off, so the assembly joins the clips without re-encoding. The default latencies are of the
 order Runway's take for a picture, a 5-second clip and a narration, so that the caps, not this
 machine, bound the batch. With latencies of a second or so (--image-seconds 1 --clip-seconds 3
---speech-seconds 1) a job is bound by its own CPU time instead (about 20 CPU seconds, most of it
-the flow-run process: Python, Prefect and the SDKs imported, then a task run per step), and on
-a 2-core machine five jobs at once take about three times as long as one: the `cores` column then
-shows every core busy.
+--speech-seconds 1) a job is bound by CPU time instead (about 33 CPU seconds a job on the whole
+pool, 20 of them in the flow-run process and its ffmpeg runs), and on a 2-core machine five
+jobs at once take about three times as long as one: the `cores` column then shows every core
+busy. A running Runway task is polled every second (5 s in production, for
+renders of a minute or so).
 
 For each number of workers (1, then 2) and each N in --jobs, N auto-approved jobs are
 submitted at once; the time runs from the first submission to the last delivery.
@@ -145,6 +146,7 @@ def main() -> None:
             Path(folder), MAX_CONCURRENT_JOBS=str(args.job_cap),
             RUNWAY_CONCURRENCY=str(args.runway_cap), IMAGE_PROVIDER="runway",
             TTS_PROVIDER="runway", CAPTIONS="false", LOST_RUN_SECONDS=args.lost_run_seconds,
+            RUNWAY_POLL_SECONDS="1",
         ) as pool,
     ):
         pool.runway.task_seconds = {"image": args.image_seconds, "video": args.clip_seconds,

@@ -102,18 +102,19 @@ def test_cancelled_task_fails_at_once(
     assert len(runway.created()) == 1
 
 
-def test_throttled_task_is_polled_with_growing_delays(
+def test_queued_task_is_polled_with_growing_delays_and_a_running_one_every_5_s(
     kit: Callable[..., Kit], runway: FakeRunway, tmp_path: Path
 ) -> None:
-    """A THROTTLED task is polled at 5 s, growing to a 20 s cap, until it succeeds."""
-    runway.polls_to_finish = 2
+    """A THROTTLED or PENDING task is polled at 5 s, growing to a 20 s cap; once it runs,
+    every 5 s again, so its end is seen within 5 s."""
+    runway.polls_to_finish = 4  # PENDING, then RUNNING for three polls
     runway.script_task(throttled_polls=5)
     k = kit(runway_poll_seconds=5.0)
     k.images.make_image("a fox", "", 0, VideoFormat.LANDSCAPE, tmp_path / "s.png")
 
     statuses = [c.status for c in runway.calls("GET", "/v1/tasks/")]
-    assert len(statuses) == 5 + 2 + 1
-    assert k.time.sleeps == [5.0, 7.5, 11.25, 16.875, 20.0, 20.0, 20.0, 20.0]
+    assert len(statuses) == 5 + 4 + 1
+    assert k.time.sleeps == [5.0, 7.5, 11.25, 16.875, 20.0, 20.0, 20.0, 5.0, 5.0, 5.0]
 
 
 def test_task_queued_past_max_wait_is_cancelled(

@@ -95,14 +95,15 @@ def test_request_follows_the_sdk_and_the_wav_lasts_the_speech(
 
 
 def test_polls_until_the_task_finishes(narrator: Narrator, tmp_path: Path) -> None:
-    """A task still PENDING/RUNNING is polled again on the project's poll schedule."""
+    """A task still PENDING/RUNNING is polled again on the project's poll schedule: a queued
+    (PENDING) task ever less often, a RUNNING one every 5 s."""
     runway_polls = FakeRunway(polls_to_finish=2)
     with runway_polls:
         made, clock = narrator(runwayml_base_url=runway_polls.url)
         made.narrate(ENGLISH, "en", tmp_path / "a.wav")
 
         assert [r.status for r in runway_polls.calls("GET", "/v1/tasks/")] == [200, 200, 200]
-    assert clock.sleeps == [5.0, 7.5, 11.25]
+    assert clock.sleeps == [5.0, 7.5, 5.0]
 
 
 def test_persons_runway_voice_is_used_and_other_names_fall_back(

@@ -36,7 +36,8 @@ _WAITING = ("PENDING", "THROTTLED")
 
 @dataclass(frozen=True)
 class PollPolicy:
-    """Poll every `first` seconds, growing by `growth` up to `cap`; give up after `max_wait`."""
+    """Poll a running task every `first` seconds; a queued one (PENDING, THROTTLED) ever less
+    often, growing by `growth` up to `cap`; give up after `max_wait`."""
 
     first: float
     cap: float
@@ -45,7 +46,9 @@ class PollPolicy:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PollPolicy:
-        # Runway asks for no more than one poll per task every ~5 s; 4x keeps long renders cheap.
+        # Runway asks for no more than one poll per task every ~5 s, and its SDK polls a task
+        # every 6 s; a task queued behind the organisation's concurrency may wait minutes, and
+        # is polled up to 4x less often meanwhile.
         return cls(
             first=settings.runway_poll_seconds,
             cap=4 * settings.runway_poll_seconds,
@@ -193,9 +196,11 @@ class TaskRunner:
         while True:
             waited = self.clock() - started
             self.sleep(max(0.0, min(delay, self.poll.max_wait - waited)))
-            delay = min(delay * self.poll.growth, self.poll.cap)
             task: Any = self._retrying(lambda: self.client.tasks.retrieve(task_id))
             status = str(getattr(task, "status", ""))
+            # A render is seen ending within one short poll: the person waits for its stage.
+            delay = (min(delay * self.poll.growth, self.poll.cap) if status in _WAITING
+                     else self.poll.first)
             if status in ("SUCCEEDED", "FAILED", "CANCELLED"):
                 charged.append(_charged(task))
             if status == "SUCCEEDED":
