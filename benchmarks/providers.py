@@ -180,8 +180,8 @@ def ideal_waves(stage: str, cap: int) -> int:
 
 def run(bench: Bench, caps: list[int], latency: dict[str, float]) -> None:
     print(f"fake Runway task latency: images {latency['images']:g} s, clips "
-          f"{latency['clips']:g} s; poll interval {bench.poll_seconds:g} s growing to "
-          f"{4 * bench.poll_seconds:g} s; {os.cpu_count()} CPUs", flush=True)
+          f"{latency['clips']:g} s; a running task polled every {bench.poll_seconds:g} s; "
+          f"{os.cpu_count()} CPUs", flush=True)
     print(f"\n{'C':>3} {'stage':<7}{'ledger':>9}{'prefect':>9}{'ideal':>8}{'ratio':>7}"
           f"{'call':>8}{'slot use':>10}{'video':>9}", flush=True)
     counted: list[tuple[int, Counter[str], int]] = []
@@ -250,7 +250,7 @@ def main() -> None:
     parser.add_argument("--image-seconds", type=float, default=2.0)
     parser.add_argument("--clip-seconds", type=float, default=5.0)
     parser.add_argument("--poll-seconds", type=float, default=0.05,
-                        help="RUNWAY_POLL_SECONDS (the poller grows it 1.5x a poll, up to 4x)")
+                        help="RUNWAY_POLL_SECONDS (a running task's poll interval)")
     parser.add_argument("--prefect-database", metavar="URL",
                         help="an existing, empty database for the Prefect server, e.g. "
                         "postgresql+asyncpg://postgres@127.0.0.1/bench (default: temporary SQLite)")
