@@ -189,7 +189,7 @@ def report_latency(records: list[dict[str, float | str]]) -> None:
     print(
         f"\nresume -> next stage's first task, {len(latencies)} resumes: "
         f"p50 {statistics.median(latencies):.2f} s, p95 {p95:.2f} s, "
-        f"max {max(latencies):.2f} s (target p50 <= 5 s)"
+        f"max {max(latencies):.2f} s (target: p50 <= 2 s, p95 <= 3 s)"
     )
     to_image = [float(r["to_image"]) for r in records if "to_image" in r]
     print(
