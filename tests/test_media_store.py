@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import sys
+import threading
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -268,4 +269,33 @@ def test_a_killed_steps_scratch_is_removed_by_the_next_step(tmp_path: Path) -> N
         with Scratch(files, root) as later:
             assert not killed.exists()
             assert running.folder.is_dir() and later.folder.is_dir()
+    assert not list((root / "steps").iterdir())
+
+
+def test_steps_starting_at_once_never_remove_each_others_files(tmp_path: Path) -> None:
+    """Ten steps starting together (a mapped stage) each clear what killed steps left: none
+    takes another's folder, just made and not yet locked, for a dead one."""
+    files = LocalFolderStore(tmp_path / "media")
+    files.put("job/images/scene-01-r1.png", _file(tmp_path / "a.png", b"picture"))
+    root = tmp_path / "scratch"
+    lost: list[str] = []
+
+    def steps() -> None:
+        for _ in range(150):
+            try:
+                with Scratch(files, root) as scratch:
+                    fetched = scratch.fetch("job/images/scene-01-r1.png")
+                    made = scratch.temp("frame.png")
+                    made.write_bytes(b"frame")
+                    if not (fetched.is_file() and made.is_file()):
+                        lost.append(f"files gone from {scratch.folder}")
+            except OSError as exc:
+                lost.append(repr(exc))
+
+    threads = [threading.Thread(target=steps) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert lost == []
     assert not list((root / "steps").iterdir())

@@ -36,8 +36,12 @@ class Scratch:
         steps.mkdir(parents=True, exist_ok=True)
         remove_abandoned_steps(steps)
         self.folder = Path(tempfile.mkdtemp(prefix="step-", dir=steps))
-        self._in_use = (self.folder / IN_USE).open("w")
+        # Locked before it takes its name: a step clearing up at this moment (ten start at
+        # once in a mapped stage) finds no marker, or a held one, never a free one.
+        marker = self.folder / f"{IN_USE}.new"
+        self._in_use = marker.open("w")
         fcntl.flock(self._in_use, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        marker.rename(self.folder / IN_USE)
 
     def __enter__(self) -> Scratch:
         return self
@@ -85,11 +89,15 @@ def remove_abandoned_steps(steps: Path) -> None:
     """Remove the step folders no running process holds: what a killed worker left."""
     for folder in steps.glob("step-*"):
         try:
-            with (folder / IN_USE).open("r") as marker:
-                fcntl.flock(marker, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except (FileNotFoundError, BlockingIOError):  # being made, removed, or still in use
+            marker = (folder / IN_USE).open("r")
+        except FileNotFoundError:  # being made, or being removed
             continue
-        shutil.rmtree(folder, ignore_errors=True)
+        with marker:  # held while the folder goes, so no one else takes it meanwhile
+            try:
+                fcntl.flock(marker, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:  # its step is running
+                continue
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 class StoreKeyedJournal:
