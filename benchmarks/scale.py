@@ -30,6 +30,9 @@ submitted at once; the time runs from the first submission to the last delivery.
   ratio     jobs/min / ideal (1.00 is the ideal; the target is at least 0.80);
   cpu s/job CPU seconds the whole pool (servers, workers, flow runs, ffmpeg) used per job;
   cores     those CPU seconds over the batch's time: how many cores the pool kept busy.
+Under each row, where the batch's time went as the fake Runway saw it: the head before its
+first task, the span from then to the last task's end with the share of the cap's slots that
+ran tasks, and the tail after it (the assembly and the delivery).
 
 Then, --deaths times: one job is submitted to two workers; once its clip tasks run, the
 worker running it is killed with every process under it (kill -9, a lost machine); printed is
@@ -78,17 +81,33 @@ def _ended(pool: Pool, jobs: list[UUID]) -> bool:
     return all(pool.store.job(j).status in ("delivered", "failed") for j in jobs)
 
 
-def batch(pool: Pool, n: int, label: str) -> tuple[float, float]:
-    """Seconds from submitting `n` jobs at once to the last one ending, and the CPU seconds
-    the whole pool used meanwhile."""
+def batch(pool: Pool, n: int, label: str, cap: int) -> tuple[float, float, str]:
+    """Seconds from submitting `n` jobs at once to the last one ending, the CPU seconds the
+    whole pool used meanwhile, and where the time went on Runway (`runway_use`)."""
     started, cpu = time.monotonic(), cpu_seconds()
     jobs = [pool.submit(f"{label} {i}")[0] for i in range(n)]
     wait_for(lambda: _ended(pool, jobs), timeout=60 * 30, what=f"{n} jobs")
-    elapsed, cpu = time.monotonic() - started, cpu_seconds() - cpu
+    ended, cpu = time.monotonic(), cpu_seconds() - cpu
     failed = [j for j in jobs if pool.store.job(j).status != "delivered"]
     if failed:
         print(f"  ({len(failed)} of {n} jobs failed: {pool.store.job(failed[0]).error})")
-    return elapsed, cpu
+    return ended - started, cpu, runway_use(pool, started, ended, cap)
+
+
+def runway_use(pool: Pool, started: float, ended: float, cap: int) -> str:
+    """The batch's time split by what the fake Runway saw (its clock is this process's):
+    head, submission to the first task; span, the first task's start to the last one's end,
+    with the share of the cap's task-seconds spent running tasks (the rest is slots held
+    while a finished task waits for its poll and download, or slots standing idle); tail,
+    the last task's end to the last delivery."""
+    tasks = [t for t in pool.runway.created() if started <= t.started <= ended]
+    if not tasks:
+        return "no Runway task"
+    first = min(t.started for t in tasks)
+    last = max(t.started + t.run_seconds for t in tasks)
+    busy = sum(t.run_seconds for t in tasks) / (cap * (last - first))
+    return (f"head {first - started:.1f} s, span {last - first:.1f} s ({busy:.0%} of the "
+            f"cap running tasks), tail {ended - last:.1f} s")
 
 
 def _moments(pool: Pool, run: UUID, since: float) -> str:
@@ -162,13 +181,15 @@ def main() -> None:
                 pool.add_worker("worker-2")
             alone = None
             for n in counts:
-                elapsed, cpu = batch(pool, n, f"How things scale {workers}-{n}")
+                elapsed, cpu, use = batch(pool, n, f"How things scale {workers}-{n}",
+                                          args.runway_cap)
                 alone = elapsed if n == 1 else alone
                 t1 = alone or elapsed
                 ideal = max(math.ceil(n / args.job_cap) * t1, n * task_seconds / args.runway_cap)
                 rate, best = n / elapsed * 60, n / ideal * 60
                 print(f"{workers:>7} {n:>3} {elapsed:>8.1f} {rate:>9.2f} {best:>7.2f} "
                       f"{rate / best:>6.2f} {cpu / n:>9.1f} {cpu / elapsed:>6.2f}", flush=True)
+                print(f"{'':>11}Runway: {use}", flush=True)
 
         pool.runway.task_seconds = {**pool.runway.task_seconds, "video": 8.0}
         backs = []
