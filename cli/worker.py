@@ -8,7 +8,6 @@ automations (idempotent: every worker does it) and becomes `prefect worker start
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 from pathlib import Path
@@ -72,18 +71,27 @@ def prepare(settings: Settings) -> list[str]:
     check_app_database(settings)
     where = check_media_store(settings)
     from prefect import get_client
-    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.client.schemas.actions import WorkPoolCreate, WorkPoolUpdate
     from prefect.exceptions import ObjectAlreadyExists
 
     from orchestration.crash_recovery import ensure_crash_recovery
-    from tasks.limits import ensure_limits
+    from tasks.limits import ensure_limits, process_limit
 
-    with get_client(sync_client=True) as client, contextlib.suppress(ObjectAlreadyExists):
-        client.create_work_pool(WorkPoolCreate(name=settings.worker_pool, type="process"))
+    # The pool's own concurrency limit counts its Pending and Running runs across every
+    # worker: runs queued beyond it wait Scheduled, with no process on any machine.
+    runs_at_once = process_limit(settings)
+    with get_client(sync_client=True) as client:
+        try:
+            client.create_work_pool(WorkPoolCreate(
+                name=settings.worker_pool, type="process", concurrency_limit=runs_at_once))
+        except ObjectAlreadyExists:
+            client.update_work_pool(
+                settings.worker_pool, WorkPoolUpdate(concurrency_limit=runs_at_once))
     limits = ensure_limits(settings)
     ensure_crash_recovery(settings.lost_run_seconds)
     return [
-        f"videobot: Prefect API {api} · media {where} · pool {settings.worker_pool}",
+        f"videobot: Prefect API {api} · media {where} · pool {settings.worker_pool} "
+        f"({runs_at_once} runs at once)",
         "videobot: limits " + ", ".join(f"{k}={v}" for k, v in limits.items()),
     ]
 

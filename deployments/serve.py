@@ -1,7 +1,8 @@
 """Serve every deployment from this one process: `python -m deployments.serve`.
 
-Runs wait at gates suspended, holding no process; a resumed run is picked up within one runner
-poll, so the poll is kept short (`RUNNER_POLL_SECONDS`, 0.5 s by default).
+Runs wait at gates suspended, holding no process, and at most one run more than the job cap has
+one (`tasks.limits.process_limit`); a resumed run is picked up within one runner poll, so the
+poll is kept short (`RUNNER_POLL_SECONDS`, 0.5 s by default).
 
 At start-up it also sets what keeps crashes from costing more than time: the limits, the
 automations that retry crashed runs and catch runs whose process died unseen (their flow-run
@@ -21,7 +22,7 @@ from flows.make_video import make_video
 from flows.rerun_stage import rerun_stage
 from flows.run_hooks import stop_work_of_ended_jobs
 from orchestration.crash_recovery import HEARTBEAT_SECONDS, JOB_FLOWS, ensure_crash_recovery
-from tasks.limits import ensure_limits
+from tasks.limits import ensure_limits, process_limit
 from tasks.runtime import runtime
 from tasks.slot_reconciliation import keep_slots_reconciled
 
@@ -63,10 +64,9 @@ def main(argv: list[str] | None = None) -> None:
     settings = runtime().settings
     if args.reconcile_slots:
         keep_slots_reconciled(JOB_FLOWS)
-    # Runs waiting at a gate hold no process; the job limit caps the working ones.
     serve(
         *deployments(),
-        limit=max(10, settings.max_concurrent_jobs * 4),
+        limit=process_limit(settings),
         # A resumed run waits for this poll before it starts again; Prefect's own setting
         # (PREFECT_RUNNER_POLL_FREQUENCY) is whole seconds only.
         query_seconds=settings.runner_poll_seconds,

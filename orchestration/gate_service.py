@@ -104,6 +104,8 @@ def pass_on(
             return GateOutcome("resume_failed", error=exc)
         return GateOutcome("recorded")
     log.info("Resume %.1f ms", (time.perf_counter() - resuming) * 1000)
+    if resumed and decision.action != "cancel":
+        store.queue_resumed(job_id)  # it shows its place while it waits to start again
     return GateOutcome("resumed" if resumed else "recorded")
 
 

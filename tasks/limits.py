@@ -47,6 +47,14 @@ def wanted_limits(settings: Settings) -> dict[str, int]:
     }
 
 
+def process_limit(settings: Settings) -> int:
+    """How many flow runs may have a process at once: one per job slot, and one more, already
+    started, that takes the next slot the moment one is given back. A run beyond stays
+    Scheduled, holding no process (a batch of queued jobs does not start them all at once, on
+    a machine that has to run the working ones too); a run waiting at a gate holds none."""
+    return settings.max_concurrent_jobs + 1
+
+
 def ensure_limits(settings: Settings) -> dict[str, int]:
     """Create (or update) the limits on the Prefect server; called once at start-up."""
     limits = wanted_limits(settings)

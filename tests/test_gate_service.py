@@ -16,7 +16,7 @@ from orchestration import runs
 from orchestration.gate_inputs import gate_input_class, run_input_of
 from orchestration.gate_service import decide
 from tasks.runtime import runtime
-from tests.helpers import new_job, start_flow, wait_for
+from tests.helpers import job_slots_held, jobs_limit, new_job, paused_at, start_flow, wait_for
 from videobot.channels import TerminalChannel, register_channel
 from videobot.db.bot_records import BotRecords
 from videobot.db.engine import Database
@@ -204,3 +204,26 @@ def test_an_answer_while_the_gate_is_shown_is_taken(
     assert _ended_cancelled(outcome)
     assert store.job(job_id).status == "cancelled"
     assert store.decision(job_id, "script", 1) == cancel
+
+
+def test_an_approved_run_shows_its_place_in_the_queue_until_it_works_again(
+    prefect_server: str,
+) -> None:
+    """Once resumed, the job is queued for a working slot (where a run without a process on a
+    full pool waits), not shown waiting for the person who just answered; with a slot it
+    works on to the next gate."""
+    store = runtime().store
+    job_id = new_job("How gears turn")
+    thread, outcome = start_flow(job_id)
+    wait_for(paused_at(job_id, "script", 1), timeout=120, what="the script gate")
+    with job_slots_held(jobs_limit().limit):
+        approve = Decision.make("approve", "terminal")
+        assert decide(store, BotRecords(store.db), job_id, "script", 1, approve).kind == "resumed"
+        assert store.job(job_id).status == "queued"
+        assert store.queue_position(job_id) is not None
+    wait_for(paused_at(job_id, "images", 1), timeout=300, what="the images gate")
+    assert store.job(job_id).status == "waiting"
+    cancel = Decision.make("cancel", "terminal")
+    assert decide(store, BotRecords(store.db), job_id, "images", 1, cancel).done
+    thread.join(60)
+    assert _ended_cancelled(outcome)

@@ -252,3 +252,46 @@ def test_a_job_cancelled_while_it_queues_stays_cancelled_and_pays_nothing(served
     assert (store.job(job).status, store.job(job).stage) == ("cancelled", "cancelled")
     assert store.call_counts(job) == {}
     wait_for(lambda: jobs_limit().active_slots == 0, timeout=60, what="its slot given back")
+
+
+def test_runs_beyond_the_process_limit_wait_scheduled_with_no_process(served: Server) -> None:
+    """Every job slot held elsewhere, seven new jobs: six runs start a process (one per slot,
+    and one to take the next), the seventh waits Scheduled with none, and each job shows its
+    place in the queue. Once they are cancelled and the slots given back, every run, the
+    seventh too, starts and ends Cancelled, paying nothing."""
+    store = runtime().store
+    wait_for(lambda: jobs_limit().active_slots == 0, timeout=60, what="no job slot held")
+    jobs = [new_job(f"How rivers bend, part {i + 1}") for i in range(MAX_JOBS + 2)]
+    with job_slots_held(MAX_JOBS):
+        runs = [
+            run_deployment("make-video/make-video", timeout=0,
+                           parameters={"job_id": str(job), "auto_approve": True}).id
+            for job in jobs
+        ]
+        wait_for(lambda: sum(map(_queued_in_flow, jobs)) == MAX_JOBS + 1, timeout=300,
+                 what="six runs to queue for a slot", explain=lambda: _seen(jobs))
+        # A negative: the seventh stays unstarted through ten of the runner's polls (0.5 s).
+        time.sleep(5)
+        with get_client(sync_client=True) as client:
+            found = client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=runs))
+            )
+        kinds = sorted(str(r.state_type.value) for r in found if r.state_type is not None)
+        assert kinds == ["RUNNING"] * (MAX_JOBS + 1) + ["SCHEDULED"], kinds
+        waiting = [job for job in jobs if store.job(job).flow_run_id is None]
+        assert len(waiting) == 1, "the seventh run has not started"
+        assert sorted(store.queue_position(job) or 0 for job in jobs) == list(range(1, 8))
+        for job in jobs:
+            store.update_job(job, status="cancelled", stage="cancelled")
+
+    def ended() -> list[str] | None:
+        with get_client(sync_client=True) as client:
+            states = [client.read_flow_run(run).state for run in runs]
+        done = [s.name for s in states if s is not None and s.is_final()]
+        return done if len(done) == len(runs) else None
+
+    assert wait_for(ended, timeout=300, what="every run to end") == ["Cancelled"] * len(runs)
+    assert all(store.call_counts(job) == {} for job in jobs)
+    assert store.job(waiting[0]).flow_run_id is not None, "the seventh run did start"
+    wait_for(lambda: jobs_limit().active_slots == 0, timeout=60, what="the slots given back")
+

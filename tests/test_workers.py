@@ -21,6 +21,7 @@ from pathlib import Path
 from uuid import UUID
 
 import pytest
+from prefect import get_client
 from prefect.deployments import run_deployment
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
@@ -46,6 +47,7 @@ class WorkingJobs(threading.Thread):
         super().__init__(daemon=True)
         self.pool, self.jobs = pool, dict(jobs)
         self.most = 0
+        self.most_processes = 0  # runs started at once (`Pool.started`), working or waiting
         self.samples = 0
         self._done = threading.Event()
         self.lost: dict[UUID, datetime] = {}  # job -> when its worker died
@@ -71,6 +73,8 @@ class WorkingJobs(threading.Thread):
                 and run in pids and alive(pids[run]) and not self._stale(job)
             ]
             self.most, self.samples = max(self.most, len(working)), self.samples + 1
+            started = self.pool.started(list(self.jobs.values()))
+            self.most_processes = max(self.most_processes, started)
 
     def stop(self) -> None:
         self._done.set()
@@ -85,6 +89,7 @@ class Scenario:
     survivor: Worker
     lost_job: UUID
     most_working: int
+    most_processes: int
     back_after: float  # seconds from the kill to the lost run running on the survivor
 
 
@@ -133,7 +138,8 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
                  timeout=900, what="all five jobs to end")
         sampler.stop()
         print(f"lost run running again after {back_after:.1f} s; {sampler.samples} samples")
-        yield Scenario(pool, jobs, killed, survivor, lost_job, sampler.most, back_after)
+        yield Scenario(pool, jobs, killed, survivor, lost_job, sampler.most,
+                       sampler.most_processes, back_after)
 
 
 def test_five_jobs_spread_over_both_workers_are_delivered(scenario: Scenario) -> None:
@@ -148,6 +154,21 @@ def test_never_more_jobs_work_at_once_than_the_cap(scenario: Scenario) -> None:
     """With MAX_CONCURRENT_JOBS=2 over two workers, at most two jobs worked at any sample,
     and two did: the cap is held by the Prefect server across workers."""
     assert scenario.most_working == CAP
+
+
+def test_the_pool_starts_one_run_more_than_the_job_cap(scenario: Scenario) -> None:
+    """The workers set the pool's concurrency limit to one run more than the job cap: runs
+    beyond it wait Scheduled, holding no process on any worker.
+
+    How many runs were started at once is printed, not asserted: Prefect applies the pool's
+    limit as it hands runs out, not when a run turns Pending, so two workers asking at the
+    same instant can each be given the last place (the job slots, not the pool, cap the jobs
+    that work). test_limits holds the serving process, one runner, to the exact number."""
+    with temporary_settings({PREFECT_API_URL: scenario.pool.api_url}), get_client(
+        sync_client=True
+    ) as client:
+        assert client.read_work_pool("videobot").concurrency_limit == CAP + 1
+    print(f"most runs started at once: {scenario.most_processes} (pool limit {CAP + 1})")
 
 
 def test_a_run_lost_with_its_worker_is_scheduled_again_and_finished_on_the_other(

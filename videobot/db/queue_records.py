@@ -66,6 +66,20 @@ class QueueRecords:
             status = s.scalar(select(VideoJob.status).where(VideoJob.id == job_id))
             return status == JobStatus.QUEUED
 
+    def queue_resumed(self, job_id: uuid.UUID) -> bool:
+        """A run resumed from its gate queues again for a working slot, from now: its process
+        may start only once the pool has room. Only from waiting, so a run that took its slot
+        already (it runs) is left as it is."""
+        now = utcnow()
+        with self.db.session() as s:
+            return bool(
+                s.execute(
+                    update(VideoJob)
+                    .where(VideoJob.id == job_id, VideoJob.status == JobStatus.WAITING)
+                    .values(status=JobStatus.QUEUED, queued_at=now, updated_at=now)
+                ).rowcount  # type: ignore[attr-defined]
+            )
+
     def leave_queue(self, job_id: uuid.UUID) -> bool:
         """The queued job got its slot: it runs now. False when it left the queue otherwise
         (cancelled or expired while it waited)."""
