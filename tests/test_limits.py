@@ -280,7 +280,9 @@ def test_runs_beyond_the_process_limit_wait_scheduled_with_no_process(served: Se
         assert kinds == ["RUNNING"] * (MAX_JOBS + 1) + ["SCHEDULED"], kinds
         waiting = [job for job in jobs if store.job(job).flow_run_id is None]
         assert len(waiting) == 1, "the seventh run has not started"
-        assert sorted(store.queue_position(job) or 0 for job in jobs) == list(range(1, 8))
+        # Their places follow each other (jobs other tests left queued may come first).
+        places = sorted(store.queue_position(job) or 0 for job in jobs)
+        assert places[0] >= 1 and places == list(range(places[0], places[0] + len(jobs)))
         for job in jobs:
             store.update_job(job, status="cancelled", stage="cancelled")
 
