@@ -105,7 +105,7 @@ def pass_on(
         return GateOutcome("recorded")
     log.info("Resume %.1f ms", (time.perf_counter() - resuming) * 1000)
     if resumed and decision.action != "cancel":
-        store.queue_resumed(job_id)  # it shows its place while it waits to start again
+        store.queue_resumed(job_id, stage)  # it shows its place while it waits to start again
     return GateOutcome("resumed" if resumed else "recorded")
 
 

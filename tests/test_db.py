@@ -180,17 +180,19 @@ def test_an_ended_job_does_not_rejoin_the_queue(store: JobStore) -> None:
 
 def test_a_resumed_job_queues_again_only_from_waiting(store: JobStore) -> None:
     """A run resumed from its gate queues the job at the end of the queue; a job whose run
-    has taken its slot already (running) or that ended is left as it is."""
+    has taken its slot already (running, or waiting at a later gate) or that ended is left
+    as it is."""
     ahead, job_id = _job(store), _job(store)
-    store.update_job(job_id, status=JobStatus.WAITING)
-    assert store.queue_resumed(job_id)
+    store.update_job(job_id, status=JobStatus.WAITING, stage="script-gate")
+    assert not store.queue_resumed(job_id, "images"), "it waits at another gate"
+    assert store.queue_resumed(job_id, "script")
     assert store.job(job_id).status == JobStatus.QUEUED
     positions = store.queue_position(ahead), store.queue_position(job_id)
     assert positions[0] is not None and positions[1] == positions[0] + 1
     assert store.join_queue(job_id) and store.queue_position(job_id) == positions[1]
     assert store.leave_queue(job_id)
-    assert not store.queue_resumed(job_id), "a job that works is not queued again"
+    assert not store.queue_resumed(job_id, "script"), "a job that works is not queued again"
     assert store.job(job_id).status == JobStatus.RUNNING
-    store.update_job(ahead, status=JobStatus.CANCELLED)
-    assert not store.queue_resumed(ahead)
+    store.update_job(ahead, status=JobStatus.CANCELLED, stage="script-gate")
+    assert not store.queue_resumed(ahead, "script")
     assert store.job(ahead).status == JobStatus.CANCELLED

@@ -66,16 +66,18 @@ class QueueRecords:
             status = s.scalar(select(VideoJob.status).where(VideoJob.id == job_id))
             return status == JobStatus.QUEUED
 
-    def queue_resumed(self, job_id: uuid.UUID) -> bool:
-        """A run resumed from its gate queues again for a working slot, from now: its process
-        may start only once the pool has room. Only from waiting, so a run that took its slot
-        already (it runs) is left as it is."""
+    def queue_resumed(self, job_id: uuid.UUID, stage: str) -> bool:
+        """A run resumed from its `stage` gate queues again for a working slot, from now: its
+        process may start only once the pool has room. Only while the job still waits at that
+        gate, so a run that took its slot already (it runs, or waits at a later gate) is left
+        as it is."""
         now = utcnow()
         with self.db.session() as s:
             return bool(
                 s.execute(
                     update(VideoJob)
-                    .where(VideoJob.id == job_id, VideoJob.status == JobStatus.WAITING)
+                    .where(VideoJob.id == job_id, VideoJob.status == JobStatus.WAITING,
+                           VideoJob.stage == f"{stage}-gate")
                     .values(status=JobStatus.QUEUED, queued_at=now, updated_at=now)
                 ).rowcount  # type: ignore[attr-defined]
             )
