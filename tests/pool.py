@@ -24,7 +24,7 @@ from uuid import UUID
 import psycopg
 from prefect import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-from prefect.client.schemas.objects import StateType
+from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.deployments import run_deployment
 from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
 from prefect.settings import PREFECT_API_URL, temporary_settings
@@ -164,28 +164,32 @@ class Pool:
             )
         return job.id, run.id
 
+    def runs(self, run_ids: list[UUID]) -> list[FlowRun]:
+        with temporary_settings({PREFECT_API_URL: self.api_url}), get_client(sync_client=True) as c:
+            return c.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=run_ids)))
+
     def pids(self, run_ids: list[UUID]) -> dict[UUID, int]:
         """The flow-run process of each run that has one."""
-        with temporary_settings({PREFECT_API_URL: self.api_url}), get_client(sync_client=True) as c:
-            runs = c.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=run_ids)))
-        return {r.id: int(r.infrastructure_pid.rsplit(":", 1)[-1])
-                for r in runs if r.infrastructure_pid}
-
-    def started(self, run_ids: list[UUID]) -> int:
-        """How many of the runs hold a place in the pool (Pending or Running) with a live
-        process: what the pool's concurrency limit caps. A run whose state has ended while its
-        process still exits is not counted, nor one whose process died with its machine."""
-        with temporary_settings({PREFECT_API_URL: self.api_url}), get_client(sync_client=True) as c:
-            runs = c.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=run_ids)))
-        return sum(
-            1 for r in runs
-            if r.state_type in (StateType.PENDING, StateType.RUNNING) and r.infrastructure_pid
-            and alive(int(r.infrastructure_pid.rsplit(":", 1)[-1]))
-        )
+        return process_ids(self.runs(run_ids))
 
     def states(self, run_id: UUID) -> list[tuple[str, str]]:
         with temporary_settings({PREFECT_API_URL: self.api_url}), get_client(sync_client=True) as c:
             return [(s.name or "", s.message or "") for s in c.read_flow_run_states(run_id)]
+
+
+def process_ids(runs: list[FlowRun]) -> dict[UUID, int]:
+    """The flow-run process of each run that has one (`infrastructure_pid` is "host:pid")."""
+    return {r.id: int(r.infrastructure_pid.rsplit(":", 1)[-1])
+            for r in runs if r.infrastructure_pid}
+
+
+def started(runs: list[FlowRun]) -> int:
+    """How many of the runs hold a place in the pool (Pending or Running) with a live
+    process: what the pool's concurrency limit caps. A run whose state has ended while its
+    process still exits is not counted, nor one whose process died with its machine."""
+    pids = process_ids(runs)
+    return sum(1 for r in runs if r.state_type in (StateType.PENDING, StateType.RUNNING)
+               and r.id in pids and alive(pids[r.id]))
 
 
 @contextmanager

@@ -296,4 +296,3 @@ def test_runs_beyond_the_process_limit_wait_scheduled_with_no_process(served: Se
     assert all(store.call_counts(job) == {} for job in jobs)
     assert store.job(waiting[0]).flow_run_id is not None, "the seventh run did start"
     wait_for(lambda: jobs_limit().active_slots == 0, timeout=60, what="the slots given back")
-

@@ -27,7 +27,16 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from orchestration.crash_recovery import RETRY_STATE_NAME
 from tests.helpers import wait_for
-from tests.pool import Pool, Worker, alive, making_clips, pool_services, running_on
+from tests.pool import (
+    Pool,
+    Worker,
+    alive,
+    making_clips,
+    pool_services,
+    process_ids,
+    running_on,
+    started,
+)
 from tests.serving import REPO
 from tests.test_flow import ONE_VIDEO_CALLS
 from tests.test_media_store import S3_ENV
@@ -47,7 +56,7 @@ class WorkingJobs(threading.Thread):
         super().__init__(daemon=True)
         self.pool, self.jobs = pool, dict(jobs)
         self.most = 0
-        self.most_processes = 0  # runs started at once (`Pool.started`), working or waiting
+        self.most_processes = 0  # runs started at once (`tests.pool.started`), working or waiting
         self.samples = 0
         self._done = threading.Event()
         self.lost: dict[UUID, datetime] = {}  # job -> when its worker died
@@ -66,15 +75,15 @@ class WorkingJobs(threading.Thread):
 
     def run(self) -> None:
         while not self._done.wait(0.5):
-            pids = self.pool.pids(list(self.jobs.values()))
+            runs = self.pool.runs(list(self.jobs.values()))  # one read per sample
+            pids = process_ids(runs)
             working = [
                 job for job, run in self.jobs.items()
                 if self.pool.store.job(job).status == "running"
                 and run in pids and alive(pids[run]) and not self._stale(job)
             ]
             self.most, self.samples = max(self.most, len(working)), self.samples + 1
-            started = self.pool.started(list(self.jobs.values()))
-            self.most_processes = max(self.most_processes, started)
+            self.most_processes = max(self.most_processes, started(runs))
 
     def stop(self) -> None:
         self._done.set()
