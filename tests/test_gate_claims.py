@@ -50,20 +50,22 @@ def test_stranded_decisions_are_old_claims_whose_job_still_waits(
     gates: tuple[JobStore, BotRecords],
 ) -> None:
     """Only a gate decided before the cutoff whose job still waits at it is stranded: not an
-    open gate, not a fresh claim, not a job that went on."""
+    open gate, not a fresh claim, not a job that went on, not a round the run answered and
+    left for the next round of the same gate (a regenerate)."""
     from datetime import timedelta
 
     from videobot.db.models import utcnow
 
     store, records = gates
-    stranded, open_, went_on = (_waiting_at_script(store) for _ in range(3))
-    for job_id in (stranded, went_on):
+    stranded, open_, went_on, next_round = (_waiting_at_script(store) for _ in range(4))
+    for job_id in (stranded, went_on, next_round):
         records.claim_decision(job_id, "script", 1, Decision.make("approve", "tg:1"))
     store.set_stage(went_on, "segments")
+    store.open_gate(next_round, "script", 2)
     later = utcnow() + timedelta(seconds=1)
     found = {job_id for job_id, _, _ in store.stranded_decisions(later)}
     assert stranded in found
-    assert open_ not in found and went_on not in found
+    assert open_ not in found and went_on not in found and next_round not in found
     earlier = utcnow() - timedelta(seconds=30)
     assert stranded not in {job_id for job_id, _, _ in store.stranded_decisions(earlier)}
 
@@ -117,3 +119,45 @@ def test_a_decision_claimed_but_never_passed_on_is_passed_on_later(prefect_serve
     assert isinstance(outcome.get("error"), CancelledRun)
     assert store.job(job_id).status == "cancelled"
     assert pass_on_stranded(store, records) == 0
+
+
+def test_a_passed_on_decision_is_not_passed_on_again_to_the_next_round(
+    prefect_server: str,
+) -> None:
+    """Regenerate at the script gate, passed on: the run writes version 2 and waits at round
+    2. Once round 1's claim is older than the grace period, the watch leaves it alone: the
+    run still waits at round 2, and no third script is written (with the old feedback, and
+    paid for)."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from orchestration.gate_service import STRANDED_AFTER_SECONDS, decide, pass_on_stranded
+    from tasks.runtime import runtime
+    from tests.helpers import new_job, paused_at, start_flow, wait_for
+    from videobot.db.models import Approval, utcnow
+
+    store = runtime().store
+    records = BotRecords(store.db)
+    job_id = new_job("How owls see at night")
+    thread, _ = start_flow(job_id)
+    wait_for(paused_at(job_id, "script", 1), what="the script gate")
+    regenerate = Decision.make("regenerate", "tg:7", feedback="More about their ears")
+    assert decide(store, records, job_id, "script", 1, regenerate).kind == "resumed"
+    wait_for(paused_at(job_id, "script", 2), what="the script gate, round 2")
+    scripts = store.call_counts(job_id)
+
+    with store.db.session() as s:
+        s.execute(
+            update(Approval)
+            .where(Approval.job_id == job_id)
+            .values(decided_at=utcnow() - timedelta(seconds=STRANDED_AFTER_SECONDS + 1))
+        )
+    assert pass_on_stranded(store, records) == 0
+    assert paused_at(job_id, "script", 2)()
+    assert store.decision(job_id, "script", 2) is None
+    assert store.call_counts(job_id) == scripts
+    cancel = Decision.make("cancel", "tg:7")
+    assert decide(store, records, job_id, "script", 2, cancel).kind == "resumed"
+    thread.join(60)
+    assert store.job(job_id).status == "cancelled"

@@ -6,8 +6,8 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session, aliased
 
 from videobot.db.engine import Database
 from videobot.db.models import Approval, JobStatus, VideoJob, utcnow
@@ -78,7 +78,10 @@ class GateRecords:
 
     def stranded_decisions(self, decided_before: datetime) -> list[tuple[uuid.UUID, str, int]]:
         """Gates decided before `decided_before` whose job still waits at them: the decision
-        was claimed, but whoever claimed it stopped before the run was resumed with it."""
+        was claimed, but whoever claimed it stopped before the run was resumed with it. A gate
+        with a later one is not: its run took the decision and waits at the next round of the
+        same stage, which the old decision must not answer."""
+        later = aliased(Approval)
         with self.db.session() as s:
             rows = s.execute(
                 select(Approval.job_id, Approval.stage, Approval.attempt)
@@ -88,6 +91,7 @@ class GateRecords:
                     VideoJob.stage == Approval.stage + "-gate",
                     Approval.decision.is_not(None),
                     Approval.decided_at < decided_before,
+                    ~exists().where(later.job_id == Approval.job_id, later.id > Approval.id),
                 )
             )
             return [(job_id, stage, attempt) for job_id, stage, attempt in rows]
