@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import wave
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -155,21 +154,3 @@ def test_punctuation_only_tokens_join_a_word() -> None:
     """A dash or ellipsis standing alone is shown with the word before it, not timed alone."""
     assert [w.text for w in split_words("— Well … it is 42 km.")] == [
         "— Well …", "it", "is", "42", "km."]
-
-
-def test_engine_timings_cost_little_more_than_the_command(tmp_path: Path) -> None:
-    """A narration through the library (a fresh process each) costs at most 1.5 times one
-    through the command with spread timings (median of five each; prints both)."""
-    timings = {}
-    for name, narrator in (("library", OfflineNarrator(use_library=True)),
-                           ("command", OfflineNarrator(use_library=False))):
-        narrator.narrate(TEXTS["en"], "en", tmp_path / "warm.wav")
-        runs = []
-        for i in range(5):
-            began = time.perf_counter()
-            narrator.narrate(TEXTS["en"], "en", tmp_path / f"{name}{i}.wav")
-            runs.append(time.perf_counter() - began)
-        timings[name] = sorted(runs)[len(runs) // 2]
-    print(f"\nseconds per narration: library {timings['library']:.3f}, "
-          f"command {timings['command']:.3f}")
-    assert timings["library"] < 1.5 * timings["command"]
