@@ -85,19 +85,32 @@ def test_a_claim_that_cannot_be_passed_on_is_given_back(
     assert claim(store, records, job_id, "script", 1, approve).kind == "claimed"
 
 
+def _age_claims(store: JobStore, job_id: uuid.UUID) -> None:
+    """The job's claims are older than the grace period, as a stopped claimer leaves them."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from orchestration.gate_service import STRANDED_AFTER_SECONDS
+    from videobot.db.models import Approval, utcnow
+
+    with store.db.session() as s:
+        s.execute(
+            update(Approval)
+            .where(Approval.job_id == job_id)
+            .values(decided_at=utcnow() - timedelta(seconds=STRANDED_AFTER_SECONDS + 1))
+        )
+
+
 def test_a_decision_claimed_but_never_passed_on_is_passed_on_later(prefect_server: str) -> None:
     """A claimer that stopped before resuming (a bot restarted mid-click) leaves the run
     waiting; once the claim is older than the grace period, the watch resumes the run with
     it. A fresh claim is left to its claimer."""
-    from datetime import timedelta
-
     from prefect.exceptions import CancelledRun
-    from sqlalchemy import update
 
-    from orchestration.gate_service import STRANDED_AFTER_SECONDS, pass_on_stranded
+    from orchestration.gate_service import pass_on_stranded
     from tasks.runtime import runtime
     from tests.helpers import new_job, paused_at, start_flow, wait_for
-    from videobot.db.models import Approval, utcnow
 
     store = runtime().store
     records = BotRecords(store.db)
@@ -108,12 +121,7 @@ def test_a_decision_claimed_but_never_passed_on_is_passed_on_later(prefect_serve
     assert records.claim_decision(job_id, "script", 1, cancel) is not None
     assert pass_on_stranded(store, records) == 0, "a fresh claim is its claimer's to pass on"
 
-    with store.db.session() as s:
-        s.execute(
-            update(Approval)
-            .where(Approval.job_id == job_id)
-            .values(decided_at=utcnow() - timedelta(seconds=STRANDED_AFTER_SECONDS + 1))
-        )
+    _age_claims(store, job_id)
     assert pass_on_stranded(store, records) == 1
     thread.join(60)
     assert isinstance(outcome.get("error"), CancelledRun)
@@ -128,14 +136,9 @@ def test_a_passed_on_decision_is_not_passed_on_again_to_the_next_round(
     2. Once round 1's claim is older than the grace period, the watch leaves it alone: the
     run still waits at round 2, and no third script is written (with the old feedback, and
     paid for)."""
-    from datetime import timedelta
-
-    from sqlalchemy import update
-
-    from orchestration.gate_service import STRANDED_AFTER_SECONDS, decide, pass_on_stranded
+    from orchestration.gate_service import decide, pass_on_stranded
     from tasks.runtime import runtime
     from tests.helpers import new_job, paused_at, start_flow, wait_for
-    from videobot.db.models import Approval, utcnow
 
     store = runtime().store
     records = BotRecords(store.db)
@@ -147,12 +150,7 @@ def test_a_passed_on_decision_is_not_passed_on_again_to_the_next_round(
     wait_for(paused_at(job_id, "script", 2), what="the script gate, round 2")
     scripts = store.call_counts(job_id)
 
-    with store.db.session() as s:
-        s.execute(
-            update(Approval)
-            .where(Approval.job_id == job_id)
-            .values(decided_at=utcnow() - timedelta(seconds=STRANDED_AFTER_SECONDS + 1))
-        )
+    _age_claims(store, job_id)
     assert pass_on_stranded(store, records) == 0
     assert paused_at(job_id, "script", 2)()
     assert store.decision(job_id, "script", 2) is None
