@@ -22,7 +22,7 @@ from prefect.states import Cancelled, Cancelling, Running, Scheduled
 from prefect.utilities.urls import url_for
 
 from orchestration.gate_inputs import run_input_of
-from videobot.db.models import JobStatus
+from videobot.db.models import FINISHED_STATUSES, JobStatus
 from videobot.db.store import JobStore
 from videobot.decisions import Decision
 from videobot.naming import job_tags, short_id
@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 DEPLOYMENT = "make-video/make-video"
 # Prefect's refusal of a resume whose input form is not saved (yet).
 FORM_MISSING = "schema not found"
+# How long a run whose job has ended may take to end too (see `live_run`).
+ENDING_RUN_SECONDS = 30.0
 
 log = logging.getLogger(__name__)
 
@@ -194,15 +196,23 @@ def resume_with(
 def live_run(store: JobStore, job_id: UUID, *, other_than: UUID | None = None) -> str | None:
     """The name of the job's run when it is live (scheduled, running, paused, suspended or
     cancelling) and is not `other_than`; None when no other run works on the job. Two live
-    runs on one job would both make, and pay for, what it lacks."""
+    runs on one job would both make, and pay for, what it lacks.
+
+    A run records its job's end (delivered, failed, cancelled) a moment before its own state
+    turns final; a run of a job that has ended is given `ENDING_RUN_SECONDS` to get there, so a
+    rerun asked for just after delivery is not refused."""
     job = store.job(job_id)
     if job.flow_run_id is None or job.flow_run_id == other_than:
         return None
+    deadline = time.monotonic() + (ENDING_RUN_SECONDS if job.status in FINISHED_STATUSES else 0)
     with get_client(sync_client=True) as client:
-        run = client.read_flow_run(job.flow_run_id)
-    if run.state is None or run.state.is_final():
-        return None
-    return run.name
+        while True:
+            run = client.read_flow_run(job.flow_run_id)
+            if run.state is None or run.state.is_final():
+                return None
+            if time.monotonic() >= deadline:
+                return run.name
+            time.sleep(0.5)
 
 
 def run_waits(flow_run_id: UUID) -> bool:
