@@ -120,7 +120,8 @@ def resume(
 
     A gate is shown just before its run pauses, so an answer can come first. Then this waits
     for the pause. False: the job left the gate meanwhile, having taken the decision already
-    recorded on the gate row (a run reaching a decided gate replays it without pausing).
+    recorded on the gate row (a run reaching a decided gate replays it without pausing), or
+    the run waits at another gate (a later round): that gate is not answered with this.
     NotPausedError when the run has not paused within `within` seconds.
     """
     deadline = time.monotonic() + within
@@ -128,6 +129,13 @@ def resume(
         flow_run_id = store.job(job_id).flow_run_id
         if flow_run_id is None:
             raise LookupError(f"job {short_id(job_id)} has no run to resume")
+        paused_at = pause_key(flow_run_id)
+        if paused_at is not None and paused_at.split("-")[:2] != [stage, str(attempt)]:
+            # Prefect resumes whatever pause the run is in; a decision for a gate the run has
+            # left (an older round) would be taken as the current gate's answer.
+            log.warning("Run %s waits at %s, not at %s-%s: the decision is not passed on",
+                        flow_run_id, paused_at, stage, attempt)
+            return False
         try:
             resume_with(flow_run_id, stage, decision)
             return True
@@ -147,6 +155,16 @@ def resume(
             store.record_decision(job_id, stage, attempt, decision)
             _resume_without_form(flow_run_id)
             return True
+
+
+def pause_key(flow_run_id: UUID) -> str | None:
+    """The key of the pause the run is in (`{stage}-{attempt}`, or `…-again-{n}` after a
+    refused decision); None when it is not paused."""
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(flow_run_id).state
+    if state is None or not state.is_paused():
+        return None
+    return state.state_details.pause_key
 
 
 def _resume_without_form(flow_run_id: UUID) -> None:

@@ -135,8 +135,9 @@ def test_a_passed_on_decision_is_not_passed_on_again_to_the_next_round(
     """Regenerate at the script gate, passed on: the run writes version 2 and waits at round
     2. Once round 1's claim is older than the grace period, the watch leaves it alone: the
     run still waits at round 2, and no third script is written (with the old feedback, and
-    paid for)."""
+    paid for). Nor does the resumer, asked directly with round 1's decision."""
     from orchestration.gate_service import decide, pass_on_stranded
+    from orchestration.runs import resume
     from tasks.runtime import runtime
     from tests.helpers import new_job, paused_at, start_flow, wait_for
 
@@ -152,6 +153,8 @@ def test_a_passed_on_decision_is_not_passed_on_again_to_the_next_round(
 
     _age_claims(store, job_id)
     assert pass_on_stranded(store, records) == 0
+    # The resumer itself does not answer round 2 with round 1's decision either.
+    assert not resume(store, job_id, "script", 1, regenerate)
     assert paused_at(job_id, "script", 2)()
     assert store.decision(job_id, "script", 2) is None
     assert store.call_counts(job_id) == scripts
