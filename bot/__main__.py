@@ -15,8 +15,12 @@ from videobot.settings import ConfigurationError, get_settings
 
 def main() -> int:
     settings = get_settings()
+    # Importing prefect configures the root logger (WARNING, Prefect's console handler), so
+    # without `force` basicConfig changes nothing and LOG_LEVEL's INFO lines are dropped.
     logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        force=True,
     )
     # Bot API URLs carry the token: the HTTP client's request log must stay off.
     logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -154,7 +155,10 @@ def test_text_prompt_to_a_fifty_second_video(stack: Stack, tmp_path: Path) -> No
         ("clips", 1, "approve"),
     ]
     _status_message_was_throttled(tg, user)
-    logs = stack.bot.output() + stack.server.log.read_text(errors="replace")
+    bot_log = stack.bot.output()
+    assert re.search(rf"INFO .*Decision approve at clips-1 for job {str(job.id)[:8]}: done=True",
+                     bot_log), "the operator's log shows each decision passed on"
+    logs = bot_log + stack.server.log.read_text(errors="replace")
     assert tg.token not in logs and tg.token.split(":")[1] not in logs
 
 

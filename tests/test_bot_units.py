@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from videobot.callbacks import (
@@ -148,3 +151,19 @@ def test_a_long_wait_is_told_in_minutes() -> None:
     assert wait_text("ru", 2924) == "49 мин"
     assert wait_text("en", 12.2) == "13 s"
     assert wait_text("ru", 0.2) == "1 с"
+
+
+def test_importing_prefect_configures_the_root_logger_first() -> None:
+    """The upstream behaviour bot/__main__.py works around (`basicConfig(force=True)`): once
+    Prefect's API is imported (`from prefect import get_client`, as the bot's modules do),
+    the root logger has Prefect's handler at WARNING, and a plain basicConfig leaves it so,
+    dropping the bot's INFO lines."""
+    probe = (
+        "import logging\n"
+        "from prefect import get_client\n"
+        "logging.basicConfig(level='INFO')\n"
+        "print(logging.getLevelName(logging.getLogger().level))"
+    )
+    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                           check=True)
+    assert shown.stdout.strip() == "WARNING"
