@@ -60,6 +60,7 @@ def make_image(job_id: UUID, scene: int, round_: int, references: list[Reference
     name = key(rt.media.image(job_id, scene, round_))
     if rt.files.exists(name):  # stored before a crash, not yet recorded: do not pay again
         adopt_output(job_id, stage="images", segment=scene)
+        rt.journal.close_kept(name)
         rt.store.record_image(job_id, scene, name, round_)
         return name
     maker = rt.providers.images
@@ -109,6 +110,7 @@ def make_clip(job_id: UUID, scene: int, round_: int) -> str:
     with rt.scratch() as scratch:
         if rt.files.exists(name):  # stored before a crash, not yet recorded: do not pay again
             adopt_output(job_id, stage="clips", segment=scene)
+            rt.journal.close_kept(name)
             rt.store.record_clip(job_id, scene, name, round_,
                                  probe(scratch.fetch(name)).duration)
             return name
@@ -161,6 +163,7 @@ def narrate(job_id: UUID, section: str) -> str:
     with rt.scratch() as scratch:
         if rt.files.exists(name):  # stored before a crash, not yet recorded: not paid again
             adopt_output(job_id, stage="narration", segment=None, part=section)
+            rt.journal.close_kept(name)
             _record_timings(job_id, section, scratch.fetch(name), text, job.language)
             rt.store.record_narration(job_id, section, name)
             return name

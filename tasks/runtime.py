@@ -31,13 +31,14 @@ class Runtime:
     providers: Providers
     media: MediaLayout  # store keys
     files: MediaStore
+    journal: StoreKeyedJournal  # provider tasks written ahead, crossed off once kept
 
     def channel(self, kind: str) -> Channel:
         return build_channel(kind)
 
     def scratch(self) -> Scratch:
         """Local copies for one step, emptied when it ends."""
-        return Scratch(self.files, self.settings.scratch_dir)
+        return Scratch(self.files, self.settings.scratch_dir, journal=self.journal)
 
     def existing(self, ref: str | None) -> str | None:
         """`ref` (a store key, or an older row's file path) when its medium exists."""
@@ -76,16 +77,16 @@ def _build_runtime() -> Runtime:
     db = Database(settings.db_url)
     db.migrate()
     store = JobStore(db)
+    # Provider tasks are written ahead under store keys, so a task that a worker which died
+    # had started is found by whichever worker takes the job up.
+    journal = StoreKeyedJournal(store, settings.scratch_dir)
     return Runtime(
         settings=settings,
         store=store,
-        # Provider tasks are written ahead under store keys, so a task that a worker which
-        # died had started is found by whichever worker takes the job up.
-        providers=build_providers(
-            settings, journal=StoreKeyedJournal(store, settings.scratch_dir)
-        ),
+        providers=build_providers(settings, journal=journal),
         media=MediaLayout(),
         files=open_media_store(settings),
+        journal=journal,
     )
 
 

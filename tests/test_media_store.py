@@ -180,6 +180,9 @@ def test_provider_tasks_are_journalled_under_store_keys(tmp_path: Path) -> None:
         def close_task(self, key: str) -> None:
             self.rows.pop(key, None)
 
+        def open_tasks(self, prefix: str) -> list[tuple[str, str, str]]:
+            return [(k, "runway", t) for k, t in self.rows.items() if k.startswith(prefix)]
+
     journal = Journal()
     here = StoreKeyedJournal(journal, tmp_path / "machine-a")
     there = StoreKeyedJournal(journal, tmp_path / "machine-b")
@@ -191,6 +194,14 @@ def test_provider_tasks_are_journalled_under_store_keys(tmp_path: Path) -> None:
     assert there.open_task(str(tmp_path / "machine-b" / "out" / "job" / "clips" / "s.mp4")) \
         == "task-1"
     assert there.open_task("/elsewhere/clip.mp4") is None  # other keys pass through as given
+
+    # Kept in the store: the records of the medium and of its parts are crossed off, no other.
+    here.record_task(str(tmp_path / "machine-a" / "out" / "job" / "audio" / "i.wav") + "#1",
+                     "runway", "task-3")
+    here.record_task(str(tmp_path / "machine-a" / "out" / "job" / "audio" / "i.wav.bak"),
+                     "runway", "task-4")
+    there.close_kept("job/audio/i.wav")
+    assert journal.rows == {"job/clips/s.mp4": "task-1", "job/audio/i.wav.bak": "task-4"}
 
 
 def test_the_settings_choose_the_store(s3: S3Server, tmp_path: Path,

@@ -42,9 +42,9 @@ def _animator(runway: FakeRunway, data_dir: Path, stack: ExitStack) -> RunwayAni
                           journal=runtime().store)
 
 
-def test_a_task_left_open_is_adopted_and_crossed_off(runway: FakeRunway, tmp_path: Path) -> None:
+def test_a_task_left_open_is_adopted(runway: FakeRunway, tmp_path: Path) -> None:
     """A clip whose task an earlier process started (and recorded) is made from that task:
-    Runway sees one task, and the record is gone once the clip is on disk."""
+    Runway sees one task, and the record stays until the clip is kept in the media store."""
     store = runtime().store
     out = tmp_path / "clips" / "scene-01-r1.mp4"
     image = still(tmp_path / "still.png", VideoFormat.LANDSCAPE)
@@ -59,11 +59,14 @@ def test_a_task_left_open_is_adopted_and_crossed_off(runway: FakeRunway, tmp_pat
     assert out.is_file()
     assert [t.id for t in runway.created("video")] == [left]
     assert usage.request_id == left and usage.attempts == 0
-    assert store.open_task(str(out)) is None
+    assert store.open_task(str(out)) == left
 
 
-def test_a_new_task_is_recorded_until_it_ends(runway: FakeRunway, tmp_path: Path) -> None:
-    """Without a task left open, one is created; its record exists while it runs, then goes."""
+def test_a_new_task_is_recorded_until_its_output_is_kept(
+    runway: FakeRunway, tmp_path: Path
+) -> None:
+    """Without a task left open, one is created; its record exists while it runs and after,
+    until the caller keeps the output (`Scratch.store` closes it)."""
     store = runtime().store
     out = tmp_path / "clips" / "scene-02-r1.mp4"
     image = still(tmp_path / "still.png", VideoFormat.LANDSCAPE)
@@ -80,7 +83,25 @@ def test_a_new_task_is_recorded_until_it_ends(runway: FakeRunway, tmp_path: Path
         animator.animate(image, "pan left", 5, VideoFormat.LANDSCAPE, out)
     created = [t.id for t in runway.created("video")]
     assert len(created) == 1 and seen and set(seen) == {created[0]}
-    assert store.open_task(str(out)) is None
+    assert store.open_task(str(out)) == created[0]
+
+
+def test_a_clip_lost_before_it_was_kept_is_fetched_again_from_its_task(
+    runway: FakeRunway, tmp_path: Path
+) -> None:
+    """The task ended and its clip was downloaded, but the process died before the clip was
+    stored (the file went with its machine): the next attempt takes the same task up and
+    downloads its output again. Runway made one task, not two."""
+    out = tmp_path / "clips" / "scene-03-r1.mp4"
+    image = still(tmp_path / "still.png", VideoFormat.LANDSCAPE)
+    with ExitStack() as stack:
+        animator = _animator(runway, tmp_path / "data", stack)
+        first = animator.animate(image, "tilt up", 5, VideoFormat.LANDSCAPE, out)
+        out.unlink()
+        again = animator.animate(image, "tilt up", 5, VideoFormat.LANDSCAPE, out)
+    assert out.is_file()
+    assert [t.id for t in runway.created("video")] == [first.request_id]
+    assert again.request_id == first.request_id and again.attempts == 0
 
 
 @pytest.fixture(scope="module")
@@ -132,6 +153,8 @@ def test_a_run_killed_mid_clips_pays_for_ten_runway_tasks(
              what="delivery after the crash")
     assert len(fake.created("video")) == before + 10
     assert store.call_counts(job_id) == ONE_VIDEO_CALLS
+    # Every record is crossed off once its clip is in the media store.
+    assert store.open_tasks(str(runtime().media.job_dir(job_id))) == []
 
 
 def test_cancel_mid_clips_deletes_the_runway_tasks(

@@ -8,6 +8,8 @@ long as it runs, and the kernel lets go of it when the process dies.
 An output is made at `<scratch>/out/<key>`, the same place on every attempt, and removed once
 it is stored: when the store refuses it (a full disk, a bucket out of reach), the made file
 stays for the next attempt on this machine, which stores it instead of paying for it again.
+The provider task that made it stays written ahead until then (`StoreKeyedJournal`): a worker
+that dies before the store leaves the task to be taken up by the next, on any machine.
 """
 
 from __future__ import annotations
@@ -18,19 +20,18 @@ import shutil
 import tempfile
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from videobot.media.store import MediaStore, clean_key, legacy_file
-
-if TYPE_CHECKING:
-    from videobot.providers.base import TaskJournal
 
 
 class Scratch:
     """`with Scratch(store, root) as scratch:` one step's local files."""
 
-    def __init__(self, files: MediaStore, root: Path) -> None:
+    def __init__(self, files: MediaStore, root: Path,
+                 journal: StoreKeyedJournal | None = None) -> None:
         self.files = files
+        self.journal = journal
         self.outputs = Path(root) / "out"
         steps = Path(root) / "steps"
         steps.mkdir(parents=True, exist_ok=True)
@@ -70,12 +71,19 @@ class Scratch:
         return path
 
     def store(self, key: str) -> None:
-        """Put the made `key` into the store, then remove it (and its sidecars) from here."""
+        """Put the made `key` into the store, then remove it (and its sidecars) from here;
+        the provider tasks that made it are crossed off."""
         path = self.output(key)
         self.files.put(key, path)
+        self.kept(key)
         # Empty folders stay: another step of the job may be writing into one right now.
         for sibling in path.parent.glob(f"{path.stem}.*"):  # intro.wav, intro.words.json
             sibling.unlink(missing_ok=True)
+
+    def kept(self, key: str) -> None:
+        """`key` is in the store: the provider tasks written ahead for it are done with."""
+        if self.journal is not None:
+            self.journal.close_kept(key)
 
     def close(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -108,7 +116,7 @@ class StoreKeyedJournal:
     of a worker that died would never be found. This journal records it under `<key>` instead.
     """
 
-    def __init__(self, journal: TaskJournal, scratch_root: Path) -> None:
+    def __init__(self, journal: OpenTaskJournal, scratch_root: Path) -> None:
         self.journal = journal
         self._prefix = str(Path(scratch_root) / "out") + os.sep
 
@@ -123,3 +131,24 @@ class StoreKeyedJournal:
 
     def close_task(self, key: str) -> None:
         self.journal.close_task(self.key(key))
+
+    def close_kept(self, stored: str) -> None:
+        """Close the records of the tasks that made the stored `stored` (its made file was
+        `<scratch>/out/<clean key>`): its own, and those of its parts (`…#2`, a narration
+        made in pieces)."""
+        key = clean_key(stored)
+        for found, _, _ in self.journal.open_tasks(key):
+            if found == key or found.startswith(key + "#"):
+                self.journal.close_task(found)
+
+
+class OpenTaskJournal(Protocol):
+    """A `TaskJournal` that also lists its open tasks by key prefix (the app database)."""
+
+    def open_task(self, key: str) -> str | None: ...
+
+    def record_task(self, key: str, provider: str, task_id: str) -> None: ...
+
+    def close_task(self, key: str) -> None: ...
+
+    def open_tasks(self, prefix: str) -> list[tuple[str, str, str]]: ...

@@ -139,7 +139,9 @@ class Transcriber(Protocol):
 
 class TaskJournal(Protocol):
     """Where a provider writes ahead the tasks it starts (the app database in production), so
-    that a process that dies while a task runs costs time, not a second task."""
+    that a process that dies while a task runs costs time, not a second task. A provider
+    closes a task's record when the task fails; a succeeded task's record is closed by whoever
+    keeps its output (`videobot.media.scratch.Scratch.store`)."""
 
     def open_task(self, key: str) -> str | None: ...
 

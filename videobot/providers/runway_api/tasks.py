@@ -115,8 +115,9 @@ class TaskRunner:
         """Create a task with `start` (returns its id), wait for it, download output[0] to dest.
 
         With a journal and a `key` (what the task makes), the task is written ahead as soon as
-        Runway names it and crossed off once it ended; a task a dead process left open under
-        the same key is polled and its output adopted instead of a new one being paid for.
+        Runway names it, crossed off when it fails or is given up on, and left for the caller
+        to cross off once the output is kept; a task a dead process left open under the same
+        key is polled and its output adopted instead of a new one being paid for.
         What the ledger must know beyond the answer (a task taken up, a task paid for without
         an output, a create whose answer was lost) goes to `call_notes`.
         """
@@ -163,7 +164,9 @@ class TaskRunner:
                 # and leaves the record for the next attempt.
                 journal.close_task(key)
                 raise
-            journal.close_task(key)
+            # Succeeded: the record stays until the output is kept where every worker finds
+            # it (`Scratch.store`). A process dying before that leaves the task to be taken
+            # up and its output downloaded again, not a new task paid for.
             return task_id
 
         def one_task() -> str:
