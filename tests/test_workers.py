@@ -26,6 +26,7 @@ from prefect.deployments import run_deployment
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from orchestration.crash_recovery import RETRY_STATE_NAME
+from tests.fakes.runway_tasks import FakeTask
 from tests.helpers import wait_for
 from tests.pool import (
     Pool,
@@ -100,6 +101,7 @@ class Scenario:
     most_working: int
     most_processes: int
     back_after: float  # seconds from the kill to the lost run running on the survivor
+    killed_at: datetime
 
 
 def written_ahead(pool: Pool) -> bool:
@@ -131,7 +133,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
         # written ahead first.
         with pool.runway.creates_held():
             wait_for(lambda: written_ahead(pool), timeout=60, what="every clip task journaled")
-            killed_at = time.monotonic()
+            killed_at, killed_when = time.monotonic(), utcnow()
             # Every job working on that worker dies with it, not only the one making clips:
             # with both slots there, the other one's run also starts again with a stale
             # "running".
@@ -148,7 +150,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
         sampler.stop()
         print(f"lost run running again after {back_after:.1f} s; {sampler.samples} samples")
         yield Scenario(pool, jobs, killed, survivor, lost_job, sampler.most,
-                       sampler.most_processes, back_after)
+                       sampler.most_processes, back_after, killed_when)
 
 
 def test_five_jobs_spread_over_both_workers_are_delivered(scenario: Scenario) -> None:
@@ -200,7 +202,22 @@ def test_no_paid_call_is_made_twice(scenario: Scenario) -> None:
     tasks per job: the lost job's tasks were taken up, not started again."""
     for job in scenario.jobs:
         assert scenario.pool.store.call_counts(job) == ONE_VIDEO_CALLS
-    assert len(scenario.pool.runway.created("video")) == 10 * JOBS
+    tasks = scenario.pool.runway.created("video")
+    assert len(tasks) == 10 * JOBS, _unaccounted(scenario, tasks)
+
+
+def _unaccounted(scenario: Scenario, tasks: list[FakeTask]) -> str:
+    """What a failure needs: the clip tasks no `ok` ledger row names, the ledger's other clip
+    rows, and when the worker was killed."""
+    store = scenario.pool.store
+    rows = [row for job in scenario.jobs for row in store.calls(job, "clips")]
+    named = {row.request_id for row in rows if row.outcome == "ok"}
+    lines = [f"killed at {scenario.killed_at.isoformat()}"]
+    lines += [f"task {t.id} made {t.created_at}: polls {t.polls}, {t.last_status}, "
+              f"cancelled {t.cancelled}" for t in tasks if t.id not in named]
+    lines += [f"ledger {row.job_id} scene {row.segment}: {row.outcome} {row.details} at "
+              f"{row.created_at}" for row in rows if row.outcome != "ok"]
+    return "\n".join(lines)
 
 
 def test_every_medium_is_in_the_bucket_and_none_left_on_the_worker(scenario: Scenario) -> None:
