@@ -75,15 +75,11 @@ class Scratch:
         the provider tasks that made it are crossed off."""
         path = self.output(key)
         self.files.put(key, path)
-        self.kept(key)
+        if self.journal is not None:
+            self.journal.close_kept(key)
         # Empty folders stay: another step of the job may be writing into one right now.
         for sibling in path.parent.glob(f"{path.stem}.*"):  # intro.wav, intro.words.json
             sibling.unlink(missing_ok=True)
-
-    def kept(self, key: str) -> None:
-        """`key` is in the store: the provider tasks written ahead for it are done with."""
-        if self.journal is not None:
-            self.journal.close_kept(key)
 
     def close(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
