@@ -2,7 +2,7 @@
 
 Runs wait at gates suspended, holding no process, and at most one run more than the job cap has
 one (`tasks.limits.process_limit`); a resumed run is picked up within one runner poll, so the
-poll is kept short (`RUNNER_POLL_SECONDS`, 0.5 s by default).
+poll is kept short (`RUNNER_POLL_SECONDS`, 0.25 s by default).
 
 At start-up it also sets what keeps crashes from costing more than time: the limits, the
 automations that retry crashed runs and catch runs whose process died unseen (their flow-run

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import uuid
 
 import pytest
 from sqlalchemy import inspect
 
-from videobot.db.engine import Database, normalise_url
+from tests.serving import REPO
+from videobot.db.engine import MIGRATIONS, Database, newest_revision, normalise_url
 from videobot.db.models import Base, JobStatus
 from videobot.db.store import JobNotFound, JobStore
 from videobot.decisions import Decision
@@ -27,6 +30,33 @@ def test_migration_creates_the_tables_and_is_idempotent(database_url: str) -> No
     db.migrate()
     tables = set(inspect(db.engine).get_table_names())
     assert {"video_jobs", "video_segments", "approvals", "provider_calls"} <= tables
+    db.dispose()
+
+
+def test_the_newest_revision_is_alembics_head() -> None:
+    """The revision a current schema is recognised by (read from the versions' file names)
+    is the head alembic migrates to."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert newest_revision() == ScriptDirectory.from_config(config).get_current_head()
+
+
+def test_a_current_schema_is_checked_without_loading_alembic(database_url: str) -> None:
+    """A process whose database is already migrated (every resumed run's) finds it current
+    with one query and never imports alembic."""
+    check = (
+        "import sys; from videobot.db.engine import Database, schema_revision; "
+        f"db = Database({database_url!r}); db.migrate(); "
+        "print(schema_revision(db.engine), 'alembic' in sys.modules)"
+    )
+    db = Database(database_url)
+    db.migrate()
+    done = subprocess.run([sys.executable, "-c", check], cwd=REPO, capture_output=True,
+                          text=True, timeout=60, check=True)
+    assert done.stdout.split() == [newest_revision(), "False"]
     db.dispose()
 
 
