@@ -41,16 +41,18 @@ from videobot.media.bucket_store import BucketStore
 BUCKET = "videobot-media"
 
 def descendants(pid: int) -> list[int]:
-    """Every process under `pid` (children first found through /proc)."""
+    """Every process under `pid`, found through /proc. A child is listed under the thread
+    that started it (`/proc/<pid>/task/<tid>/children`), so every thread's list is read: a
+    flow-run process started from another thread than the main one is a child all the same."""
     found, todo = [], [pid]
     while todo:
         parent = todo.pop()
-        try:
-            kids = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
-        except OSError:
-            continue
-        found += [int(k) for k in kids]
-        todo += [int(k) for k in kids]
+        kids = []
+        for listing in Path(f"/proc/{parent}/task").glob("*/children"):
+            with suppress(OSError):
+                kids += [int(k) for k in listing.read_text().split()]
+        found += kids
+        todo += kids
     return found
 
 
