@@ -59,7 +59,7 @@ def assemble(job_id: UUID) -> str:
             ).path
         assemble_video(
             clips, narrations, fmt, scratch.output(name),
-            max_tempo=settings.narration_max_tempo, music=music,
+            max_tempo=settings.narration_max_tempo, music=music, scale=settings.video_scale,
             captions=captions.ass if captions else None,
         )
         srt = None

@@ -29,6 +29,10 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 # As `videobot up` and a local run set it: a call denied a slot tries again within half a second.
 os.environ.setdefault("PREFECT_SERVER_CONCURRENCY_MAXIMUM_CONCURRENCY_SLOT_WAIT_SECONDS", "0.5")
 os.environ["VIDEOBOT_NO_PROMPT"] = "1"
+# Videos made through the whole pipeline are drafts at a quarter of the format's sides (the
+# same steps, a sixteenth of the encoding); the media tests make full-size media directly, and
+# the `videobot up` test makes one full-size video.
+os.environ.setdefault("VIDEO_SCALE", "0.25")
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -9,6 +9,7 @@ import pytest
 from flows.make_video import make_video
 from tasks.runtime import runtime
 from tests.helpers import new_job
+from videobot.formats import VideoFormat, frame_size
 from videobot.media import audio_rms, measure_loudness, probe
 
 ONE_VIDEO_CALLS = {"script": 1, "segments": 1, "images": 10, "motion": 1, "clips": 10,
@@ -35,7 +36,8 @@ def test_offline_video_end_to_end(
     info = probe(path)
     assert info.duration == pytest.approx(50.0, abs=0.1)
     assert (info.video_codec, info.audio_codec, info.pix_fmt) == ("h264", "aac", "yuv420p")
-    assert (info.width, info.height) == size
+    assert (info.width, info.height) == frame_size(VideoFormat(fmt), runtime().settings.video_scale)
+    assert frame_size(VideoFormat(fmt)) == size
     assert info.size_bytes <= 50 * 1024 * 1024
     intro, main, outro = audio_rms(path, [(0.5, 10.0), (15.5, 28.0), (35.5, 45.0)])
     assert min(intro, main, outro) > 0.01, "each section has narration"

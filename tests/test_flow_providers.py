@@ -17,6 +17,7 @@ from tasks.runtime import runtime
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.runway_server import FakeRunway
 from tests.test_flow import ONE_VIDEO_CALLS
+from videobot.formats import VideoFormat, frame_size
 from videobot.media import audio_rms, probe
 
 REPO = Path(__file__).resolve().parents[1]
@@ -73,8 +74,8 @@ def test_flaky_providers_still_make_the_video_and_pay_once_per_artefact(
     final = Path(runtime().files.locate(job.final_path or ""))
     info = probe(final)
     assert info.duration == pytest.approx(50.0, abs=0.1)
-    assert (info.width, info.height, info.video_codec, info.audio_codec) == (
-        720, 1280, "h264", "aac")
+    size = frame_size(VideoFormat.PORTRAIT, runtime().settings.video_scale)
+    assert (info.width, info.height, info.video_codec, info.audio_codec) == (*size, "h264", "aac")
     assert min(audio_rms(final, [(1, 10), (16, 28), (36, 45)])) > 0.01
 
     ok = [c for c in store.calls(job.id) if c.outcome == "ok"]

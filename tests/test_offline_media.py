@@ -248,3 +248,27 @@ def test_offline_clips_and_speech_assemble_by_stream_copy(
     assert result.duration == pytest.approx(50.0, abs=0.1)
     assert probe(result.path).sample_rate == 24000
     assert min(audio_rms(result.path, [(0.2, 1.2), (15.2, 16.2), (35.2, 36.0)])) > 0.02
+
+
+@pytest.mark.parametrize(("fmt", "size"), [(VideoFormat.LANDSCAPE, (320, 180)),
+                                           (VideoFormat.SQUARE, (240, 240))])
+def test_a_draft_scale_makes_small_media_that_still_assemble_by_stream_copy(
+    fmt: VideoFormat, size: tuple[int, int], tmp_path: Path
+) -> None:
+    """VIDEO_SCALE=0.25: pictures and clips are a quarter of the format's sides, and the video
+    joins those clips as they are at that size; at full scale the same clips are re-encoded."""
+    image = tmp_path / "scene.png"
+    OfflineImageMaker(0.25).make_image(PROMPT, "", 0, fmt, image)
+    with Image.open(image) as drawn:
+        assert drawn.size == size
+    clip = tmp_path / "clip.mp4"
+    OfflineAnimator(0.25).animate(image, "pan left", 5.0, fmt, clip)
+    assert (probe(clip).width, probe(clip).height) == size
+    narrations = []
+    for name in ("intro", "main", "outro"):
+        narrations.append(tmp_path / f"{name}.wav")
+        OfflineNarrator().narrate("A short line.", "en", narrations[-1])
+    draft = assemble_video([clip] * 10, narrations, fmt, tmp_path / "draft.mp4", scale=0.25)
+    assert draft.video_copied and (probe(draft.path).width, probe(draft.path).height) == size
+    full = assemble_video([clip] * 10, narrations, fmt, tmp_path / "full.mp4")
+    assert not full.video_copied and (probe(full.path).width, probe(full.path).height) == fmt.size

@@ -15,6 +15,7 @@ from uuid import UUID
 from tests.helpers import wait_for
 from videobot.db.engine import Database
 from videobot.db.store import JobStore
+from videobot.media import probe
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -40,9 +41,10 @@ def test_up_serves_make_and_stops_everything_on_ctrl_c(tmp_path: Path) -> None:
     """While `up` runs, `make` goes through the deployment; Ctrl-C stops every process. A
     Telegram Bot API that cannot be reached stops only the bot, which is started again; the
     server and the deployments stay up and a terminal job is made, through a crash of its
-    flow-run process."""
+    flow-run process. The video is made at full size, as `videobot up` makes it by default."""
     port = _free_port()
     env = {**os.environ, "DATA_DIR": str(tmp_path / "data"), "PREFECT_HOME": str(tmp_path),
+           "VIDEO_SCALE": "1",
            "TELEGRAM_BOT_TOKEN": "123456:unreachable",
            "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{_free_port()}"}
     env.pop("PREFECT_API_URL", None)
@@ -85,7 +87,8 @@ def test_up_serves_make_and_stops_everything_on_ctrl_c(tmp_path: Path) -> None:
         assert stdout.count("carries on where it was") == 1, stdout
         assert "Prefect flow run: video-" in stdout
         video = next(x for x in out if x.startswith("Video: "))
-        assert Path(video.removeprefix("Video: ").strip()).is_file()
+        made_video = probe(Path(video.removeprefix("Video: ").strip()))
+        assert (made_video.width, made_video.height, made_video.video_codec) == (1280, 720, "h264")
         store.db.dispose()
 
         os.kill(up.pid, signal.SIGINT)

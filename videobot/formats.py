@@ -23,6 +23,15 @@ _SIZES = {
     VideoFormat.SQUARE: (960, 960),
 }
 
+
+
+def frame_size(fmt: VideoFormat, scale: float = 1.0) -> tuple[int, int]:
+    """The pixel size pictures are made at: the format's size times `scale` (VIDEO_SCALE),
+    both sides rounded to even numbers, as H.264 in yuv420p needs."""
+    width, height = fmt.size
+    return (max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2))
+
+
 FPS = 24
 SCENE_SECONDS = 5.0
 SCENE_COUNT = 10

@@ -142,6 +142,9 @@ class Settings(BaseSettings):
     music: bool = True  # a bed under the voice: a file from music_dir, else a synthesised pad
     music_dir: Path | None = None  # the user's own tracks (their licence), one picked per job
     captions: bool = True  # burned into the picture (re-encodes it)
+    # Pictures, clips and the video are made at this share of the format's size: 0.25 is a
+    # quick draft (320x180 for 16:9) that costs a fraction of the encoding time.
+    video_scale: float = Field(default=1.0, ge=0.1, le=1.0)
     caption_size: float = Field(default=0.068, gt=0.02, le=0.2)  # share of the shorter side
     # Bottom margin as a share of the height; unset: per format, clear of the platforms' buttons.
     caption_position: float | None = Field(default=None, ge=0.0, le=0.8)

@@ -8,7 +8,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from videobot.formats import FPS, SCENE_COUNT, SCENE_SECONDS, SECTIONS, VIDEO_SECONDS, VideoFormat
+from videobot.formats import (
+    FPS,
+    SCENE_COUNT,
+    SCENE_SECONDS,
+    SECTIONS,
+    VIDEO_SECONDS,
+    VideoFormat,
+    frame_size,
+)
 from videobot.media.audio_mix import (
     AUDIO_KBPS,
     audio_output_args,
@@ -80,12 +88,14 @@ def assemble_video(
     music: Path | None = None,
     captions: Path | None = None,
     loudness: float | None = -14.0,
+    scale: float = 1.0,
 ) -> AssemblyResult:
     """The final H.264/AAC MP4: clips in order, each section's narration fitted to its section.
 
     `music` (any audio ffmpeg reads, e.g. from make_music_bed) is laid under the voice and
     ducked by it; `captions` (an .ass file) is burned into the picture, which then is
-    re-encoded; `loudness` is the integrated LUFS the mix is normalised to (None: as is).
+    re-encoded; `loudness` is the integrated LUFS the mix is normalised to (None: as is);
+    `scale` the share of the format's size the picture is made at.
     """
     clips, narrations, out = [Path(c) for c in clips], [Path(n) for n in narrations], Path(out)
     clip_infos, voice_infos = _probe_inputs(clips, narrations)
@@ -105,7 +115,8 @@ def assemble_video(
     except FFmpegError as exc:
         raise AssemblyError(str(exc)) from exc
     # Music changes only the sound, so clips that can be joined as they are still are.
-    copy = captions is None and _can_copy(clip_infos, fmt)
+    size = frame_size(fmt, scale)
+    copy = captions is None and _can_copy(clip_infos, size)
     kbps: int | None = None
     # Copied clips keep their size, so an oversized result is known before any work is done.
     if copy and sum(i.size_bytes for i in clip_infos) + _audio_bytes() > max_bytes:
@@ -116,7 +127,7 @@ def assemble_video(
 
         def run(copy: bool, kbps: int | None) -> int:
             video_in, video_graph, video_out = _video_args(
-                clips, fmt, Path(work), copy, kbps, captions, 0 if copy else _fit_kbps(max_bytes)
+                clips, size, Path(work), copy, kbps, captions, 0 if copy else _fit_kbps(max_bytes)
             )
             first_voice = 1 if copy else len(clips)
             audio_in = voice_inputs(narrations) + (["-i", str(music)] if music else [])
@@ -207,14 +218,14 @@ def _probe_inputs(
     return infos[: len(clips)], infos[len(clips) :]
 
 
-def _can_copy(infos: list[MediaInfo], fmt: VideoFormat) -> bool:
+def _can_copy(infos: list[MediaInfo], size: tuple[int, int]) -> bool:
     """Clips can be joined as they are when they already are what the final video needs."""
     first = infos[0]
     return (
         share_codec_params(infos)
         and first.video_codec == "h264"
         and first.pix_fmt == "yuv420p"
-        and (first.width, first.height) == fmt.size
+        and (first.width, first.height) == size
         and first.fps is not None
         and abs(first.fps - FPS) < 0.01
         and all(abs(i.duration - SCENE_SECONDS) <= 0.5 / FPS for i in infos)
@@ -222,7 +233,7 @@ def _can_copy(infos: list[MediaInfo], fmt: VideoFormat) -> bool:
 
 
 def _video_args(
-    clips: list[Path], fmt: VideoFormat, work: Path, copy: bool, kbps: int | None,
+    clips: list[Path], size: tuple[int, int], work: Path, copy: bool, kbps: int | None,
     captions: Path | None, cap_kbps: int,
 ) -> tuple[list[str], str, list[str]]:
     """Inputs, filter graph and output options for the picture: stream copy, or re-encode."""
@@ -233,7 +244,7 @@ def _video_args(
         listing.write_text("\n".join(lines) + "\n", encoding="utf-8")
         return (["-f", "concat", "-safe", "0", "-i", str(listing)], "",
                 ["-map", "0:v:0", "-c:v", "copy"])
-    width, height = fmt.size
+    width, height = size
     args: list[str] = []
     for clip in clips:
         args += ["-t", f"{SCENE_SECONDS:g}", "-i", str(clip)]

@@ -61,7 +61,7 @@ def build_providers(settings: Settings, journal: TaskJournal | None = None) -> P
                                          journal=journal)
 
     images: ImageMaker = (
-        OfflineImageMaker() if settings.image_provider == "offline"
+        OfflineImageMaker(settings.video_scale) if settings.image_provider == "offline"
         else openai("OpenAIImageMaker") if settings.image_provider == "openai"
         else runway("RunwayImageMaker")
     )
@@ -75,7 +75,7 @@ def build_providers(settings: Settings, journal: TaskJournal | None = None) -> P
         writer=OfflineScriptWriter() if settings.script_provider == "offline"
         else openai("OpenAIScriptWriter"),
         images=images,
-        animator=OfflineAnimator() if settings.video_provider == "offline"
+        animator=OfflineAnimator(settings.video_scale) if settings.video_provider == "offline"
         else runway("RunwayAnimator"),
         narrator=narrator,
         transcriber=OfflineTranscriber() if settings.stt_provider == "offline"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from videobot.formats import FPS, VideoFormat
+from videobot.formats import FPS, VideoFormat, frame_size
 from videobot.media.ffmpeg import FFmpegError, run_ffmpeg
 from videobot.media.files import atomic_output
 from videobot.providers.base import ProviderError, Usage
@@ -95,6 +95,9 @@ class OfflineAnimator:
     name = "offline"
     model = "ffmpeg-motion"
 
+    def __init__(self, scale: float = 1.0) -> None:
+        self.scale = scale  # clips are made at this share of the format's size
+
     def animate(
         self,
         image: Path,
@@ -112,7 +115,7 @@ class OfflineAnimator:
         if seconds <= 0:
             raise ProviderError(f"a clip must last more than 0 s, not {seconds}", permanent=True)
         frames = round(seconds * FPS)
-        graph = motion_filter(choose_motion(prompt), fmt.size, frames)
+        graph = motion_filter(choose_motion(prompt), frame_size(fmt, self.scale), frames)
         try:
             with atomic_output(Path(out)) as tmp:
                 run_ffmpeg(

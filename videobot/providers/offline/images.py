@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageColor, ImageDraw
 
-from videobot.formats import VideoFormat
+from videobot.formats import VideoFormat, frame_size
 from videobot.media.files import atomic_output
 from videobot.providers.base import Reference, Usage
 from videobot.style import StyleSheet
@@ -29,6 +29,9 @@ class OfflineImageMaker:
 
     name = "offline"
     model = "procedural"
+
+    def __init__(self, scale: float = 1.0) -> None:
+        self.scale = scale  # pictures are drawn at this share of the format's size
 
     def make_image(
         self,
@@ -46,7 +49,7 @@ class OfflineImageMaker:
         if len(colours) < 2:  # no usable palette: match the look of a reference instead
             ordered = sorted(references, key=lambda r: r.kind != "look")
             hue = next((h for r in ordered if (h := reference_hue(r.path)) is not None), None)
-        image = draw_scene(prompt, scene, fmt.size, hue=hue, colours=colours)
+        image = draw_scene(prompt, scene, frame_size(fmt, self.scale), hue=hue, colours=colours)
         with atomic_output(Path(out)) as tmp:
             image.save(tmp, format="PNG", compress_level=3)
         return Usage(provider=self.name, model=self.model, units=1, unit="images")

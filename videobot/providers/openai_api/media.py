@@ -16,7 +16,7 @@ from typing import Any
 import openai
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from videobot.formats import VideoFormat
+from videobot.formats import VideoFormat, frame_size
 from videobot.media.ffmpeg import FFmpegError, run_ffmpeg
 from videobot.media.files import atomic_output
 from videobot.media.probe import probe
@@ -92,7 +92,8 @@ class OpenAIImageMaker(_OpenAIProvider):
         (image, request_id), attempts = call_with_retries(
             generate, classify_openai_error, self._policy, sleep=self._sleep
         )
-        fitted = ImageOps.fit(image.convert("RGB"), fmt.size, Image.Resampling.LANCZOS)
+        size = frame_size(fmt, self.settings.video_scale)
+        fitted = ImageOps.fit(image.convert("RGB"), size, Image.Resampling.LANCZOS)
         with atomic_output(Path(out)) as tmp:
             fitted.save(tmp, format="PNG", compress_level=3)
         return Usage(

@@ -17,7 +17,7 @@ import httpx
 import runwayml
 from runwayml.types import image_to_video_create_params
 
-from videobot.formats import VideoFormat
+from videobot.formats import VideoFormat, frame_size
 from videobot.media.files import atomic_output
 from videobot.providers.base import ProviderError, Reference, TaskJournal, Usage
 from videobot.providers.faults import call_with_retries
@@ -135,7 +135,7 @@ class RunwayImageMaker(RunwayProvider):
             raw = tmp.with_name(tmp.stem + ".download")
             try:
                 outcome = self.tasks.run(start, raw, key=str(out))
-                fit_image(raw, tmp, fmt.size)
+                fit_image(raw, tmp, frame_size(fmt, self.settings.video_scale))
             finally:
                 raw.unlink(missing_ok=True)
         return self._usage(self.model, outcome, image_credits(self.settings, ratio))
@@ -210,7 +210,8 @@ class RunwayAnimator(RunwayProvider):
             raw = tmp.with_name(tmp.stem + ".download")
             try:
                 outcome = self.tasks.run(start, raw, key=str(out))
-                fit_clip(raw, tmp, fmt.size, seconds)  # a longer clip is cut to the scene
+                # A longer clip is cut to the scene.
+                fit_clip(raw, tmp, frame_size(fmt, self.settings.video_scale), seconds)
             finally:
                 raw.unlink(missing_ok=True)
         estimate = video_credits_per_second(self.settings, model) * duration
