@@ -34,7 +34,8 @@ def openai_fake() -> Iterator[FakeOpenAI]:
 
 def _openai(fake: FakeOpenAI, **overrides: Any) -> OpenAIImageMaker:
     values: dict[str, Any] = {"openai_api_key": "sk-test-key", "openai_base_url": fake.base_url,
-                              "provider_backoff_seconds": 0.01, **overrides}
+                              "provider_backoff_seconds": 0.01, "video_scale": 1.0,
+                              **overrides}
     return OpenAIImageMaker(Settings(_env_file=None, **values))  # type: ignore[call-arg]
 
 

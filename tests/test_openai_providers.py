@@ -39,6 +39,7 @@ def settings_for(fake: FakeOpenAI, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "openai_api_key": KEY, "openai_base_url": fake.base_url,
         "provider_backoff_seconds": 0.01, "provider_timeout_seconds": 10,
+        "video_scale": 1.0,  # pictures at the format's full size, not the suite's drafts
     }
     return Settings(_env_file=None, **{**values, **overrides})  # type: ignore[call-arg]
 

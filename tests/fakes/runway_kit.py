@@ -62,6 +62,7 @@ def build_kit(server: FakeRunway, data_dir: Path, stack: ExitStack, **overrides:
         "runwayml_base_url": server.url,
         "data_dir": data_dir,
         "provider_timeout_seconds": 30.0,
+        "video_scale": 1.0,  # media at the format's full size, not the suite's drafts
         **overrides,
     }
     settings = Settings(**values)
