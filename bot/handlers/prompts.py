@@ -138,10 +138,12 @@ async def _answer(
     outcome = await decide(sv, person, job, stage, attempt, decision)
     if not outcome.done and outcome.text != tr(person.lang, "already_decided"):
         await blocking(sv.records.set_awaiting, person.key, awaiting)  # let them try again
-    await message.reply_text(outcome.text)
     gate_message = awaiting.get("message")
+    # The answered gate loses its buttons before anything else is said: the resumed run may
+    # show the next round within a second or two, and its buttons must be the only ones.
     if outcome.done and isinstance(gate_message, int):
         with contextlib.suppress(TelegramError):  # the gate message may be gone
             await message.get_bot().edit_message_reply_markup(
                 chat_id=person.chat_id, message_id=gate_message, reply_markup=None
             )
+    await message.reply_text(outcome.text)
