@@ -24,7 +24,6 @@ _SIZES = {
 }
 
 
-
 def frame_size(fmt: VideoFormat, scale: float = 1.0) -> tuple[int, int]:
     """The pixel size pictures are made at: the format's size times `scale` (VIDEO_SCALE),
     both sides rounded to even numbers, as H.264 in yuv420p needs."""
