@@ -125,8 +125,8 @@ def kit(runway: FakeRunway, tmp_path: Path) -> Iterator[Callable[..., Kit]]:
         yield functools.partial(build_kit, runway, tmp_path / "data", stack)
 
 
-# The longest modules, longest first (by `bin/test --durations`, three processes on two
-# cores: about 250 s for test_workers down to 40 s). Started first, so that when bin/test
+# The longest modules, longest first (by `bin/test --durations` on two cores: about 250 s
+# for test_workers down to 40 s). Started first, so that when bin/test
 # spreads the modules over processes, none of them is left running alone at the end.
 LONGEST_FIRST = (
     "test_workers", "test_limits", "test_slot_leases", "test_crash_stack", "test_operator_paths",
