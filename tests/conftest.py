@@ -126,8 +126,8 @@ def kit(runway: FakeRunway, tmp_path: Path) -> Iterator[Callable[..., Kit]]:
 
 
 # The longest modules, longest first (by `bin/test --durations` on two cores: about 250 s
-# for test_workers down to 40 s). Started first, so that when bin/test
-# spreads the modules over processes, none of them is left running alone at the end.
+# for test_workers down to 40 s). Started first, so that when bin/test spreads the modules
+# over processes, none of them is left running alone at the end.
 LONGEST_FIRST = (
     "test_workers", "test_limits", "test_slot_leases", "test_crash_stack", "test_operator_paths",
     "test_all_failed", "test_flow_providers", "test_stack", "test_bot_flow", "test_flow",
