@@ -11,12 +11,11 @@ server), a fake Runway, and `videobot worker` processes, each with its own scrat
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import uuid
 from collections.abc import Iterator, Mapping
-from contextlib import ExitStack, contextmanager, suppress
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from uuid import UUID
@@ -32,6 +31,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from tests.conftest import POSTGRES_ADMIN_URL
 from tests.fakes.runway_server import FakeRunway
 from tests.helpers import LOST_RUN_SECONDS, wait_for
+from tests.processes import carries, kill_marked
 from tests.serving import REPO, PrefectServer, prefect_database
 from tests.test_media_store import S3_ENV, S3Server
 from videobot.db.engine import Database
@@ -39,22 +39,6 @@ from videobot.db.store import JobStore
 from videobot.media.bucket_store import BucketStore
 
 BUCKET = "videobot-media"
-
-def descendants(pid: int) -> list[int]:
-    """Every process under `pid`, found through /proc. A child is listed under the thread
-    that started it (`/proc/<pid>/task/<tid>/children`), so every thread's list is read: a
-    flow-run process started from another thread than the main one is a child all the same."""
-    found, todo = [], [pid]
-    while todo:
-        parent = todo.pop()
-        kids = []
-        for listing in Path(f"/proc/{parent}/task").glob("*/children"):
-            with suppress(OSError):
-                kids += [int(k) for k in listing.read_text().split()]
-        found += kids
-        todo += kids
-    return found
-
 
 def alive(pid: int) -> bool:
     """Running: not gone, not a zombie (a zombie's files, sockets among them, are closed)."""
@@ -103,28 +87,20 @@ class Worker:
         return f"submitting flow run '{run_id}'" in self.text()
 
     def owns(self, pid: int) -> bool:
-        return self.proc is not None and pid in descendants(self.proc.pid)
+        """The process is this worker's or was started under it (its scratch folder, in the
+        environment every process of the worker inherits, marks it)."""
+        return carries(pid, "SCRATCH_DIR", str(self.scratch))
 
     def kill_machine(self) -> None:
-        """SIGKILL the worker and every process under it at once, as a lost machine; returns
-        once all of them are dead, their connections closed."""
+        """SIGKILL the worker and every process it started, as a lost machine; returns once
+        all of them are dead, their connections closed."""
         assert self.proc is not None
-        os.kill(self.proc.pid, signal.SIGSTOP)  # it starts no process while we list them
-        doomed = [self.proc.pid, *descendants(self.proc.pid)]
-        for pid in doomed:
-            with suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        kill_marked("SCRATCH_DIR", str(self.scratch))
         self.proc.wait(10)
-        wait_for(lambda: not any(alive(pid) for pid in doomed), timeout=30,
-                 what=f"the processes of {self.name} to die")
 
     def stop(self) -> None:
-        if self.proc is None:
-            return
-        for pid in [*descendants(self.proc.pid), self.proc.pid]:
-            with suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        self.proc.wait(10)
+        if self.proc is not None:
+            self.kill_machine()
 
     def files_left(self) -> list[str]:
         return sorted(str(p.relative_to(self.scratch)) for p in self.scratch.rglob("*")

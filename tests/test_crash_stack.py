@@ -3,9 +3,7 @@ while ten Runway clips run, then `videobot up` again: no process of ours saw the
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -24,6 +22,7 @@ from tasks.limits import JOB_LEASE_SECONDS
 from tasks.slot_reconciliation import LEASE_SWEEP_SECONDS
 from tests.fakes.runway_server import FakeRunway
 from tests.helpers import LOST_RUN_SECONDS, wait_for
+from tests.processes import kill_marked
 from tests.serving import REPO, free_port
 from videobot.db.engine import Database
 from videobot.db.store import JobStore
@@ -68,23 +67,15 @@ class Stack:
         return any(text in line for line in self.lines[since:])
 
     def kill_everything(self) -> None:
-        """SIGKILL to every process of the tree at once: no process is left to mark a run."""
+        """SIGKILL to every process of the tree at once (all carry its data folder in their
+        environment): no process is left to mark a run."""
         assert self.proc is not None
-        tree = _descendants(self.proc.pid) + [self.proc.pid]
-        for pid in tree:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        kill_marked("DATA_DIR", self.env["DATA_DIR"])
         self.proc.wait(10)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.kill_everything()
-
-
-def _descendants(pid: int) -> list[int]:
-    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
-    children = [int(p) for p in found.stdout.split()]
-    return [d for c in children for d in _descendants(c)] + children
 
 
 @pytest.fixture
