@@ -13,9 +13,9 @@ from videobot.media.espeak_words import espeak_library_available, synthesize
 from videobot.media.finishing import narration_timings
 from videobot.media.forced_alignment import align_script, keep_inside_speech
 from videobot.media.speech_spans import spread_over_speech
+from videobot.media.word_alignment import align_word_starts
 from videobot.media.word_timings import (
     WordTiming,
-    align_word_starts,
     read_word_timings,
     read_word_timings_source,
     word_timings_path,

@@ -18,7 +18,8 @@ import numpy as np
 from videobot.media.espeak_words import EspeakError, synthesize
 from videobot.media.ffmpeg import ffmpeg_exe
 from videobot.media.speech_spans import speech_spans
-from videobot.media.word_timings import WordTiming, align_word_starts, voiced_frames
+from videobot.media.word_alignment import align_word_starts, voiced_frames
+from videobot.media.word_timings import WordTiming
 
 ESPEAK_VOICES = {"en": "en-us", "ru": "ru"}
 _WORDS_PER_MINUTE = 175

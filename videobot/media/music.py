@@ -6,11 +6,13 @@ import hashlib
 import wave
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from videobot.media.ffmpeg import FFmpegError, run_ffmpeg
 from videobot.media.files import atomic_output
+
+if TYPE_CHECKING:  # numpy is imported where a pad is made: every flow-run process imports
+    import numpy as np  # this module, and most start to wait at a gate, not to make music
 
 MOODS = ("calm", "upbeat", "dramatic", "wonder")
 DEFAULT_MOOD = "calm"
@@ -97,6 +99,8 @@ def make_music_bed(
 
 def synthesise_pad(mood: str, seconds: float, sample_rate: int, *, seed: int) -> np.ndarray:
     """Float32 samples of a soft chord pad: slow attacks, chords crossfading, a little detune."""
+    import numpy as np
+
     spec = _MOODS[normalise_mood(mood)]
     rng = np.random.default_rng(seed)
     count = int(round(seconds * sample_rate))
@@ -138,6 +142,8 @@ def synthesise_pad(mood: str, seconds: float, sample_rate: int, *, seed: int) ->
 
 
 def _write_wav(path: Path, samples: np.ndarray, sample_rate: int) -> None:
+    import numpy as np
+
     pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2")
     with wave.open(str(path), "wb") as wav:
         wav.setnchannels(1)

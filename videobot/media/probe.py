@@ -8,8 +8,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from videobot.media.ffmpeg import FFmpegError, ffmpeg_exe, run_ffmpeg, stderr_tail
 
 _RMS_RATE = 16_000
@@ -158,6 +156,8 @@ def share_codec_params(infos: Sequence[MediaInfo]) -> bool:
 
 def audio_rms(path: Path | str, windows: Sequence[tuple[float, float]]) -> list[float]:
     """RMS level (0 = silence, 1 = full scale) of the audio in each (start, end) window, seconds."""
+    import numpy as np  # here: every flow-run process imports this module, few measure levels
+
     proc = subprocess.run(
         [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-i", str(path),
          "-vn", "-ac", "1", "-ar", str(_RMS_RATE), "-f", "s16le", "-"],

@@ -24,7 +24,8 @@ from videobot.media.espeak_words import (
 from videobot.media.ffmpeg import FFmpegError, run_ffmpeg
 from videobot.media.files import atomic_output
 from videobot.media.speech_spans import spread_over_speech
-from videobot.media.word_timings import align_word_starts, word_timings_path, write_word_timings
+from videobot.media.word_alignment import align_word_starts
+from videobot.media.word_timings import word_timings_path, write_word_timings
 from videobot.providers.base import ProviderError, Usage
 
 VOICES = {"en": "en-us", "ru": "ru"}
