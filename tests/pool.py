@@ -91,12 +91,13 @@ class Worker:
         environment every process of the worker inherits, marks it)."""
         return carries(pid, "SCRATCH_DIR", str(self.scratch))
 
-    def kill_machine(self) -> None:
-        """SIGKILL the worker and every process it started, as a lost machine; returns once
-        all of them are dead, their connections closed."""
+    def kill_machine(self) -> set[int]:
+        """SIGKILL the worker and every process it started, as a lost machine; returns their
+        pids once all of them are dead, their connections closed."""
         assert self.proc is not None
-        kill_marked("SCRATCH_DIR", str(self.scratch))
+        killed = kill_marked("SCRATCH_DIR", str(self.scratch))
         self.proc.wait(10)
+        return killed
 
     def stop(self) -> None:
         if self.proc is not None:

@@ -141,7 +141,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
             for job, run in jobs.items():
                 if run in pids and killed.owns(pids[run]):
                     sampler.worker_died(job)
-            killed.kill_machine()
+            print(f"killed {len(killed.kill_machine())} processes of {killed.name}")
         wait_for(lambda: running_on(pool, jobs[lost_job], survivor), timeout=300,
                  what="the lost run running on the other worker")
         back_after = time.monotonic() - killed_at
