@@ -119,30 +119,52 @@ class JobSlot:
             held.close()
 
 
-@contextmanager
-def provider_slot(provider: str) -> Iterator[None]:
+class ProviderSlot:
     """A slot of the provider's server-held cap for one call, taken from and given back to
     the server each time, so every worker waits its turn alike; offline providers are not
-    capped. A missing limit raises `LimitMissing` before the call is made."""
-    if provider not in CAPPED_PROVIDERS:
-        yield
-        return
-    name = provider_limit(provider)
-    held = ExitStack()
+    capped. Given back while the provider has no work of the call (a Runway task has ended,
+    its output is still to download and fit) and taken again before it is given more."""
+
+    def __init__(self, provider: str) -> None:
+        self.name = provider_limit(provider) if provider in CAPPED_PROVIDERS else None
+        self._held: ExitStack | None = None
+
+    def take(self) -> None:
+        """Hold the slot (a no-op while held, or uncapped). A missing limit raises
+        `LimitMissing` before the call is made."""
+        if self.name is None or self._held is not None:
+            return
+        held = ExitStack()
+        try:
+            held.enter_context(
+                # A renewal that fails only logs: a paid call is not stopped halfway for the
+                # slot's bookkeeping (the server may have dropped the lease after a restart).
+                concurrency(self.name, occupy=1, strict=True,
+                            lease_duration=PROVIDER_LEASE_SECONDS,
+                            raise_on_lease_renewal_failure=False)
+            )
+        except ConcurrencySlotAcquisitionError as exc:
+            raise LimitMissing(
+                f"the concurrency limit {self.name!r} does not exist on the Prefect server; "
+                "it is created when the serving process or `videobot` starts"
+            ) from exc
+        self._held = held
+
+    def free(self) -> None:
+        held, self._held = self._held, None
+        if held is not None:
+            held.close()
+
+
+@contextmanager
+def provider_slot(provider: str) -> Iterator[ProviderSlot]:
+    """The provider's slot, held on entering; given back at the end if still held."""
+    slot = ProviderSlot(provider)
+    slot.take()
     try:
-        held.enter_context(
-            # A renewal that fails only logs: a paid call is not stopped halfway for the
-            # slot's bookkeeping (the server may have dropped the lease after a restart).
-            concurrency(name, occupy=1, strict=True, lease_duration=PROVIDER_LEASE_SECONDS,
-                        raise_on_lease_renewal_failure=False)
-        )
-    except ConcurrencySlotAcquisitionError as exc:
-        raise LimitMissing(
-            f"the concurrency limit {name!r} does not exist on the Prefect server; it is "
-            "created when the serving process or `videobot` starts"
-        ) from exc
-    with held:
-        yield
+        yield slot
+    finally:
+        slot.free()
 
 
 def paid_call(
@@ -155,16 +177,18 @@ def paid_call(
     part: str | None = None,
     round_: int | None = None,
 ) -> T:
-    """One provider call within the provider's cap, written ahead and to the ledger
+    """One provider call within the provider's cap (a slot held while the provider works for
+    it: `ProviderSlot`), written ahead and to the ledger
     (`videobot.ledger.metered`); `part` tells a narration's section, `round_` the gate round
     it serves. A job cancelled meanwhile makes no new call: `JobEnded` instead."""
     store = runtime().store
-    with provider_slot(provider):
+    with provider_slot(provider) as slot:
         if store.job(job_id).status in (JobStatus.CANCELLED, JobStatus.EXPIRED):
             raise JobEnded(f"job {job_id} has ended")
         ensure_ours(job_id)
         return metered(store, job_id, stage=stage, segment=segment, provider=provider,
-                       call=call, part=part, round_=round_, expected=expected_prices(job_id))
+                       call=call, part=part, round_=round_, expected=expected_prices(job_id),
+                       slot=slot)
 
 
 def adopt_output(job_id: UUID, *, stage: str, segment: int | None,

@@ -5,15 +5,21 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from contextvars import copy_context
 from pathlib import Path
 
 import pytest
 from prefect import get_client
 
 from tasks.limits import LimitMissing, ensure_limits, paid_call, provider_limit
+from tests.fakes.runway_kit import build_kit
 from tests.fakes.runway_server import FakeRunway
 from tests.fakes.runway_tasks import FakeTask
-from tests.helpers import new_job
+from tests.helpers import new_job, wait_for
+from videobot.formats import VideoFormat
 from videobot.providers.base import Usage
 from videobot.settings import get_settings
 
@@ -105,3 +111,47 @@ def test_a_cancelled_job_makes_no_new_provider_call(prefect_server: str) -> None
     with pytest.raises(JobEnded):
         paid_call(job_id, stage="images", segment=0, provider="runway", call=call)
     assert made == [] and runtime().store.calls(job_id) == []
+
+
+def test_a_runway_call_gives_its_slot_back_while_its_output_downloads(
+    prefect_server: str, tmp_path: Path
+) -> None:
+    """RUNWAY_CONCURRENCY=1: once the first picture's task has ended on Runway, the second
+    call takes the slot and is done while the first one's download still hangs, but not
+    before Runway has finished the first task; both calls are in the ledger."""
+    from tasks.runtime import runtime
+
+    job_id = new_job("Why the sea is salty")
+    with FakeRunway() as runway, ExitStack() as stack:
+        kit = build_kit(runway, tmp_path / "data", stack)
+        runway.fail("/outputs/*", delay=20, times=1)  # the first download hangs
+
+        def picture(scene: int) -> Callable[[], Path]:
+            out = tmp_path / f"scene-{scene}.png"
+
+            def call() -> tuple[Path, Usage]:
+                usage = kit.images.make_image("A salt flat", "", scene, VideoFormat.LANDSCAPE,
+                                              out)
+                return out, usage
+
+            return lambda: paid_call(job_id, stage="images", segment=scene, provider="runway",
+                                     call=call)
+
+        with get_client(sync_client=True) as client:
+            client.upsert_global_concurrency_limit_by_name(provider_limit("runway"), 1)
+        try:
+            with ThreadPoolExecutor(2) as pool:
+                first = pool.submit(copy_context().run, picture(0))  # the API URL too
+                wait_for(lambda: runway.calls("GET", "/outputs/"), timeout=30,
+                         what="the first picture's download")
+                second = pool.submit(copy_context().run, picture(1))
+                assert second.result(timeout=15).exists()
+                assert not first.done(), "the first download still hangs"
+                runway.end_delays()
+                assert first.result(timeout=30).exists()
+        finally:
+            ensure_limits(get_settings())
+        # The second task was asked for only once Runway had finished the first.
+        seen = [f"{r.method} {r.path.split('/')[2]}" for r in runway.calls(path_prefix="/v1/")]
+        assert seen == ["POST text_to_image", "GET tasks"] * 2
+    assert runtime().store.call_counts(job_id) == {"images": 2}

@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from videobot.db.intent_records import CallSite, Entry
 from videobot.db.store import JobStore
@@ -21,6 +21,15 @@ from videobot.providers.base import ProviderError, Usage
 from videobot.providers.call_notes import noting
 
 T = TypeVar("T")
+
+
+class ProviderSlot(Protocol):
+    """A place in a provider's cap, held while the provider works for a call."""
+
+    def take(self) -> None: ...
+
+    def free(self) -> None: ...
+
 
 LOST = "lost"
 POSSIBLY_PAID = "possibly_paid"
@@ -53,6 +62,7 @@ def metered(
     part: str | None = None,
     round_: int | None = None,
     expected: Expected | None = None,
+    slot: ProviderSlot | None = None,
 ) -> T:
     """Run one provider call written ahead, and record it, successful or not, in
     `provider_calls`.
@@ -61,12 +71,14 @@ def metered(
     in flight takes up the same intent: a provider task that process started is taken up by
     the provider; otherwise the cut-short try is recorded as possibly paid. Requests whose
     answer was lost (possibly paid) and tasks paid for without an output (lost) are rows of
-    their own, priced like this call (or at `expected`, when this call failed).
+    their own, priced like this call (or at `expected`, when this call failed). `slot`, the
+    provider slot the call holds, is given back while the provider has no work of the call.
     """
     site = CallSite(job_id, stage, segment, provider, part=part, round=round_)
     key, cut_short = store.begin_intent(site)
     started = time.perf_counter()
-    with noting(record=lambda what: store.note_on_intent(key, what)) as notes:
+    with noting(record=lambda what: store.note_on_intent(key, what),
+                idle=slot.free if slot else None, busy=slot.take if slot else None) as notes:
         try:
             result, usage = call()
         except Exception as exc:

@@ -140,7 +140,7 @@ class FakeRunway:
         self._outputs: dict[str, tuple[str, tuple[int, int], float]] = {}
         self._rng = random.Random(0)
         self._lock = threading.Lock()
-        self._stop = threading.Event()
+        self._delays_over = threading.Event()
         # Creates on hold (`creates_held`), and creates being answered: a hold waits for those.
         self._creates = threading.Condition()
         self._creates_on_hold = False
@@ -166,7 +166,7 @@ class FakeRunway:
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._stop.set()  # wakes handlers sleeping in a `delay` fault
+        self._delays_over.set()  # wakes handlers sleeping in a `delay` fault
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join(timeout=5)
@@ -188,6 +188,10 @@ class FakeRunway:
             self._faults.append(
                 ScriptedFault(pattern, method, status, headers or {}, body, delay, times)
             )
+
+    def end_delays(self) -> None:
+        """Answer now every request sleeping in a `delay` fault, and any later one at once."""
+        self._delays_over.set()
 
     def script_task(self, **outcome: Any) -> None:
         """The next task created ends as told (TaskScript fields)."""
@@ -249,7 +253,7 @@ class FakeRunway:
             fault = self._take_fault(method, path)
             random_status = self._random_fault(path)
         if fault is not None and fault.delay:
-            self._stop.wait(fault.delay)
+            self._delays_over.wait(fault.delay)
         if fault is not None and fault.status is not None:
             reply_body = fault.body if fault.body is not None else {"error": "Fake fault."}
             return self._reply(handler, record, fault.status, reply_body, fault.headers)

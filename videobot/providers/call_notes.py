@@ -30,16 +30,33 @@ class CallNotes:
     # Told of each possible payment the moment it is noted ("unanswered" or "lost"), so that
     # a process that dies next does not take it along.
     record: Callable[[str], None] = field(default=lambda what: None)
+    # Told when the provider has no work of this call left (its task ended; the output is
+    # still to fetch and fit) and when it is given work again (a new task): the call holds
+    # its provider slot only while the provider works.
+    idle: Callable[[], None] = field(default=lambda: None)
+    busy: Callable[[], None] = field(default=lambda: None)
 
 
 _current: ContextVar[CallNotes | None] = ContextVar("videobot_call_notes", default=None)
 
 
 @contextmanager
-def noting(record: Callable[[str], None] | None = None) -> Iterator[CallNotes]:
+def noting(
+    record: Callable[[str], None] | None = None,
+    *,
+    idle: Callable[[], None] | None = None,
+    busy: Callable[[], None] | None = None,
+) -> Iterator[CallNotes]:
     """Collect the notes of the call made inside the block; `record` is told of each
-    possible payment as it is noted."""
-    notes = CallNotes() if record is None else CallNotes(record=record)
+    possible payment as it is noted, `idle` and `busy` when the provider's work for the call
+    ends and starts again."""
+    notes = CallNotes()
+    if record is not None:
+        notes.record = record
+    if idle is not None:
+        notes.idle = idle
+    if busy is not None:
+        notes.busy = busy
     token = _current.set(notes)
     try:
         yield notes
@@ -56,6 +73,18 @@ def note_unanswered() -> None:
 def note_resumed() -> None:
     if (notes := _current.get()) is not None:
         notes.resumed += 1
+
+
+def note_provider_idle() -> None:
+    """The provider has finished the work it was given; what is left is ours."""
+    if (notes := _current.get()) is not None:
+        notes.idle()
+
+
+def note_provider_busy() -> None:
+    """The provider is about to be given work (before the request that starts it)."""
+    if (notes := _current.get()) is not None:
+        notes.busy()
 
 
 def note_lost() -> None:

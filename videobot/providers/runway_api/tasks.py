@@ -23,7 +23,14 @@ import runwayml
 
 from videobot.media.files import atomic_output
 from videobot.providers.base import ProviderError, TaskJournal
-from videobot.providers.call_notes import answer_lost, note_lost, note_resumed, note_unanswered
+from videobot.providers.call_notes import (
+    answer_lost,
+    note_lost,
+    note_provider_busy,
+    note_provider_idle,
+    note_resumed,
+    note_unanswered,
+)
 from videobot.providers.faults import RetryPolicy, call_with_retries
 from videobot.providers.runway_api.errors import OutputIncomplete, TaskFailed, classify_runway_error
 from videobot.settings import Settings
@@ -131,6 +138,7 @@ class TaskRunner:
         def create() -> str:
             nonlocal sent
             sent += 1
+            note_provider_busy()
             try:
                 return start()
             except Exception as exc:
@@ -146,6 +154,7 @@ class TaskRunner:
             try:
                 task = self._wait(task_id, charged)
                 ended = True
+                note_provider_idle()  # Runway's work is done; the download is ours
                 outputs = getattr(task, "output", None) or []
                 if not outputs:
                     raise ProviderError(
