@@ -43,8 +43,10 @@ def _make(prefect_server: str, fakes: tuple[FakeOpenAI, FakeRunway], *args: str)
         "OPENAI_TTS_MODEL": "speech-model-under-test",
         "OPENAI_API_KEY": OPENAI_KEY, "OPENAI_BASE_URL": openai.base_url,
         "RUNWAY_API_KEY": FakeRunway.API_KEY, "RUNWAYML_BASE_URL": runway.url,
-        # 30% faults: enough attempts that a call giving up is rare, and no real waiting.
-        "PROVIDER_ATTEMPTS": "8", "PROVIDER_BACKOFF_SECONDS": "0.01",
+        # 30% faults and the most attempts the settings allow, so that a request failing
+        # every attempt is rare enough (0.3^10: 6 in a million; at 8 it was 66, and a video
+        # makes about a hundred requests), and no real waiting.
+        "PROVIDER_ATTEMPTS": "10", "PROVIDER_BACKOFF_SECONDS": "0.01",
         "PROVIDER_BACKOFF_MAX_SECONDS": "0.05", "RUNWAY_POLL_SECONDS": "0.05",
     }
     done = subprocess.run(
