@@ -23,8 +23,8 @@ def _entry(key: str, value: str) -> bytes:
 
 
 def carries(pid: int, key: str, value: str) -> bool:
-    """The process has `key=value` in its environment (False once it is gone or a zombie:
-    a zombie's environment reads empty)."""
+    """The process has `key=value` in its environment (False once it is gone, and already
+    while it exits: see `exited`)."""
     try:
         environ = Path(f"/proc/{pid}/environ").read_bytes()
     except OSError:
@@ -38,11 +38,30 @@ def marked(key: str, value: str) -> set[int]:
             if p.name.isdigit() and carries(int(p.name), key, value)}
 
 
+def exited(pid: int) -> bool:
+    """Every thread of the process has exited, so its files and sockets are closed: it is
+    gone, or only its zombie leader is left. Neither its environment (empty from the moment
+    its memory is released) nor the leader's state tells that: a killed leader may be a
+    zombie while another thread still exits, the sockets they share still open."""
+    try:
+        threads = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return True
+    for tid in threads:
+        try:
+            stat = Path(f"/proc/{pid}/task/{tid}/stat").read_text()
+        except OSError:
+            continue  # that thread is gone
+        if stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X"):
+            return False
+    return True
+
+
 def kill_marked(key: str, value: str, timeout: float = 30) -> set[int]:
     """SIGKILL every process marked `key=value`, as a machine that dies: each is stopped as it
     is found (a stopped process starts and ends none), the listing is read again until it
-    finds no other, then all are killed. Returns the killed pids once none of them runs,
-    their sockets closed."""
+    finds no other, then all are killed. Returns the killed pids once every one of them has
+    exited, its sockets closed."""
     stopped: set[int] = set()
     while found := marked(key, value) - stopped:
         for pid in found:
@@ -52,6 +71,6 @@ def kill_marked(key: str, value: str, timeout: float = 30) -> set[int]:
     for pid in stopped:
         with suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-    wait_for(lambda: not marked(key, value), timeout=timeout,
-             what=f"every process with {key}={value} to die")
+    wait_for(lambda: all(map(exited, stopped)) and not marked(key, value), timeout=timeout,
+             what=f"every process with {key}={value} to exit")
     return stopped
