@@ -41,7 +41,8 @@ from videobot.media.bucket_store import BucketStore
 BUCKET = "videobot-media"
 
 def alive(pid: int) -> bool:
-    """Running: not gone, not a zombie (a zombie's files, sockets among them, are closed)."""
+    """Running: not gone, its leader not a zombie (whether its sockets are closed yet is
+    `tests.processes.exited`)."""
     try:
         os.kill(pid, 0)
         stat = Path(f"/proc/{pid}/stat").read_text()
