@@ -9,13 +9,15 @@ offline providers and a temporary DATA_DIR.
 
 Resume latency: --presses people each send a prompt; once every run is suspended at its script
 gate, each gate's Cancel button is pressed (cancel takes the same path as any decision:
-ownership and gate checks, the claim on the approval row, resume_flow_run; and the resumed run
+ownership and gate checks, the claim on the approval row, the resume; and the resumed run
 ends at once instead of making images). The first half is pressed one at a time, each once the
 run resumed before has ended ("quiet"); the second half 0.3 s apart, while the runs resumed
-before start their processes on the same two cores ("busy"). Two clocks:
-  bot       the bot's own log: callback handler entered -> resume_flow_run returned
+before start their processes on the same two cores ("busy"). Three clocks:
+  bot       the bot's own log: callback handler entered -> the run resumed
   outside   the fake Telegram: update handed to getUpdates -> answerCallbackQuery received
             (includes the long-poll hand-over, the dispatch and the answer itself)
+  prefect   the bot's own log: the part of `bot` spent resuming (the gate service's exchange
+            with Prefect: the run's pause read, the resume)
 
 Burst: the serving process is stopped (runs stay queued on the server: this measures the bot,
 not video making), then --people people each send /start, a prompt and a second prompt at the
@@ -61,6 +63,8 @@ from tests.serving import PrefectServer, Server, prefect_database  # noqa: E402
 from videobot.db.models import VideoJob  # noqa: E402
 
 DECISION_LOG = re.compile(r"Decision cancel at script-1 for job \w+: done=True in ([\d.]+) ms")
+# The gate service's part of it: the exchange with Prefect (read the pause, resume).
+RESUME_LOG = re.compile(r"Resume ([\d.]+) ms")
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -95,9 +99,10 @@ def measure_presses(tg: FakeTelegram, bot: BotProcess, count: int) -> None:
     # Quiet: each press once the previous cancelled run has ended. Busy: 0.3 s apart, while
     # the runs resumed before are still starting their processes (two cores, shared).
     half = len(people) // 2
-    results: dict[str, tuple[list[float], list[float]]] = {}
+    results: dict[str, tuple[list[float], list[float], list[float]]] = {}
     for label, group in (("quiet", people[:half]), ("busy", people[half:])):
         inside_before = len(DECISION_LOG.findall(bot.output()))
+        resumes_before = len(RESUME_LOG.findall(bot.output()))
         outside = []
         for user in group:
             callback = tg.press(user, gates[user], gates[user].button("Cancel"))
@@ -112,13 +117,19 @@ def measure_presses(tg: FakeTelegram, bot: BotProcess, count: int) -> None:
                 )
             else:
                 time.sleep(0.3)
-        time.sleep(1)
+        # Every decision's line, the slowest included (a fixed wait would leave those out).
+        def all_logged(wanted: int = inside_before + len(group)) -> bool:
+            return len(DECISION_LOG.findall(bot.output())) >= wanted
+
+        wait_for(all_logged, timeout=120, what="every decision in the bot's log")
         inside = [float(ms) for ms in DECISION_LOG.findall(bot.output())[inside_before:]]
-        results[label] = (inside, outside)
+        resumes = [float(ms) for ms in RESUME_LOG.findall(bot.output())[resumes_before:]]
+        results[label] = (inside, outside, resumes)
     print("callback update -> resume_flow_run returned:")
-    for label, (inside, outside) in results.items():
+    for label, (inside, outside, resumes) in results.items():
         print(f"  {label}: " + describe("bot", inside))
         print(f"  {label}: " + describe("outside", outside))
+        print(f"  {label}: " + describe("prefect", resumes))
         print(f"  {label}: each (bot, ms): " + " ".join(f"{ms:.0f}" for ms in inside))
 
 

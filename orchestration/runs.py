@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 from uuid import UUID
 
 from prefect import get_client
 from prefect.client.schemas.responses import SetStateStatus
 from prefect.deployments import run_deployment
 from prefect.exceptions import NotPausedError
-from prefect.flow_runs import resume_flow_run
 from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
 from prefect.states import Cancelled, Cancelling, Running, Scheduled
 from prefect.utilities.urls import url_for
@@ -115,6 +114,7 @@ def resume(
     decision: Decision,
     *,
     within: float = 15.0,
+    form_within: float = 10.0,
 ) -> bool:
     """Resume the job's run at gate `stage-attempt` with `decision`; True once resumed.
 
@@ -123,48 +123,72 @@ def resume(
     recorded on the gate row (a run reaching a decided gate replays it without pausing), or
     the run waits at another gate (a later round): that gate is not answered with this.
     NotPausedError when the run has not paused within `within` seconds.
+
+    Prefect records the paused state before it saves the input form (the run-input schema),
+    so a resume in that instant is refused ("Run input schema not found"): tried again for
+    `form_within` seconds, then the decision goes on the gate row (see below).
     """
+    run_input = run_input_of(stage, decision)
     deadline = time.monotonic() + within
+    form_deadline: float | None = None
     while True:
         flow_run_id = store.job(job_id).flow_run_id
         if flow_run_id is None:
             raise LookupError(f"job {short_id(job_id)} has no run to resume")
-        paused_at = pause_key(flow_run_id)
-        if paused_at is not None and paused_at.split("-")[:2] != [stage, str(attempt)]:
+        outcome = _resume_at(flow_run_id, f"{stage}-{attempt}", run_input)
+        if outcome == "resumed":
+            return True
+        if outcome == "elsewhere":
             # Prefect resumes whatever pause the run is in; a decision for a gate the run has
             # left (an older round) would be taken as the current gate's answer.
-            log.warning("Run %s waits at %s, not at %s-%s: the decision is not passed on",
-                        flow_run_id, paused_at, stage, attempt)
+            log.warning("Run %s waits at another gate than %s-%s: the decision is not passed "
+                        "on", flow_run_id, stage, attempt)
             return False
-        try:
-            resume_with(flow_run_id, stage, decision)
-            return True
-        except NotPausedError:
+        if outcome == "not_paused":
             if not waits_at(store, job_id, stage, attempt):
                 return False
             if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
-        except InputFormMissing:
-            # The run's process ended between its two writes (or is still far behind): the
-            # decision goes on the gate row, where the run takes it when it reaches the gate
-            # again, and the run is resumed without input. Writing the form here instead
-            # would make a late save by the run's own process fail (409) and end the run.
-            log.warning("Run %s waits for a decision without its input form; resuming it "
-                        "with the decision on the gate row", flow_run_id)
-            store.record_decision(job_id, stage, attempt, decision)
-            _resume_without_form(flow_run_id)
-            return True
+                raise NotPausedError(f"run {flow_run_id} has not paused at {stage}-{attempt}")
+        else:  # no input form yet
+            form_deadline = form_deadline or time.monotonic() + form_within
+            if time.monotonic() > form_deadline:
+                # The run's process ended between its two writes (or is still far behind):
+                # the decision goes on the gate row, where the run takes it when it reaches
+                # the gate again, and the run is resumed without input. Writing the form here
+                # instead would make a late save by the run's own process fail (409) and end
+                # the run.
+                log.warning("Run %s waits for a decision without its input form; resuming "
+                            "it with the decision on the gate row", flow_run_id)
+                store.record_decision(job_id, stage, attempt, decision)
+                _resume_without_form(flow_run_id)
+                return True
+        time.sleep(0.1)
 
 
-def pause_key(flow_run_id: UUID) -> str | None:
-    """The key of the pause the run is in (`{stage}-{attempt}`, or `…-again-{n}` after a
-    refused decision); None when it is not paused."""
+ResumeOutcome = Literal["resumed", "elsewhere", "not_paused", "no_form"]
+
+
+def _resume_at(flow_run_id: UUID, gate: str, run_input: dict[str, Any]) -> ResumeOutcome:
+    """One try: resume the run if it is paused at `gate` (`{stage}-{attempt}`; a pause after
+    a refused decision is keyed `…-again-{n}`). Prefect's `resume_flow_run` without its own
+    read of the run: the read that finds the pause's key is the one that finds it paused,
+    and the server refuses a run that stopped waiting in between."""
     with get_client(sync_client=True) as client:
         state = client.read_flow_run(flow_run_id).state
-    if state is None or not state.is_paused():
-        return None
-    return state.state_details.pause_key
+        if state is None or not state.is_paused():
+            return "not_paused"
+        key = state.state_details.pause_key or ""
+        if key.split("-")[:2] != gate.split("-"):
+            return "elsewhere"
+        response = client.resume_flow_run(flow_run_id, run_input=run_input)
+    if response.status == SetStateStatus.ABORT:  # it stopped waiting since the read
+        return "not_paused"
+    if response.status != SetStateStatus.REJECT:
+        return "resumed"
+    reason = str(getattr(response.details, "reason", "") or "")
+    if FORM_MISSING in reason.lower():
+        return "no_form"
+    raise RuntimeError(f"run {flow_run_id} could not be resumed: {reason}")
 
 
 def _resume_without_form(flow_run_id: UUID) -> None:
@@ -182,33 +206,6 @@ def _resume_without_form(flow_run_id: UUID) -> None:
         )
     if result.status != SetStateStatus.ACCEPT:
         raise RuntimeError(f"run {flow_run_id} could not be resumed: {result.details}")
-
-
-class InputFormMissing(RuntimeError):
-    """The paused run's input form was not saved within the wait."""
-
-
-def resume_with(
-    flow_run_id: UUID, stage: str, decision: Decision, *, within: float = 10.0
-) -> None:
-    """Resume a paused run with `decision` on the form of the `stage` gate.
-
-    Prefect records the paused state before it saves the input form (the run-input schema),
-    so a resume in that instant is refused ("Run input schema not found"): tried again for
-    `within` seconds, then `InputFormMissing`.
-    """
-    run_input = run_input_of(stage, decision)
-    deadline = time.monotonic() + within
-    while True:
-        try:
-            resume_flow_run(flow_run_id, run_input=run_input)
-            return
-        except RuntimeError as exc:
-            if FORM_MISSING not in str(exc).lower():
-                raise
-            if time.monotonic() > deadline:
-                raise InputFormMissing(f"run {flow_run_id} has no input form") from exc
-        time.sleep(0.1)
 
 
 def live_run(store: JobStore, job_id: UUID, *, other_than: UUID | None = None) -> str | None:

@@ -11,7 +11,6 @@ from videobot.formats import SCENE_COUNT, SCENE_SECONDS, SECTIONS, VideoFormat
 from videobot.media.caption_files import to_ass, to_srt
 from videobot.media.captions import DEFAULT_SIZE, caption_cues
 from videobot.media.files import atomic_output
-from videobot.media.forced_alignment import align_script
 from videobot.media.speech_spans import spread_over_speech
 from videobot.media.word_timings import (
     WordTiming,
@@ -28,6 +27,10 @@ def narration_timings(audio: Path, text: str, language: str = "en") -> list[Word
     sidecar = word_timings_path(audio)
     if sidecar.is_file():
         return read_word_timings(sidecar)
+    # Here, not at the top: alignment loads numpy, which a flow-run process needs only when
+    # a narration came back without its word timings.
+    from videobot.media.forced_alignment import align_script
+
     aligned = align_script(audio, text, language)
     if aligned:
         write_word_timings(sidecar, aligned, source="aligned")

@@ -14,9 +14,6 @@ from videobot.providers.base import (
     Transcriber,
 )
 from videobot.providers.offline.animator import OfflineAnimator
-from videobot.providers.offline.images import OfflineImageMaker
-from videobot.providers.offline.narrator import OfflineNarrator
-from videobot.providers.offline.piper_narrator import PiperNarrator, piper_available
 from videobot.providers.offline.script_writer import OfflineScriptWriter
 from videobot.providers.offline.transcriber import OfflineTranscriber
 from videobot.settings import Settings
@@ -61,7 +58,7 @@ def build_providers(settings: Settings, journal: TaskJournal | None = None) -> P
                                          journal=journal)
 
     images: ImageMaker = (
-        OfflineImageMaker(settings.video_scale) if settings.image_provider == "offline"
+        _offline_images(settings) if settings.image_provider == "offline"
         else openai("OpenAIImageMaker") if settings.image_provider == "openai"
         else runway("RunwayImageMaker")
     )
@@ -83,8 +80,19 @@ def build_providers(settings: Settings, journal: TaskJournal | None = None) -> P
     )
 
 
+# The offline image maker and narrators load numpy: imported only when chosen, so that a
+# flow-run process with paid providers (one starts at every resume) does without it.
+def _offline_images(settings: Settings) -> ImageMaker:
+    from videobot.providers.offline.images import OfflineImageMaker
+
+    return OfflineImageMaker(settings.video_scale)
+
+
 def _offline_narrator(settings: Settings) -> Narrator:
     """espeak-ng, with Piper's neural voice in front of it for English when it is installed."""
+    from videobot.providers.offline.narrator import OfflineNarrator
+    from videobot.providers.offline.piper_narrator import PiperNarrator, piper_available
+
     espeak = OfflineNarrator(words_per_minute=settings.offline_voice_speed_wpm)
     if settings.offline_voice_engine == "piper" and piper_available():
         return PiperNarrator(espeak, words_per_minute=settings.offline_voice_speed_wpm)

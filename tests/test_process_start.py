@@ -1,0 +1,32 @@
+"""A flow-run process starts at every resume: what it loads before its first task counts."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+PAID_PROVIDERS = {
+    "SCRIPT_PROVIDER": "openai", "IMAGE_PROVIDER": "runway", "VIDEO_PROVIDER": "runway",
+    "TTS_PROVIDER": "runway", "STT_PROVIDER": "openai",
+    "OPENAI_API_KEY": "sk-test", "RUNWAYML_API_SECRET": "key_test",
+}
+
+
+def test_a_flow_run_process_with_paid_providers_starts_without_numpy(tmp_path: Path) -> None:
+    """The flows and the providers a paid configuration builds leave numpy (~0.15 s to
+    import) to the steps that compute on audio or draw pictures offline."""
+    check = (
+        "import sys; import flows.make_video, flows.rerun_stage; "
+        "from videobot.providers.registry import build_providers; "
+        "from videobot.settings import get_settings; build_providers(get_settings()); "
+        "print(sorted(m for m in ('numpy', 'scipy') if m in sys.modules))"
+    )
+    env = {**os.environ, **PAID_PROVIDERS, "DATA_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", check], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["[]"]
