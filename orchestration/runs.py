@@ -177,8 +177,8 @@ def _resume_at(flow_run_id: UUID, gate: str, run_input: dict[str, Any]) -> Resum
         state = client.read_flow_run(flow_run_id).state
         if state is None or not state.is_paused():
             return "not_paused"
-        key = state.state_details.pause_key or ""
-        if key.split("-")[:2] != gate.split("-"):
+        key = state.state_details.pause_key
+        if key is not None and key.split("-")[:2] != gate.split("-"):
             return "elsewhere"
         response = client.resume_flow_run(flow_run_id, run_input=run_input)
     if response.status == SetStateStatus.ABORT:  # it stopped waiting since the read
