@@ -125,7 +125,7 @@ def measure_presses(tg: FakeTelegram, bot: BotProcess, count: int) -> None:
         inside = [float(ms) for ms in DECISION_LOG.findall(bot.output())[inside_before:]]
         resumes = [float(ms) for ms in RESUME_LOG.findall(bot.output())[resumes_before:]]
         results[label] = (inside, outside, resumes)
-    print("callback update -> resume_flow_run returned:")
+    print("callback update -> the run resumed:")
     for label, (inside, outside, resumes) in results.items():
         print(f"  {label}: " + describe("bot", inside))
         print(f"  {label}: " + describe("outside", outside))
