@@ -100,6 +100,8 @@ def worker_environment(settings: Settings) -> dict[str, str]:
     """The worker's environment, which its flow-run processes inherit."""
     env = dict(os.environ)
     env.setdefault("VIDEOBOT_HOME", str(REPO))  # prefect.yaml's pull step goes there
+    # prefect.yaml's run command is `python -m prefect.engine`: this interpreter's.
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     env.setdefault("PREFECT_WORKER_QUERY_SECONDS", f"{settings.worker_poll_seconds:g}")
     env.setdefault("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "30")
     env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")

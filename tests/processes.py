@@ -32,6 +32,15 @@ def carries(pid: int, key: str, value: str) -> bool:
     return _entry(key, value) in b"\0" + environ
 
 
+def has_variable(pid: int, key: str) -> bool:
+    """The process has `key` in its environment, whatever its value."""
+    try:
+        environ = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return False
+    return f"\0{key}=".encode() in b"\0" + environ
+
+
 def marked(key: str, value: str) -> set[int]:
     """Every live process with `key=value` in its environment."""
     return {int(p.name) for p in Path("/proc").iterdir()

@@ -26,6 +26,7 @@ from prefect.deployments import run_deployment
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from orchestration.crash_recovery import RETRY_STATE_NAME
+from orchestration.runs import cancel_run
 from tests.fakes.runway_tasks import FakeTask
 from tests.helpers import wait_for
 from tests.pool import (
@@ -38,12 +39,17 @@ from tests.pool import (
     running_on,
     started,
 )
+from tests.processes import has_variable
 from tests.serving import REPO
 from tests.test_flow import ONE_VIDEO_CALLS
 from tests.test_media_store import S3_ENV
 from videobot.db.models import utcnow
 
 JOBS, CAP = 5, 2
+# Prefect's process worker, given no run command, starts a run through its workspace
+# supervisor (prefect.runner._workspace_supervisor), which sets this variable for the engine
+# it then execs in the same process.
+SUPERVISOR_MARK = "PREFECT__FLOW_ENTRYPOINT"
 
 
 class WorkingJobs(threading.Thread):
@@ -102,6 +108,7 @@ class Scenario:
     most_processes: int
     back_after: float  # seconds from the kill to the lost run running on the survivor
     killed_at: datetime
+    supervised: bool  # the lost run's process went through Prefect's workspace supervisor
 
 
 def written_ahead(pool: Pool) -> bool:
@@ -128,6 +135,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
         lost_job, pid = wait_for(lambda: making_clips(pool, jobs), timeout=600,
                                  what="a job making its clips")
         killed, survivor = (first, second) if first.owns(pid) else (second, first)
+        supervised = has_variable(pid, SUPERVISOR_MARK)
         # The kill falls outside every create's window between Runway's answer and its record
         # (the journal's known limit): new creates wait, and those already answered are
         # written ahead first.
@@ -150,7 +158,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
         sampler.stop()
         print(f"lost run running again after {back_after:.1f} s; {sampler.samples} samples")
         yield Scenario(pool, jobs, killed, survivor, lost_job, sampler.most,
-                       sampler.most_processes, back_after, killed_when)
+                       sampler.most_processes, back_after, killed_when, supervised)
 
 
 def test_five_jobs_spread_over_both_workers_are_delivered(scenario: Scenario) -> None:
@@ -159,6 +167,13 @@ def test_five_jobs_spread_over_both_workers_are_delivered(scenario: Scenario) ->
     assert [pool.store.job(j).status for j in scenario.jobs] == ["delivered"] * JOBS
     for worker in (scenario.killed, scenario.survivor):
         assert any(worker.ran(run) for run in scenario.jobs.values()), worker.name
+
+
+def test_a_run_on_the_pool_is_one_interpreter(scenario: Scenario) -> None:
+    """prefect.yaml gives the pool's runs their command: each run (and each resume) starts
+    the engine directly, not a supervisor interpreter that imports Prefect first and then
+    execs the engine to import it again."""
+    assert not scenario.supervised
 
 
 def test_never_more_jobs_work_at_once_than_the_cap(scenario: Scenario) -> None:
@@ -253,6 +268,28 @@ def test_cleanup_on_the_pool_empties_the_jobs_prefix(scenario: Scenario) -> None
     assert pool.bucket.keys(str(old)) == []
     assert (pool.store.job(old).media_removed_bytes or 0) > 0
     assert {job: pool.bucket.keys(str(job)) for job in others} == kept
+
+
+def test_a_job_cancelled_on_the_pool_stops_its_runway_tasks(scenario: Scenario) -> None:
+    """Cancelling a run on the pool (as /cancel does) while ten long clips run: the run ends
+    Cancelled and the worker's cancellation hook cancels every task Runway made for the job;
+    no clip is in the ledger."""
+    pool = scenario.pool
+    pool.runway.task_seconds = {"video": 120.0}
+    made = len(pool.runway.created("video"))
+    job, run = pool.submit("How glaciers move")
+    wait_for(lambda: len(pool.store.open_tasks(f"{job}/clips")) == 10, timeout=300,
+             what="ten clip tasks in flight")
+    with temporary_settings({PREFECT_API_URL: pool.api_url}):
+        cancel_run(run, reason="cancelled in the chat")
+    pool.store.update_job(job, status="cancelled", stage="cancelled")
+    assert pool.states(run)[-1][0] == "Cancelled"
+    assert len(pool.runway.created("video")[made:]) == 10
+    # Prefect's worker stops the run's process (SIGTERM, then SIGKILL after its 30 s grace)
+    # before it runs the cancellation hook.
+    wait_for(lambda: all(t.cancelled for t in pool.runway.created("video")[made:]),
+             timeout=90, what="the tasks cancelled")
+    assert "clips" not in pool.store.call_counts(job)
 
 
 def test_a_worker_says_which_shared_service_it_cannot_reach(
