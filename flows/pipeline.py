@@ -12,7 +12,7 @@ from uuid import UUID
 
 from prefect import get_run_logger, unmapped
 from prefect.context import FlowRunContext
-from prefect.exceptions import Abort, FlowPauseTimeout
+from prefect.exceptions import Abort, FlowPauseTimeout, TerminationSignal
 from prefect.settings import get_current_settings
 from prefect.states import Cancelled, State
 
@@ -29,6 +29,7 @@ from videobot.db.models import JobStatus
 from videobot.formats import SECTION_NAMES
 from videobot.ledger import short_reason
 from videobot.naming import short_id
+from videobot.providers.stopping import stop_waiting
 
 
 def attach_run(job_id: UUID) -> None:
@@ -131,6 +132,11 @@ def _carry_on(job_id: UUID, channel: str, auto_approve: bool) -> str | State:
         store.update_job(job_id, status=JobStatus.CANCELLED, stage="cancelled")
         notify(job_id, channel, "Cancelled.")
         return Cancelled(message="cancelled at the gate")
+    except TerminationSignal:
+        # The run is cancelled or its process stopped: the task threads' provider waits end
+        # now, so the process exits and its runner can stop the provider's work at once.
+        stop_waiting()
+        raise
     except Superseded as superseded:
         # A newer attempt of this run works on the job: this process ends without a state of
         # its own (Prefect's Abort leaves the run's state to that attempt) and changes nothing.

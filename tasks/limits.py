@@ -23,6 +23,7 @@ from videobot.db.models import JobStatus
 from videobot.formats import VideoFormat
 from videobot.ledger import Expected, adopt, metered
 from videobot.providers.base import Usage
+from videobot.providers.stopping import ensure_not_stopping
 from videobot.settings import Settings
 
 __all__ = [
@@ -183,6 +184,7 @@ def paid_call(
     it serves. A job cancelled meanwhile makes no new call: `JobEnded` instead."""
     store = runtime().store
     with provider_slot(provider) as slot:
+        ensure_not_stopping()  # the run is being stopped: its job may not be marked yet
         if store.job(job_id).status in (JobStatus.CANCELLED, JobStatus.EXPIRED):
             raise JobEnded(f"job {job_id} has ended")
         ensure_ours(job_id)

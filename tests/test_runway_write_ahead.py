@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
+import textwrap
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -19,10 +22,11 @@ from tasks.runtime import runtime
 from tests.fakes.runway_kit import FakeTime, still
 from tests.fakes.runway_server import FakeRunway
 from tests.helpers import new_job, wait_for
-from tests.serving import Server
+from tests.serving import REPO, Server
 from tests.test_flow import ONE_VIDEO_CALLS
 from videobot.formats import VideoFormat
 from videobot.providers.runway_api import RunwayAnimator, build_download_client, build_runway_client
+from videobot.providers.stopping import ProcessStopping
 from videobot.settings import Settings
 
 
@@ -104,6 +108,56 @@ def test_a_clip_lost_before_it_was_kept_is_fetched_again_from_its_task(
     assert again.request_id == first.request_id and again.attempts == 0
 
 
+def test_a_wait_ended_by_a_stopping_process_leaves_its_task_running_and_recorded(
+    runway: FakeRunway, tmp_path: Path
+) -> None:
+    """The process is told to stop while its clip renders: the wait ends (ProcessStopping)
+    with the task neither cancelled nor forgotten, its record left for the cancellation hook
+    (a cancelled run) or the run's next attempt (any other stop)."""
+    store = runtime().store
+    out = tmp_path / "clips" / "scene-04-r1.mp4"
+    image = still(tmp_path / "still.png", VideoFormat.LANDSCAPE)
+
+    def stopping(seconds: float) -> None:
+        raise ProcessStopping("the process is stopping")
+
+    with ExitStack() as stack:
+        animator = _animator(runway, tmp_path / "data", stack)
+        animator.tasks.sleep = stopping
+        with pytest.raises(ProcessStopping):
+            animator.animate(image, "pan right", 5, VideoFormat.LANDSCAPE, out)
+    [task] = runway.created("video")
+    assert not task.cancelled and runway.calls("DELETE") == []
+    assert store.open_task(str(out)) == task.id
+
+
+def test_once_the_process_is_stopping_waits_end_and_no_call_starts() -> None:
+    """`stop_waiting` (called on Prefect's termination signal) ends a provider's sleep at
+    once, and later ones and new calls raise instead of starting. In a process of its own:
+    the flag is for the whole process."""
+    script = textwrap.dedent("""
+        import threading, time
+        from videobot.providers.stopping import (
+            ProcessStopping, ensure_not_stopping, stop_waiting, stoppable_sleep)
+        ensure_not_stopping()
+        stoppable_sleep(0.01)
+        threading.Timer(0.1, stop_waiting).start()
+        started = time.monotonic()
+        try:
+            stoppable_sleep(600)
+        except ProcessStopping:
+            print("woke", time.monotonic() - started < 60)
+        for step in (lambda: stoppable_sleep(0), ensure_not_stopping):
+            try:
+                step()
+            except ProcessStopping:
+                print("refused")
+    """)
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True,
+                          text=True, timeout=120)
+    assert done.stdout.split() == ["woke", "True", "refused", "refused"], done.stderr
+
+
 @pytest.fixture(scope="module")
 def runway_served(prefect_server: str) -> Iterator[tuple[FakeRunway, Server]]:
     """The deployments served with Runway (a fake on 127.0.0.1) animating the clips."""
@@ -160,9 +214,9 @@ def test_a_run_killed_mid_clips_pays_for_ten_runway_tasks(
 def test_cancel_mid_clips_deletes_the_runway_tasks(
     runway_served: tuple[FakeRunway, Server],
 ) -> None:
-    """Cancelling the run (as /cancel does) while ten 60-second clips run: the run ends
-    Cancelled, its process is stopped, and all ten tasks are cancelled on Runway; none is in
-    the ledger and none is left open."""
+    """Cancelling the run (as /cancel does) while ten 60-second clips run: the run's process
+    stops at once and the run ends Cancelled, and all ten tasks are cancelled on Runway; none
+    is in the ledger and none is left open."""
     fake, _ = runway_served
     store = runtime().store
     job_id = _clips_in_flight(fake, 60.0, "How octopuses change colour")
@@ -171,7 +225,12 @@ def test_cancel_mid_clips_deletes_the_runway_tasks(
     cancel_run(run_id, reason="cancelled in the chat")
     store.update_job(job_id, status="cancelled", stage="cancelled")
     with get_client(sync_client=True) as client:
-        assert client.read_flow_run(run_id).state.type.value == "CANCELLED"
+        final = client.read_flow_run(run_id).state
+    assert final.type.value == "CANCELLED"
+    # Ended by the run's process and its runner, not set by cancel_run's fallback after 20 s:
+    # the process stopped polling Runway when told to stop, rather than polling on until
+    # Prefect killed it after its 30 s grace (the runner runs the hook only then).
+    assert final.message != "cancelled in the chat", "the run had to be set Cancelled"
     mine = fake.created("video")[-10:]
     wait_for(lambda: all(t.cancelled for t in mine), timeout=60, what="the tasks cancelled")
     assert store.open_tasks(str(runtime().media.job_dir(job_id))) == []

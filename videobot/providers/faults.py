@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import random
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
 
 from videobot.providers.base import ProviderError
+from videobot.providers.stopping import stoppable_sleep
 
 T = TypeVar("T")
 
@@ -72,7 +72,7 @@ def call_with_retries(
     classify: Callable[[Exception], Classified],
     policy: RetryPolicy,
     *,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] = stoppable_sleep,
     rng: Callable[[], float] = random.random,
 ) -> tuple[T, int]:
     """The call's result and how many attempts it took; a ProviderError when it gives up."""

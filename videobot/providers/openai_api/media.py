@@ -8,7 +8,6 @@ import binascii
 import io
 import logging
 import tempfile
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from videobot.providers.base import ProviderError, Reference, Transcript, Usage
 from videobot.providers.faults import call_with_retries
 from videobot.providers.openai_api.client import build_openai_client, quick_timeout, retry_policy
 from videobot.providers.openai_api.errors import UnexpectedReply, classify_openai_error
+from videobot.providers.stopping import stoppable_sleep
 from videobot.requests import LANGUAGES, detect_language
 from videobot.settings import Settings
 from videobot.style import StyleSheet, image_prompt
@@ -52,7 +52,8 @@ class _OpenAIProvider:
     name = "openai"
 
     def __init__(
-        self, settings: Settings, client: openai.OpenAI | None = None, *, sleep: Sleep = time.sleep
+        self, settings: Settings, client: openai.OpenAI | None = None, *,
+        sleep: Sleep = stoppable_sleep,
     ) -> None:
         self.settings = settings
         self.client = client or build_openai_client(settings)

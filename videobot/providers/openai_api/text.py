@@ -14,7 +14,6 @@ request, up to `llm_output_attempts` times.
 from __future__ import annotations
 
 import functools
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Generic, Protocol, TypeVar
@@ -30,6 +29,7 @@ from videobot.providers.openai_api.client import build_openai_client, retry_poli
 from videobot.providers.openai_api.endpoint_name import model_server_name
 from videobot.providers.openai_api.errors import classify_openai_error
 from videobot.providers.openai_api.json_reply import describe_error, parse_json_reply
+from videobot.providers.stopping import stoppable_sleep
 from videobot.script import MotionPlan, Script, SegmentPlan
 from videobot.settings import Settings
 
@@ -59,7 +59,7 @@ class OpenAIScriptWriter:
         settings: Settings,
         client: openai.OpenAI | None = None,
         *,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = stoppable_sleep,
     ) -> None:
         self.settings = settings
         self.client = client or build_openai_client(settings)

@@ -38,6 +38,7 @@ from videobot.providers.runway_api.ratios import (
     video_credits_per_second,
 )
 from videobot.providers.runway_api.tasks import PollPolicy, TaskOutcome, TaskRunner, retry_policy
+from videobot.providers.stopping import stoppable_sleep
 from videobot.settings import Settings
 from videobot.style import StyleSheet, image_prompt
 
@@ -59,7 +60,7 @@ class RunwayProvider:
         downloads: httpx.Client,
         settings: Settings,
         *,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = stoppable_sleep,
         clock: Callable[[], float] = time.monotonic,
         journal: TaskJournal | None = None,
     ) -> None:

@@ -28,6 +28,7 @@ from videobot.media.files import atomic_output
 from videobot.providers.base import ProviderError, TaskJournal, Usage
 from videobot.providers.runway_api.media import RunwayProvider
 from videobot.providers.runway_api.tasks import TaskOutcome
+from videobot.providers.stopping import stoppable_sleep
 from videobot.settings import ConfigurationError, Settings
 
 log = logging.getLogger(__name__)
@@ -128,7 +129,7 @@ class RunwayNarrator(RunwayProvider):
         downloads: httpx.Client,
         settings: Settings,
         *,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = stoppable_sleep,
         clock: Callable[[], float] = time.monotonic,
         journal: TaskJournal | None = None,
     ) -> None:

@@ -33,6 +33,7 @@ from videobot.providers.call_notes import (
 )
 from videobot.providers.faults import RetryPolicy, call_with_retries
 from videobot.providers.runway_api.errors import OutputIncomplete, TaskFailed, classify_runway_error
+from videobot.providers.stopping import stoppable_sleep
 from videobot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,7 @@ class TaskRunner:
         retry: RetryPolicy,
         poll: PollPolicy,
         *,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = stoppable_sleep,
         clock: Callable[[], float] = time.monotonic,
         journal: TaskJournal | None = None,
     ) -> None:
