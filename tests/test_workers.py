@@ -132,6 +132,10 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
         jobs = dict(pool.submit(prompt) for prompt in PROMPTS)
         sampler = WorkingJobs(pool, jobs)
         sampler.start()
+        # Two jobs work at once before the kill: a job that reaches its clips before a second
+        # one has taken a slot would leave the cap never reached (the dead run's slot stays
+        # taken until its lease expires, while the rest run one at a time).
+        wait_for(lambda: sampler.most == CAP, timeout=600, what="two jobs working at once")
         lost_job, pid = wait_for(lambda: making_clips(pool, jobs), timeout=600,
                                  what="a job making its clips")
         killed, survivor = (first, second) if first.owns(pid) else (second, first)
