@@ -22,23 +22,24 @@ def _entry(key: str, value: str) -> bytes:
     return f"\0{key}={value}\0".encode()
 
 
+def _environment(pid: int) -> bytes:
+    """The process's environment, each entry between NULs (empty once it is gone, and
+    already while it exits: see `exited`)."""
+    try:
+        return b"\0" + Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return b""
+
+
 def carries(pid: int, key: str, value: str) -> bool:
     """The process has `key=value` in its environment (False once it is gone, and already
     while it exits: see `exited`)."""
-    try:
-        environ = Path(f"/proc/{pid}/environ").read_bytes()
-    except OSError:
-        return False
-    return _entry(key, value) in b"\0" + environ
+    return _entry(key, value) in _environment(pid)
 
 
 def has_variable(pid: int, key: str) -> bool:
     """The process has `key` in its environment, whatever its value."""
-    try:
-        environ = Path(f"/proc/{pid}/environ").read_bytes()
-    except OSError:
-        return False
-    return f"\0{key}=".encode() in b"\0" + environ
+    return f"\0{key}=".encode() in _environment(pid)
 
 
 def marked(key: str, value: str) -> set[int]:
