@@ -13,6 +13,9 @@ from uuid import UUID
 if TYPE_CHECKING:
     from prefect.client.schemas.responses import GlobalConcurrencyLimitResponse
 
+    from tests.fakes.runway_server import FakeRunway
+    from tests.fakes.runway_tasks import FakeTask
+
 T = TypeVar("T")
 
 # What the tests that kill a run's machine give for LOST_RUN_SECONDS: one heartbeat (every
@@ -37,6 +40,19 @@ def wait_for(
         time.sleep(0.2)
     seen = f"; seen: {explain()}" if explain is not None else ""
     raise AssertionError(f"timed out after {timeout} s waiting for {what}{seen}")
+
+
+def written_ahead_or_fetched(
+    open_tasks: list[tuple[str, str, str]], runway: FakeRunway, tasks: list[FakeTask]
+) -> bool:
+    """Each of `tasks` (made on the fake Runway) is recorded open in the journal, or done and
+    its output downloaded already: a kill now falls outside every create's window between
+    Runway's answer and its record (the journal's known limit). On a busy machine the first
+    clip may end before the last task is made, so "all ten open" may never be seen."""
+    journaled = {task_id for _, _, task_id in open_tasks}
+    fetched = {r.path.rsplit("/", 1)[-1].split(".")[0]
+               for r in runway.calls("GET", "/outputs/") if r.status == 200}
+    return bool(journaled) and all(t.id in journaled | fetched for t in tasks)
 
 
 def new_job(prompt: str = "How volcanoes work", fmt: str = "16:9", language: str = "en") -> UUID:

@@ -21,7 +21,7 @@ from orchestration.crash_recovery import RETRY_STATE_NAME
 from tasks.limits import JOB_LEASE_SECONDS
 from tasks.slot_reconciliation import LEASE_SWEEP_SECONDS
 from tests.fakes.runway_server import FakeRunway
-from tests.helpers import LOST_RUN_SECONDS, wait_for
+from tests.helpers import LOST_RUN_SECONDS, wait_for, written_ahead_or_fetched
 from tests.processes import kill_marked
 from tests.serving import REPO, free_port
 from videobot.db.engine import Database
@@ -99,12 +99,6 @@ def _submit(store: JobStore, prompt: str) -> UUID:
     return job_id
 
 
-def _written_ahead_or_fetched(store: JobStore, runway: FakeRunway, job: UUID) -> bool:
-    journaled = {task_id for _, _, task_id in store.open_tasks(str(job))}
-    fetched = {r.path.rsplit("/", 1)[-1].split(".")[0] for r in runway.calls("GET", "/outputs/")}
-    return bool(journaled) and all(t.id in journaled | fetched for t in runway.created("video"))
-
-
 def test_a_run_left_running_by_a_killed_stack_is_retried_and_finishes(
     stack: tuple[Stack, FakeRunway, JobStore],
 ) -> None:
@@ -119,11 +113,9 @@ def test_a_run_left_running_by_a_killed_stack_is_retried_and_finishes(
         first = _submit(store, "How glaciers carve valleys")
         wait_for(lambda: len(runway.created("video")) == 10, timeout=240,
                  what="ten clip tasks on Runway")
-        # The kill falls outside every create's window between Runway's answer and its record
-        # (the journal's known limit): each task is written ahead (journal keys are media
-        # store keys, `<job>/clips/...`), or done and downloaded already (on a busy machine
-        # the first may end before the last is created).
-        wait_for(lambda: _written_ahead_or_fetched(store, runway, first), timeout=60,
+        # Journal keys are media store keys, `<job>/clips/...`.
+        wait_for(lambda: written_ahead_or_fetched(store.open_tasks(str(first)), runway,
+                                                  runway.created("video")), timeout=60,
                  what="the ten tasks written ahead")
         up.kill_everything()
         killed = time.monotonic()

@@ -21,7 +21,7 @@ from orchestration.runs import cancel_run
 from tasks.runtime import runtime
 from tests.fakes.runway_kit import FakeTime, still
 from tests.fakes.runway_server import FakeRunway
-from tests.helpers import new_job, wait_for
+from tests.helpers import new_job, wait_for, written_ahead_or_fetched
 from tests.serving import REPO, Server
 from tests.test_flow import ONE_VIDEO_CALLS
 from videobot.formats import VideoFormat
@@ -186,8 +186,9 @@ def _clips_in_flight(fake: FakeRunway, task_seconds: float, prompt: str) -> UUID
     # Written ahead: a task Runway made whose id the process had no time to record is a
     # create whose answer was lost (the ledger counts it as possibly paid).
     job_dir = str(runtime().media.job_dir(job_id))
-    wait_for(lambda: len(runtime().store.open_tasks(job_dir)) == 10, timeout=60,
-             what="the ten tasks written ahead")
+    mine = fake.created("video")[before:]
+    wait_for(lambda: written_ahead_or_fetched(runtime().store.open_tasks(job_dir), fake, mine),
+             timeout=60, what="the ten tasks written ahead")
     return job_id
 
 
