@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import subprocess
+import sys
+import textwrap
 import wave
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +16,7 @@ import pytest
 from PIL import Image
 
 from tests.fakes.openai_server import FakeOpenAI
+from tests.serving import REPO
 from tests.test_openai_providers import KEY, settings_for
 from videobot.formats import VideoFormat
 from videobot.media.ffmpeg import ffmpeg_exe
@@ -43,6 +46,37 @@ def test_dropped_connection_is_retried(fake: FakeOpenAI, tmp_path: Path) -> None
         "a volcano", "", 0, VideoFormat.SQUARE, tmp_path / "a.png"
     )
     assert usage.attempts == 2 and (tmp_path / "a.png").is_file()
+
+
+def test_a_stopping_process_does_not_wait_for_an_image_being_drawn(tmp_path: Path) -> None:
+    """Told to stop (a cancelled run) while OpenAI draws an image, the call ends at once with
+    ProcessStopping: the request is left to end with the process, not waited for until its
+    read timeout (here 60 s), and it is not sent again. In a process of its own: the stop is
+    for the whole process."""
+    script = textwrap.dedent(f"""
+        import threading, time
+        from pathlib import Path
+        from tests.fakes.openai_server import FakeOpenAI
+        from tests.test_openai_providers import settings_for
+        from videobot.formats import VideoFormat
+        from videobot.providers.openai_api import OpenAIImageMaker
+        from videobot.providers.stopping import ProcessStopping, stop_waiting
+        with FakeOpenAI() as fake:
+            fake.delay("images/generations", 600)
+            maker = OpenAIImageMaker(settings_for(fake, provider_timeout_seconds=60))
+            threading.Timer(1.0, stop_waiting).start()
+            started = time.monotonic()
+            try:
+                maker.make_image("a volcano", "", 0, VideoFormat.SQUARE,
+                                 Path({str(tmp_path / "a.png")!r}))
+            except ProcessStopping:
+                print("stopped", time.monotonic() - started < 30,
+                      len(fake.requests_to("images/generations")))
+    """)
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True,
+                          text=True, timeout=240)
+    assert done.stdout.split() == ["stopped", "True", "1"], done.stderr
+    assert not (tmp_path / "a.png").exists()
 
 
 def test_out_of_quota_429_is_permanent(fake: FakeOpenAI, tmp_path: Path) -> None:

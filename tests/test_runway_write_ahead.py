@@ -1,4 +1,5 @@
-"""Runway tasks written ahead: a task a dead process left running is taken up, not paid again."""
+"""What a run's process leaves when it dies or stops mid-call: Runway tasks written ahead are
+taken up by the next attempt or cancelled, not paid again; an OpenAI request is not waited for."""
 
 from __future__ import annotations
 
@@ -19,11 +20,13 @@ from pydantic import SecretStr
 
 from orchestration.runs import cancel_run
 from tasks.runtime import runtime
+from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.runway_kit import FakeTime, still
 from tests.fakes.runway_server import FakeRunway
 from tests.helpers import new_job, wait_for, written_ahead_or_fetched
 from tests.serving import REPO, Server
 from tests.test_flow import ONE_VIDEO_CALLS
+from tests.test_flow_providers import OPENAI_KEY
 from videobot.formats import VideoFormat
 from videobot.providers.runway_api import RunwayAnimator, build_download_client, build_runway_client
 from videobot.providers.stopping import ProcessStopping
@@ -159,10 +162,21 @@ def test_once_the_process_is_stopping_waits_end_and_no_call_starts() -> None:
 
 
 @pytest.fixture(scope="module")
-def runway_served(prefect_server: str) -> Iterator[tuple[FakeRunway, Server]]:
-    """The deployments served with Runway (a fake on 127.0.0.1) animating the clips."""
+def openai_images() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI(api_key=OPENAI_KEY) as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def runway_served(
+    prefect_server: str, openai_images: FakeOpenAI
+) -> Iterator[tuple[FakeRunway, Server]]:
+    """The deployments served with OpenAI drawing the pictures and Runway animating the clips
+    (fakes on 127.0.0.1)."""
     with FakeRunway() as fake:
         server = Server(prefect_server, env={
+            "IMAGE_PROVIDER": "openai", "OPENAI_API_KEY": OPENAI_KEY,
+            "OPENAI_BASE_URL": openai_images.base_url,
             "VIDEO_PROVIDER": "runway", "RUNWAY_API_KEY": FakeRunway.API_KEY,
             "RUNWAYML_BASE_URL": fake.url, "RUNWAY_POLL_SECONDS": "0.2",
             "RUNWAY_CONCURRENCY": "20",
@@ -236,3 +250,31 @@ def test_cancel_mid_clips_deletes_the_runway_tasks(
     wait_for(lambda: all(t.cancelled for t in mine), timeout=60, what="the tasks cancelled")
     assert store.open_tasks(str(runtime().media.job_dir(job_id))) == []
     assert "clips" not in store.call_counts(job_id)
+
+
+def test_cancel_while_a_picture_is_drawn_does_not_wait_for_it(
+    runway_served: tuple[FakeRunway, Server], openai_images: FakeOpenAI,
+) -> None:
+    """Cancelling while OpenAI draws the first picture (an answer minutes away): the run's
+    process does not wait for it, the run ends Cancelled through its runner, and the request
+    is in the ledger as possibly paid, since OpenAI may bill it."""
+    store = runtime().store
+    asked = len(openai_images.requests_to("images/generations"))
+    openai_images.delay("images/generations", 600)
+    job_id = new_job("How snowflakes form")
+    run_deployment("make-video/make-video",
+                   parameters={"job_id": str(job_id), "auto_approve": True}, timeout=0)
+    wait_for(lambda: len(openai_images.requests_to("images/generations")) > asked,
+             timeout=240, what="the first picture asked for")
+    run_id = store.job(job_id).flow_run_id
+    assert run_id is not None
+    cancel_run(run_id, reason="cancelled in the chat")
+    store.update_job(job_id, status="cancelled", stage="cancelled")
+    with get_client(sync_client=True) as client:
+        final = client.read_flow_run(run_id).state
+    assert final.type.value == "CANCELLED"
+    assert final.message != "cancelled in the chat", "the run had to be set Cancelled"
+    wait_for(lambda: [c.outcome for c in store.calls(job_id, "images")] == ["possibly_paid"],
+             timeout=60, what="the picture asked for in the ledger as possibly paid",
+             explain=lambda: str([c.outcome for c in store.calls(job_id, "images")]))
+    assert len(openai_images.requests_to("images/generations")) == asked + 1

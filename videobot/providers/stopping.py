@@ -8,13 +8,23 @@ the cancellation hook that stops the provider's work. So the flows call `stop_wa
 that signal, and every provider wait sleeps here: it ends at once with `ProcessStopping`. No
 new paid call starts either (`ensure_not_stopping`): a thread that was waiting for a provider
 slot would otherwise take the slot a stopped wait gives back and pay for a call no one wants.
+An HTTP request that cannot be interrupted and whose answer no one will need once the process
+stops (an OpenAI image being drawn, for up to its read timeout) is waited for through
+`unless_stopping`, which leaves it to end with the process.
 """
 
 from __future__ import annotations
 
+import contextvars
 import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 _stopping = threading.Event()
+_lock = threading.Lock()
+_waiting: set[threading.Event] = set()  # woken by `stop_waiting`
 
 
 class ProcessStopping(BaseException):
@@ -29,7 +39,10 @@ class ProcessStopping(BaseException):
 
 def stop_waiting() -> None:
     """Every provider wait of this process, now and later, ends with `ProcessStopping`."""
-    _stopping.set()
+    with _lock:
+        _stopping.set()
+        for waiting in _waiting:
+            waiting.set()
 
 
 def stoppable_sleep(seconds: float) -> None:
@@ -42,3 +55,40 @@ def ensure_not_stopping() -> None:
     """Raise `ProcessStopping` when the process is stopping: no new provider call starts."""
     if _stopping.is_set():
         raise ProcessStopping("the process is stopping")
+
+
+def unless_stopping(call: Callable[[], T]) -> T:
+    """`call()`'s result (or its exception), waited for only until the process is told to
+    stop: then `ProcessStopping`, and the call goes on in a daemon thread that ends with the
+    process. For a request whose outcome no one needs once the run stops: what it may have
+    cost is for the ledger's write-ahead intent, which the cancellation hook settles."""
+    woken = threading.Event()
+    outcome: list[tuple[bool, object]] = []
+
+    def run() -> None:
+        try:
+            outcome.append((True, call()))
+        except BaseException as exc:  # handed to the waiting thread, raised there
+            outcome.append((False, exc))
+        finally:
+            woken.set()
+
+    with _lock:
+        ensure_not_stopping()
+        _waiting.add(woken)
+    try:
+        # The call runs in the caller's context: notes and logs go where the caller's would.
+        context = contextvars.copy_context()
+        threading.Thread(target=context.run, args=(run,), name="provider-request",
+                         daemon=True).start()
+        woken.wait()
+    finally:
+        with _lock:
+            _waiting.discard(woken)
+    if not outcome:
+        raise ProcessStopping("the process is stopping")
+    ok, value = outcome[0]
+    if not ok:
+        assert isinstance(value, BaseException)
+        raise value
+    return value  # type: ignore[return-value]

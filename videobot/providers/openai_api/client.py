@@ -12,6 +12,7 @@ import openai
 from videobot.providers.base import ProviderError
 from videobot.providers.call_notes import answer_lost, note_unanswered
 from videobot.providers.faults import RetryPolicy
+from videobot.providers.stopping import unless_stopping
 from videobot.settings import Settings
 
 NO_KEY = "OPENAI_API_KEY is not set: set it in the environment, or choose the offline providers"
@@ -41,11 +42,15 @@ class NotingClient(openai.DefaultHttpxClient):
 
     OpenAI's API takes no idempotency key (the SDK sends no Idempotency-Key header) and cannot
     be asked whether an unanswered request was carried out, so a retry of such a request may
-    pay twice: the ledger then shows both."""
+    pay twice: the ledger then shows both.
+
+    A request is waited for only until the process is told to stop (`unless_stopping`): an
+    image being drawn would otherwise keep a cancelled run's process alive for up to its read
+    timeout, until Prefect kills it."""
 
     def send(self, request: httpx2.Request, **kwargs: Any) -> httpx2.Response:
         try:
-            return super().send(request, **kwargs)
+            return unless_stopping(lambda: super(NotingClient, self).send(request, **kwargs))
         except httpx2.TransportError as exc:
             if request.method == "POST" and answer_lost(exc):
                 note_unanswered()
