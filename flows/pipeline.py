@@ -29,7 +29,7 @@ from videobot.db.models import JobStatus
 from videobot.formats import SECTION_NAMES
 from videobot.ledger import short_reason
 from videobot.naming import short_id
-from videobot.providers.stopping import stop_waiting
+from videobot.stopping import stop_waiting
 
 
 def attach_run(job_id: UUID) -> None:

@@ -7,7 +7,7 @@
   tells the person it carries on where it was (the job's replay record skips what is done,
   and nothing is paid twice) or, past a bounded number of crashes, fails the job and says so.
 - Cancelled (/cancel, the UI): the serving process (or worker) stops the process, which exits
-  at once (its provider waits end on the termination signal: `videobot.providers.stopping`),
+  at once (its provider waits end on the termination signal: `videobot.stopping`),
   then runs `on_cancellation`: `stop_provider_tasks` stops the provider work the process had
   started and not finished, so work nobody will see stops being paid for where the provider
   allows it.

@@ -23,8 +23,8 @@ from videobot.db.models import JobStatus
 from videobot.formats import VideoFormat
 from videobot.ledger import Expected, adopt, metered
 from videobot.providers.base import Usage
-from videobot.providers.stopping import ensure_not_stopping
 from videobot.settings import Settings
+from videobot.stopping import ensure_not_stopping
 
 __all__ = [
     "JobEnded", "JobSlot", "LimitMissing", "adopt_output", "paid_call", "provider_slot",

@@ -60,7 +60,7 @@ def test_a_stopping_process_does_not_wait_for_an_image_being_drawn(tmp_path: Pat
         from tests.test_openai_providers import settings_for
         from videobot.formats import VideoFormat
         from videobot.providers.openai_api import OpenAIImageMaker
-        from videobot.providers.stopping import ProcessStopping, stop_waiting
+        from videobot.stopping import ProcessStopping, stop_waiting
         with FakeOpenAI() as fake:
             fake.delay("images/generations", 600)
             maker = OpenAIImageMaker(settings_for(fake, provider_timeout_seconds=60))

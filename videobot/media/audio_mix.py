@@ -11,13 +11,13 @@ kept: speech peaks ~20 dB over its loudness, so its linear mode cannot reach -14
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from videobot.formats import SECTIONS, VIDEO_SECONDS
 from videobot.media.ffmpeg import FFmpegError, ffmpeg_exe, stderr_tail
+from videobot.stopping import run_stoppable
 
 AUDIO_KBPS = 96  # mono speech
 # Before ducking the bed sits this far under the voice; the voice then pushes it further down.
@@ -164,7 +164,7 @@ def _integrated(inputs: list[str], graph: str) -> float:
 def _run_for_log(args: list[str]) -> str:
     """Run ffmpeg for what its filters log (at info level) and return its stderr."""
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostats", "-nostdin", "-y", *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", check=False)
+    proc = run_stoppable(cmd)
     if proc.returncode != 0:
         raise FFmpegError(f"measuring the loudness failed: {stderr_tail(proc.stderr)}")
     return proc.stderr

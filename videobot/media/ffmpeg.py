@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
 from functools import lru_cache
 
 import imageio_ffmpeg
+
+from videobot.stopping import run_stoppable
 
 
 class FFmpegError(RuntimeError):
@@ -25,8 +26,10 @@ def stderr_tail(stderr: str, lines: int = 5) -> str:
 
 
 def run_ffmpeg(args: list[str], *, what: str) -> None:
-    """Run ffmpeg quietly with `args`, overwriting outputs; raise FFmpegError if it fails."""
+    """Run ffmpeg quietly with `args`, overwriting outputs; raise FFmpegError if it fails.
+    Killed when its process is told to stop (`run_stoppable`): an assembly left running would
+    keep a cancelled run's process alive."""
     cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y", *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", check=False)
+    proc = run_stoppable(cmd)
     if proc.returncode != 0:
         raise FFmpegError(f"{what} failed: {stderr_tail(proc.stderr) or 'no error output'}")

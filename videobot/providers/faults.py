@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import TypeVar
 
 from videobot.providers.base import ProviderError
-from videobot.providers.stopping import stoppable_sleep
+from videobot.stopping import stoppable_sleep
 
 T = TypeVar("T")
 

@@ -12,8 +12,8 @@ import openai
 from videobot.providers.base import ProviderError
 from videobot.providers.call_notes import answer_lost, note_unanswered
 from videobot.providers.faults import RetryPolicy
-from videobot.providers.stopping import unless_stopping
 from videobot.settings import Settings
+from videobot.stopping import unless_stopping
 
 NO_KEY = "OPENAI_API_KEY is not set: set it in the environment, or choose the offline providers"
 

@@ -23,9 +23,9 @@ from videobot.providers.base import ProviderError, Reference, Transcript, Usage
 from videobot.providers.faults import call_with_retries
 from videobot.providers.openai_api.client import build_openai_client, quick_timeout, retry_policy
 from videobot.providers.openai_api.errors import UnexpectedReply, classify_openai_error
-from videobot.providers.stopping import stoppable_sleep
 from videobot.requests import LANGUAGES, detect_language
 from videobot.settings import Settings
+from videobot.stopping import stoppable_sleep
 from videobot.style import StyleSheet, image_prompt
 
 log = logging.getLogger(__name__)

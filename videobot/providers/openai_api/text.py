@@ -29,9 +29,9 @@ from videobot.providers.openai_api.client import build_openai_client, retry_poli
 from videobot.providers.openai_api.endpoint_name import model_server_name
 from videobot.providers.openai_api.errors import classify_openai_error
 from videobot.providers.openai_api.json_reply import describe_error, parse_json_reply
-from videobot.providers.stopping import stoppable_sleep
 from videobot.script import MotionPlan, Script, SegmentPlan
 from videobot.settings import Settings
+from videobot.stopping import stoppable_sleep
 
 D = TypeVar("D", bound=BaseModel)
 Out = TypeVar("Out")

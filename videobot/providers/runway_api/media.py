@@ -38,8 +38,8 @@ from videobot.providers.runway_api.ratios import (
     video_credits_per_second,
 )
 from videobot.providers.runway_api.tasks import PollPolicy, TaskOutcome, TaskRunner, retry_policy
-from videobot.providers.stopping import stoppable_sleep
 from videobot.settings import Settings
+from videobot.stopping import stoppable_sleep
 from videobot.style import StyleSheet, image_prompt
 
 log = logging.getLogger(__name__)

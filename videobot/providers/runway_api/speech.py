@@ -28,8 +28,8 @@ from videobot.media.files import atomic_output
 from videobot.providers.base import ProviderError, TaskJournal, Usage
 from videobot.providers.runway_api.media import RunwayProvider
 from videobot.providers.runway_api.tasks import TaskOutcome
-from videobot.providers.stopping import stoppable_sleep
 from videobot.settings import ConfigurationError, Settings
+from videobot.stopping import stoppable_sleep
 
 log = logging.getLogger(__name__)
 

@@ -33,8 +33,8 @@ from videobot.providers.call_notes import (
 )
 from videobot.providers.faults import RetryPolicy, call_with_retries
 from videobot.providers.runway_api.errors import OutputIncomplete, TaskFailed, classify_runway_error
-from videobot.providers.stopping import stoppable_sleep
 from videobot.settings import Settings
+from videobot.stopping import stoppable_sleep
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

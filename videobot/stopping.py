@@ -1,21 +1,23 @@
-"""Provider waits that end when their process is told to stop.
+"""Waits that end when their process is told to stop.
 
 A flow-run process whose run is cancelled (or that its runner stops) gets SIGTERM: Prefect
 raises `TerminationSignal` in the main thread, but the process exits only once its task
-threads have ended, and a thread polling a Runway render, or sleeping out a backoff, would
-go on until Prefect kills the process after its 30 s grace; only then does the runner run
-the cancellation hook that stops the provider's work. So the flows call `stop_waiting()` on
-that signal, and every provider wait sleeps here: it ends at once with `ProcessStopping`. No
-new paid call starts either (`ensure_not_stopping`): a thread that was waiting for a provider
-slot would otherwise take the slot a stopped wait gives back and pay for a call no one wants.
-An HTTP request that cannot be interrupted and whose answer no one will need once the process
-stops (an OpenAI image being drawn, for up to its read timeout) is waited for through
-`unless_stopping`, which leaves it to end with the process.
+threads have ended, and a thread polling a Runway render, sleeping out a backoff, waiting for
+an OpenAI answer or for ffmpeg would go on until Prefect kills the process after its 30 s
+grace; only then does the runner run the cancellation hook that stops the provider's work.
+So the flows call `stop_waiting()` on that signal, and every such wait ends at once with
+`ProcessStopping`: provider waits sleep here (`stoppable_sleep`); an HTTP request that cannot
+be interrupted and whose answer no one will need (an OpenAI image being drawn, for up to its
+read timeout) is waited for through `unless_stopping`, which leaves it to end with the
+process; an ffmpeg run (`run_stoppable`) is killed. No new paid call starts either
+(`ensure_not_stopping`): a thread that was waiting for a provider slot would otherwise take
+the slot a stopped wait gives back and pay for a call no one wants.
 """
 
 from __future__ import annotations
 
 import contextvars
+import subprocess
 import threading
 from collections.abc import Callable
 from typing import TypeVar
@@ -92,3 +94,17 @@ def unless_stopping(call: Callable[[], T]) -> T:
         assert isinstance(value, BaseException)
         raise value
     return value  # type: ignore[return-value]
+
+
+def run_stoppable(command: list[str]) -> subprocess.CompletedProcess[str]:
+    """`subprocess.run(command)` with its output captured as text, the program killed (and
+    `ProcessStopping` raised) as soon as the process is told to stop."""
+    program = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               stdin=subprocess.DEVNULL, text=True, errors="replace")
+    try:
+        out, err = unless_stopping(program.communicate)
+    except BaseException:
+        program.kill()
+        program.wait()
+        raise
+    return subprocess.CompletedProcess(command, program.returncode, out, err)
