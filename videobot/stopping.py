@@ -30,7 +30,7 @@ _waiting: set[threading.Event] = set()  # woken by `stop_waiting`
 
 
 class ProcessStopping(BaseException):
-    """A provider wait ended because its process is stopping.
+    """A wait (for a provider, or for ffmpeg) ended because its process is stopping.
 
     A BaseException, like SystemExit, so that it passes every `except Exception` on its way
     out: the call is not recorded as failed, its provider task is not cancelled and its
@@ -40,7 +40,8 @@ class ProcessStopping(BaseException):
 
 
 def stop_waiting() -> None:
-    """Every provider wait of this process, now and later, ends with `ProcessStopping`."""
+    """Every wait of this process through this module, now and later, ends with
+    `ProcessStopping`."""
     with _lock:
         _stopping.set()
         for waiting in _waiting:
