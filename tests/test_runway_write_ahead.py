@@ -176,6 +176,22 @@ def _clips_in_flight(fake: FakeRunway, task_seconds: float, prompt: str) -> UUID
     return job_id
 
 
+def _cancel_as_the_chat_does(job_id: UUID) -> None:
+    """`/cancel`: the run is cancelled, then the job. The run must have ended Cancelled by its
+    process and its runner, not been set so by cancel_run's fallback after 20 s: a process
+    that waited on (a Runway render, an OpenAI answer) would end only when Prefect killed it
+    after its 30 s grace, and the runner runs the cancellation hook only then."""
+    store = runtime().store
+    run_id = store.job(job_id).flow_run_id
+    assert run_id is not None
+    cancel_run(run_id, reason="cancelled in the chat")
+    store.update_job(job_id, status="cancelled", stage="cancelled")
+    with get_client(sync_client=True) as client:
+        final = client.read_flow_run(run_id).state
+    assert final.type.value == "CANCELLED"
+    assert final.message != "cancelled in the chat", "the run had to be set Cancelled"
+
+
 def test_a_run_killed_mid_clips_pays_for_ten_runway_tasks(
     runway_served: tuple[FakeRunway, Server],
 ) -> None:
@@ -205,17 +221,7 @@ def test_cancel_mid_clips_deletes_the_runway_tasks(
     fake, _ = runway_served
     store = runtime().store
     job_id = _clips_in_flight(fake, 60.0, "How octopuses change colour")
-    run_id = store.job(job_id).flow_run_id
-    assert run_id is not None
-    cancel_run(run_id, reason="cancelled in the chat")
-    store.update_job(job_id, status="cancelled", stage="cancelled")
-    with get_client(sync_client=True) as client:
-        final = client.read_flow_run(run_id).state
-    assert final.type.value == "CANCELLED"
-    # Ended by the run's process and its runner, not set by cancel_run's fallback after 20 s:
-    # the process stopped polling Runway when told to stop, rather than polling on until
-    # Prefect killed it after its 30 s grace (the runner runs the hook only then).
-    assert final.message != "cancelled in the chat", "the run had to be set Cancelled"
+    _cancel_as_the_chat_does(job_id)
     mine = fake.created("video")[-10:]
     wait_for(lambda: all(t.cancelled for t in mine), timeout=60, what="the tasks cancelled")
     assert store.open_tasks(str(runtime().media.job_dir(job_id))) == []
@@ -236,14 +242,7 @@ def test_cancel_while_a_picture_is_drawn_does_not_wait_for_it(
                    parameters={"job_id": str(job_id), "auto_approve": True}, timeout=0)
     wait_for(lambda: len(openai_images.requests_to("images/generations")) > asked,
              timeout=240, what="the first picture asked for")
-    run_id = store.job(job_id).flow_run_id
-    assert run_id is not None
-    cancel_run(run_id, reason="cancelled in the chat")
-    store.update_job(job_id, status="cancelled", stage="cancelled")
-    with get_client(sync_client=True) as client:
-        final = client.read_flow_run(run_id).state
-    assert final.type.value == "CANCELLED"
-    assert final.message != "cancelled in the chat", "the run had to be set Cancelled"
+    _cancel_as_the_chat_does(job_id)
     wait_for(lambda: [c.outcome for c in store.calls(job_id, "images")] == ["possibly_paid"],
              timeout=60, what="the picture asked for in the ledger as possibly paid",
              explain=lambda: str([c.outcome for c in store.calls(job_id, "images")]))
