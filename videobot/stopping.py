@@ -20,6 +20,7 @@ import contextvars
 import subprocess
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -66,13 +67,13 @@ def unless_stopping(call: Callable[[], T]) -> T:
     process. For a request whose outcome no one needs once the run stops: what it may have
     cost is for the ledger's write-ahead intent, which the cancellation hook settles."""
     woken = threading.Event()
-    outcome: list[tuple[bool, object]] = []
+    answer: Future[T] = Future()
 
     def run() -> None:
         try:
-            outcome.append((True, call()))
+            answer.set_result(call())
         except BaseException as exc:  # handed to the waiting thread, raised there
-            outcome.append((False, exc))
+            answer.set_exception(exc)
         finally:
             woken.set()
 
@@ -88,13 +89,9 @@ def unless_stopping(call: Callable[[], T]) -> T:
     finally:
         with _lock:
             _waiting.discard(woken)
-    if not outcome:
+    if not answer.done():
         raise ProcessStopping("the process is stopping")
-    ok, value = outcome[0]
-    if not ok:
-        assert isinstance(value, BaseException)
-        raise value
-    return value  # type: ignore[return-value]
+    return answer.result()
 
 
 def run_stoppable(command: list[str]) -> subprocess.CompletedProcess[str]:

@@ -3,6 +3,7 @@ settings."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 # The HTTP library the openai SDK is built on (a requirement of the SDK), whose client it takes.
@@ -50,7 +51,7 @@ class NotingClient(openai.DefaultHttpxClient):
 
     def send(self, request: httpx2.Request, **kwargs: Any) -> httpx2.Response:
         try:
-            return unless_stopping(lambda: super(NotingClient, self).send(request, **kwargs))
+            return unless_stopping(functools.partial(super().send, request, **kwargs))
         except httpx2.TransportError as exc:
             if request.method == "POST" and answer_lost(exc):
                 note_unanswered()
