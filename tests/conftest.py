@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -75,6 +75,23 @@ def server(prefect_server: str) -> Iterator[Server]:
     served.start()
     yield served
     served.kill()
+
+
+@pytest.fixture
+def registered_runs(prefect_server: str) -> Iterator[list[Any]]:
+    """The make-video deployment registered (not served): jobs the bot starts get a run that
+    stays scheduled. A test lists the runs it leaves in the list; they are deleted afterwards,
+    so that no later serving process takes them."""
+    from prefect import get_client
+
+    from flows.make_video import make_video
+
+    make_video.to_deployment(name="make-video", tags=["videobot"]).apply()
+    runs: list[Any] = []
+    yield runs
+    with get_client(sync_client=True) as client:
+        for run_id in runs:
+            client.delete_flow_run(run_id)
 
 
 @pytest.fixture(scope="session")

@@ -5,16 +5,12 @@ reaches their next job, and a redo round sends only what it made again."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from PIL import Image
-from prefect import get_client
 from telegram.ext import Application
 
-from flows.make_video import make_video
 from tests.bot_in_process import deliver, running_bot
 from tests.fakes.telegram_server import FakeTelegram
 from videobot.db.bot_records import BotRecords
@@ -36,18 +32,6 @@ def _jpeg(colour: tuple[int, int, int] = (200, 120, 40)) -> bytes:
     return buffer.getvalue()
 
 
-@pytest.fixture
-def deployment(prefect_server: str) -> Iterator[list[Any]]:
-    """The make-video deployment registered (not served): jobs the bot starts get a run that
-    stays scheduled; the runs are deleted afterwards so no later serving process takes them."""
-    make_video.to_deployment(name="make-video", tags=["videobot"]).apply()
-    runs: list[Any] = []
-    yield runs
-    with get_client(sync_client=True) as client:
-        for run_id in runs:
-            client.delete_flow_run(run_id)
-
-
 def _jobs_of(app: Application, user: int) -> list[VideoJob]:
     records: BotRecords = app.bot_data["services"].records
     return sorted(records.jobs_of(f"tg:{user}"), key=lambda j: j.created_at)
@@ -60,7 +44,7 @@ def _finish(app: Application, job: VideoJob, runs: list[Any]) -> None:
 
 
 async def test_a_photo_is_the_reference_of_the_persons_next_job_and_no_one_elses(
-    deployment: list[Any], tmp_path: Path
+    registered_runs: list[Any], tmp_path: Path
 ) -> None:
     """Anna's photo without a caption waits for her next prompt: Boris's job made meanwhile has
     no reference, Anna's next job has a copy of it in its own folder, and her job after that
@@ -79,16 +63,16 @@ async def test_a_photo_is_the_reference_of_the_persons_next_job_and_no_one_elses
             await deliver(app, tg)
             (boris,) = _jobs_of(app, BORIS)
             (anna,) = _jobs_of(app, ANNA)
-            _finish(app, boris, deployment)
-            _finish(app, anna, deployment)
+            _finish(app, boris, registered_runs)
+            _finish(app, anna, registered_runs)
             tg.write(ANNA, "How kites fly")
             await deliver(app, tg)
             later = _jobs_of(app, ANNA)[-1]
-            _finish(app, later, deployment)
+            _finish(app, later, registered_runs)
             tg.send_photo(ANNA, _jpeg((10, 90, 200)), caption="How coral grows")
             await deliver(app, tg)
             captioned = _jobs_of(app, ANNA)[-1]
-            _finish(app, captioned, deployment)
+            _finish(app, captioned, registered_runs)
             files = app.bot_data["services"].files
     assert boris.reference_path is None and later.reference_path is None
     kept = Path(files.locate(anna.reference_path or ""))
@@ -96,7 +80,7 @@ async def test_a_photo_is_the_reference_of_the_persons_next_job_and_no_one_elses
     assert captioned.prompt == "How coral grows"
     assert files.exists(captioned.reference_path or "")
     assert not files.keys("people"), "a photo taken by a job is no longer kept for the next"
-    assert all(run is not None for run in deployment), "each job was handed to Prefect"
+    assert all(run is not None for run in registered_runs), "each job was handed to Prefect"
 
 
 async def test_a_photo_is_checked_at_the_door(tmp_path: Path) -> None:
@@ -119,7 +103,7 @@ async def test_a_photo_is_checked_at_the_door(tmp_path: Path) -> None:
 
 
 async def test_the_clip_model_chosen_in_settings_reaches_the_next_job(
-    deployment: list[Any], tmp_path: Path
+    registered_runs: list[Any], tmp_path: Path
 ) -> None:
     """With Runway animating, /settings offers its clip models with a clip's price; the one
     chosen is the model of the person's next job."""
@@ -136,7 +120,7 @@ async def test_the_clip_model_chosen_in_settings_reaches_the_next_job(
             tg.write(ANNA, "How tides work")
             await deliver(app, tg)
             (job,) = _jobs_of(app, ANNA)
-            _finish(app, job, deployment)
+            _finish(app, job, registered_runs)
     assert job.motion_model == "veo3.1_fast"
 
 

@@ -76,16 +76,20 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         key = "cancelled" if outcome.done else "cancel_failed"
         await update.effective_message.reply_text(tr(person.lang, key, job=short_id(job.id)))
         return
+    # Stopping a working run takes seconds (its process ends its calls first): the person is
+    # told at once, and the same message then says how it ended.
+    said = await update.effective_message.reply_text(
+        tr(person.lang, "cancelling", job=short_id(job.id))
+    )
     if job.flow_run_id is not None:
         try:
             await sv.cancel_run(job.flow_run_id)
-        except Exception:
-            await update.effective_message.reply_text(
-                tr(person.lang, "cancel_failed", job=short_id(job.id))
-            )
+        except Exception as exc:
+            log.warning("Run of job %s not cancelled: %s", short_id(job.id), exc, exc_info=True)
+            await said.edit_text(tr(person.lang, "cancel_failed", job=short_id(job.id)))
             return
     await blocking(sv.store.update_job, job.id, status=JobStatus.CANCELLED, stage="cancelled")
-    await update.effective_message.reply_text(tr(person.lang, "cancelled", job=short_id(job.id)))
+    await said.edit_text(tr(person.lang, "cancelled", job=short_id(job.id)))
     try:  # the status message stops showing a stage or a queue place
         await blocking(sv.board.refresh, job.id)
     except Exception as exc:

@@ -45,6 +45,7 @@ MESSAGES: dict[str, str] = {
     "status_none": "You have no video in progress. Send a sentence to start one.",
     "status_cost": "Cost so far: ${cost}",
     "cancel_none": "There is nothing to cancel.",
+    "cancelling": "Stopping video {job}…",
     "cancelled": "Video {job} is cancelled.",
     "cancel_failed": "I could not cancel video {job}. Please try again.",
     "history_empty": "You have not made any videos yet.",

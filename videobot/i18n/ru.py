@@ -45,6 +45,7 @@ MESSAGES: dict[str, str] = {
     "status_none": "Сейчас видео не делается. Пришлите фразу, чтобы начать.",
     "status_cost": "Потрачено: ${cost}",
     "cancel_none": "Отменять нечего.",
+    "cancelling": "Останавливаю видео {job}…",
     "cancelled": "Видео {job} отменено.",
     "cancel_failed": "Не удалось отменить видео {job}. Попробуйте ещё раз.",
     "history_empty": "Вы ещё не делали видео.",
