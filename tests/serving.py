@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -180,6 +182,27 @@ class PrefectServer:
             self.proc.wait(10)
         with contextlib.suppress(ProcessLookupError):  # children that outlived the parent
             os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+def migrate_prefect_sqlite(path: Path) -> None:
+    """A new Prefect SQLite database at `path`, migrated to this Prefect's schema, in one
+    file (no write-ahead log beside it), ready to be copied."""
+    import sqlite3
+
+    with tempfile.TemporaryDirectory(prefix="prefect-migrate-") as home:
+        made = Path(home) / "prefect.db"
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API_")},
+               "PREFECT_HOME": home, "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+               "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{made}"}
+        prefect = Path(sys.executable).with_name("prefect")
+        done = subprocess.run([str(prefect), "server", "database", "upgrade", "-y"], env=env,
+                              capture_output=True, text=True, timeout=300)
+        if done.returncode != 0:
+            raise AssertionError(f"prefect database upgrade failed:\n{done.stdout[-3000:]}"
+                                 f"\n{done.stderr[-3000:]}")
+        with contextlib.closing(sqlite3.connect(made)) as conn:
+            conn.execute("PRAGMA journal_mode = DELETE")
+        shutil.move(made, path)
 
 
 @contextlib.contextmanager

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.bot_fixtures import REPO, telegram_env
@@ -16,9 +17,12 @@ from tests.helpers import wait_for
 from tests.serving import free_port
 
 
-def test_up_starts_the_bot_and_stops_it_on_ctrl_c(tmp_path: Path) -> None:
+def test_up_starts_the_bot_and_stops_it_on_ctrl_c(
+    tmp_path: Path, migrated_prefect_db: Callable[[Path], str]
+) -> None:
     """The bot polls the (fake) Bot API while `up` runs, answers, and stops on Ctrl-C."""
     port = free_port()
+    migrated_prefect_db(tmp_path / "prefect.db")  # PREFECT_HOME's database
     with FakeTelegram() as tg:
         env = {
             **os.environ,

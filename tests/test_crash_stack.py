@@ -8,7 +8,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from uuid import UUID
 
@@ -79,7 +79,10 @@ class Stack:
 
 
 @pytest.fixture
-def stack(tmp_path: Path) -> Iterator[tuple[Stack, FakeRunway, JobStore]]:
+def stack(
+    tmp_path: Path, migrated_prefect_db: Callable[[Path], str]
+) -> Iterator[tuple[Stack, FakeRunway, JobStore]]:
+    migrated_prefect_db(tmp_path / "prefect" / "prefect.db")  # PREFECT_HOME's database
     with FakeRunway() as runway:
         up = Stack(tmp_path, runway)
         db = Database(f"sqlite:///{tmp_path / 'data' / 'videobot.db'}")

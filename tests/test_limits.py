@@ -13,8 +13,9 @@ counts as three working jobs, so a job that worked without a slot then would exc
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from uuid import UUID
 
 import pytest
@@ -35,7 +36,9 @@ Interval = tuple[datetime, datetime]
 
 
 @pytest.fixture(scope="module")
-def limits_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def limits_api(
+    tmp_path_factory: pytest.TempPathFactory, migrated_prefect_db: Callable[[Path], str]
+) -> Iterator[str]:
     """A Prefect server for this module alone, the test process's client pointed at it.
 
     Other modules kill serve processes at their end; a slot held by a run killed that way
@@ -43,7 +46,7 @@ def limits_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """
     home = tmp_path_factory.mktemp("prefect-limits")
     prefect = PrefectServer(
-        f"sqlite+aiosqlite:///{home / 'prefect.db'}", home / "home", home / "server.log"
+        migrated_prefect_db(home / "prefect.db"), home / "home", home / "server.log"
     )
     try:
         url = prefect.start()

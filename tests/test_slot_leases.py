@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from prefect import get_client
@@ -19,7 +20,7 @@ from tasks.limits import JOB_LEASE_SECONDS, JOBS_LIMIT
 from tasks.slot_reconciliation import CHECK_EVERY_SECONDS, leaked_slots
 from tests.fakes.runway_server import FakeRunway
 from tests.helpers import new_job, wait_for
-from tests.serving import PrefectServer, Server, prefect_database
+from tests.serving import PrefectServer, Server
 
 HOLD = f"""
 import time
@@ -36,55 +37,58 @@ def _active_slots() -> int:
         return client.read_global_concurrency_limit_by_name(JOBS_LIMIT).active_slots
 
 
-def test_a_slot_held_by_a_killed_process_is_freed_after_a_server_restart(tmp_path: Path) -> None:
+def test_a_slot_held_by_a_killed_process_is_freed_after_a_server_restart(
+    tmp_path: Path, migrated_prefect_db: Callable[[Path], str]
+) -> None:
     """kill -9 of a job-slot holder and a restart of the Prefect server: the slot comes back
     within one lease period (plus the server's 5 s sweep), and a new job can take it."""
-    with prefect_database("sqlite", tmp_path) as database:
-        server = PrefectServer(database, tmp_path / "home", tmp_path / "server.log")
-        url = server.start()
-        holder: subprocess.Popen[str] | None = None
-        try:
-            with temporary_settings({PREFECT_API_URL: url}):
-                with get_client(sync_client=True) as client:
-                    client.upsert_global_concurrency_limit_by_name(JOBS_LIMIT, 1)
-                holder = subprocess.Popen(
-                    [sys.executable, "-c", HOLD], env={**os.environ, "PREFECT_API_URL": url},
-                    stdout=subprocess.PIPE, text=True, start_new_session=True,
-                )
-                assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-                assert _active_slots() == 1
-                os.killpg(holder.pid, signal.SIGKILL)
-                holder.wait(10)
-                server.stop()
-                killed = time.monotonic()
-                server.start()
-                wait_for(lambda: _active_slots() == 0, timeout=JOB_LEASE_SECONDS + 60,
-                         what="the dead holder's slot to be freed")
-                freed = time.monotonic() - killed
-                # A new job gets the slot at once (the limit is 1; the server answers 423 when
-                # it is taken). Asked through the client, not `concurrency()`: Prefect's slot
-                # service is one per limit name and process, bound to the API it first talked
-                # to (the session's server, in this test process).
-                with get_client(sync_client=True) as client:
-                    lease = client.increment_concurrency_slots_with_lease(
-                        names=[JOBS_LIMIT], slots=1, mode="concurrency", lease_duration=60,
-                    ).json()["lease_id"]
-                    client.release_concurrency_slots_with_lease(lease)
-            print(f"slot freed {freed:.0f} s after the kill (lease {JOB_LEASE_SECONDS} s)")
-        finally:
-            if holder is not None and holder.poll() is None:
-                os.killpg(holder.pid, signal.SIGKILL)
+    server = PrefectServer(migrated_prefect_db(tmp_path / "prefect.db"), tmp_path / "home",
+                           tmp_path / "server.log")
+    url = server.start()
+    holder: subprocess.Popen[str] | None = None
+    try:
+        with temporary_settings({PREFECT_API_URL: url}):
+            with get_client(sync_client=True) as client:
+                client.upsert_global_concurrency_limit_by_name(JOBS_LIMIT, 1)
+            holder = subprocess.Popen(
+                [sys.executable, "-c", HOLD], env={**os.environ, "PREFECT_API_URL": url},
+                stdout=subprocess.PIPE, text=True, start_new_session=True,
+            )
+            assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+            assert _active_slots() == 1
+            os.killpg(holder.pid, signal.SIGKILL)
+            holder.wait(10)
             server.stop()
+            killed = time.monotonic()
+            server.start()
+            wait_for(lambda: _active_slots() == 0, timeout=JOB_LEASE_SECONDS + 60,
+                     what="the dead holder's slot to be freed")
+            freed = time.monotonic() - killed
+            # A new job gets the slot at once (the limit is 1; the server answers 423 when
+            # it is taken). Asked through the client, not `concurrency()`: Prefect's slot
+            # service is one per limit name and process, bound to the API it first talked
+            # to (the session's server, in this test process).
+            with get_client(sync_client=True) as client:
+                lease = client.increment_concurrency_slots_with_lease(
+                    names=[JOBS_LIMIT], slots=1, mode="concurrency", lease_duration=60,
+                ).json()["lease_id"]
+                client.release_concurrency_slots_with_lease(lease)
+        print(f"slot freed {freed:.0f} s after the kill (lease {JOB_LEASE_SECONDS} s)")
+    finally:
+        if holder is not None and holder.poll() is None:
+            os.killpg(holder.pid, signal.SIGKILL)
+        server.stop()
 
 
 def test_a_slot_counted_without_a_lease_is_given_back_while_a_working_run_keeps_its_own(
-    tmp_path: Path,
+    tmp_path: Path, migrated_prefect_db: Callable[[Path], str]
 ) -> None:
     """A job slot counted with no lease behind it (a lease store lost with a restart) is
     given back by the serving process's check, a lease period after it starts; the slot of
     a run working meanwhile (ten long Runway clips) stays taken."""
-    with prefect_database("sqlite", tmp_path) as database, FakeRunway() as runway:
-        server = PrefectServer(database, tmp_path / "home", tmp_path / "server.log")
+    with FakeRunway() as runway:
+        server = PrefectServer(migrated_prefect_db(tmp_path / "prefect.db"), tmp_path / "home",
+                               tmp_path / "server.log")
         url = server.start()
         served: Server | None = None
         try:
