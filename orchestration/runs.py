@@ -241,14 +241,18 @@ def cancel_run(flow_run_id: UUID, *, reason: str = "cancelled", within: float = 
     """Stop a run: a started or starting one through its runner (Cancelling, which ends its
     process), others at once. (A Cancelled state forced on a starting run is overwritten when
     its process starts running it.) A run still not ended after `within` is set Cancelled: a
-    process that began just as it was asked to stop can leave it Cancelling for good."""
+    process that began just as it was asked to stop can leave it Cancelling for good. A run
+    already Cancelling is only waited for."""
     with get_client(sync_client=True) as client:
         state = client.read_flow_run(flow_run_id).state
         if state is not None and state.is_final():
             return
-        started = state is not None and (state.is_running() or state.is_pending())
-        new = Cancelling if started else Cancelled
-        client.set_flow_run_state(flow_run_id, new(message=reason), force=True)
+        # A run already being stopped (a second /cancel) is waited for like the first time:
+        # forcing it Cancelled now would not wait for its process to end.
+        if state is None or not state.is_cancelling():
+            started = state is not None and (state.is_running() or state.is_pending())
+            new = Cancelling if started else Cancelled
+            client.set_flow_run_state(flow_run_id, new(message=reason), force=True)
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
             state = client.read_flow_run(flow_run_id).state

@@ -13,6 +13,7 @@ from typing import Any
 
 from prefect import get_client
 from prefect.states import Cancelled, Running
+from telegram import Update
 from telegram.ext import Application
 
 from tests.bot_in_process import deliver, running_bot
@@ -44,6 +45,13 @@ def _run_state(run_id: uuid.UUID) -> str:
     return state.name if state else ""
 
 
+async def _handle_latest(app: Application, tg: FakeTelegram) -> None:
+    """Hand the application the newest update, as polling would while it still handles an
+    earlier one (the bot handles updates concurrently)."""
+    latest = tg.handle("getUpdates", {"offset": 0, "timeout": 0}, {})[-1]
+    await app.process_update(Update.de_json(latest, app.bot))
+
+
 def _saying(tg: FakeTelegram, user: int, text: str) -> Sent | None:
     return next((m for m in tg.chat_messages(user) if text in m.text), None)
 
@@ -52,8 +60,9 @@ async def test_cancel_says_at_once_that_the_video_is_stopping(
     registered_runs: list[Any], tmp_path: Path
 ) -> None:
     """While the run's process is being stopped (seconds; its runner ends it), the person
-    already reads "Stopping video …". The job is marked cancelled only once the run has
-    ended, and the same message then says so: one message, edited, not two."""
+    already reads "Stopping video …". A second /cancel meanwhile (a double tap) waits for the
+    same end: it does not force the run Cancelled while its process may still run. The job is
+    marked cancelled only once the run has ended, and each message then says so, edited."""
     with FakeTelegram() as tg:
         async with running_bot(tg, tmp_path) as app:
             tg.write(ANNA, "How tides work")
@@ -65,19 +74,24 @@ async def test_cancel_says_at_once_that_the_video_is_stopping(
                 client.set_flow_run_state(job.flow_run_id, Running(), force=True)
             before = len(tg.chat_messages(ANNA))
             tg.write(ANNA, "/cancel")
-            cancelling = asyncio.create_task(deliver(app, tg))
+            first = asyncio.create_task(_handle_latest(app, tg))
             said = await _until(lambda: _saying(tg, ANNA, "Stopping video"), "the first word")
             assert said.text == f"Stopping video {short_id(job.id)}…"
             await _until(lambda: _run_state(job.flow_run_id) == "Cancelling", "Cancelling")
-            assert not cancelling.done()
+            tg.write(ANNA, "/cancel")
+            second = asyncio.create_task(_handle_latest(app, tg))
+            await _until(lambda: len(tg.chat_messages(ANNA)) == before + 2, "the second word")
+            await asyncio.sleep(2)
+            assert _run_state(job.flow_run_id) == "Cancelling", "forced while it was stopping"
+            assert not first.done() and not second.done()
             assert _job_of(app, ANNA).status != "cancelled"
             with get_client(sync_client=True) as client:  # as its runner does, once it ended
                 client.set_flow_run_state(job.flow_run_id, Cancelled(), force=True)
-            await asyncio.wait_for(cancelling, 30)
+            await asyncio.wait_for(asyncio.gather(first, second), 30)
             cancelled = _job_of(app, ANNA)
-    assert said.text == f"Video {short_id(job.id)} is cancelled."
-    assert said.edits == 1
-    assert len(tg.chat_messages(ANNA)) == before + 1
+    answers = tg.chat_messages(ANNA)[before:]
+    assert [m.text for m in answers] == [f"Video {short_id(job.id)} is cancelled."] * 2
+    assert [m.edits for m in answers] == [1, 1]
     assert cancelled.status == "cancelled" and cancelled.stage == "cancelled"
 
 
