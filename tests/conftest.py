@@ -72,9 +72,15 @@ def migrated_prefect_db(tmp_path_factory: pytest.TempPathFactory) -> Callable[[P
 
 
 @pytest.fixture(scope="session")
-def prefect_server(migrated_prefect_db: Callable[[Path], str]) -> Iterator[str]:
-    """One Prefect server (`prefect server start`, its own SQLite database) for the session,
-    run as `videobot up` runs it: every background service on, slot leases on disk.
+def prefect_server() -> Iterator[str]:
+    """One Prefect server (`prefect server start`) for the session, run as `videobot up` runs
+    it: every background service on, slot leases on disk.
+
+    On its own PostgreSQL database, not SQLite: Prefect's server on SQLite refuses a write
+    that meets another one (503, "database is locked") and its client tries again after 2, 4,
+    8, 16 and 32 s (`benchmarks/prefect_writes.py`: three in four of 20 concurrent writes are
+    refused), so a request of a busy test session could wait a minute. The modules that test
+    the SQLite-backed stack (`videobot up`, the limits, slot leases) start their own server.
 
     Not `prefect_test_harness`: its server is an ephemeral one, which runs no lease
     repossessor, so a job slot held by a flow-run process a test kills would stay taken for
@@ -82,19 +88,23 @@ def prefect_server(migrated_prefect_db: Callable[[Path], str]) -> Iterator[str]:
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     from tasks.limits import ensure_limits
-    from tests.serving import PrefectServer
+    from tests.serving import PrefectServer, prefect_database
     from videobot.settings import get_settings
 
     folder = _SESSION_DIR / "prefect"
-    server = PrefectServer(migrated_prefect_db(folder / "prefect.db"), folder,
-                           folder / "server.log")
-    url = server.start()
-    try:
-        with temporary_settings({PREFECT_API_URL: url}):
-            ensure_limits(get_settings())
-            yield url
-    finally:
-        server.stop()
+    with prefect_database("postgresql", folder) as database:
+        server = PrefectServer(database, folder, folder / "server.log")
+        # Three test processes share the PostgreSQL server (100 connections) with the
+        # modules that start servers of their own.
+        server.env.update(PREFECT_SERVER_DATABASE_SQLALCHEMY_POOL_SIZE="4",
+                          PREFECT_SERVER_DATABASE_SQLALCHEMY_MAX_OVERFLOW="4")
+        url = server.start()
+        try:
+            with temporary_settings({PREFECT_API_URL: url}):
+                ensure_limits(get_settings())
+                yield url
+        finally:
+            server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -217,7 +217,7 @@ def prefect_database(kind: str, folder: Path) -> Iterator[str]:
     import psycopg
 
     admin = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    name = f"prefect_bench_{uuid.uuid4().hex[:10]}"
+    name = f"prefect_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
