@@ -21,6 +21,7 @@ from prefect.states import Cancelled, Cancelling, Running, Scheduled
 from prefect.utilities.urls import url_for
 
 from orchestration.gate_inputs import run_input_of
+from orchestration.write_conflicts import conflict_retrying
 from videobot.db.models import FINISHED_STATUSES, JobStatus
 from videobot.db.store import JobStore
 from videobot.decisions import Decision
@@ -28,6 +29,7 @@ from videobot.naming import job_tags, short_id
 from videobot.settings import Settings
 
 if TYPE_CHECKING:
+    from prefect.client.orchestration import SyncPrefectClient
     from prefect.client.schemas.objects import FlowRun
 
 DEPLOYMENT = "make-video/make-video"
@@ -173,7 +175,7 @@ def _resume_at(flow_run_id: UUID, gate: str, run_input: dict[str, Any]) -> Resum
     a refused decision is keyed `…-again-{n}`). Prefect's `resume_flow_run` without its own
     read of the run: the read that finds the pause's key is the one that finds it paused,
     and the server refuses a run that stopped waiting in between."""
-    with get_client(sync_client=True) as client:
+    with _resuming_client() as client:
         state = client.read_flow_run(flow_run_id).state
         if state is None or not state.is_paused():
             return "not_paused"
@@ -191,12 +193,19 @@ def _resume_at(flow_run_id: UUID, gate: str, run_input: dict[str, Any]) -> Resum
     raise RuntimeError(f"run {flow_run_id} could not be resumed: {reason}")
 
 
+def _resuming_client() -> SyncPrefectClient:
+    """A Prefect client whose writes refused for a SQLite write conflict are tried again at
+    once (`orchestration.write_conflicts`): a person waits for the resume."""
+    api_url = get_current_settings().api.url
+    return get_client(sync_client=True, httpx_settings=conflict_retrying(api_url))
+
+
 def _resume_without_form(flow_run_id: UUID) -> None:
     """Move a paused run on as Prefect's resume would once its input is checked: a suspended
     run is scheduled again ("Resuming"), a run paused in place runs on. Prefect's resume
     refuses a run without its input form even when given no input ("Run input schema not
     found"), so the state is proposed here, through the same orchestration rules."""
-    with get_client(sync_client=True) as client:
+    with _resuming_client() as client:
         state = client.read_flow_run(flow_run_id).state
         if state is None or not state.is_paused():
             raise NotPausedError("the run no longer waits")

@@ -1,0 +1,70 @@
+"""A gate's resume, tried again at once when a SQLite-backed Prefect server refuses it for a
+write conflict.
+
+Prefect's server on SQLite begins most write transactions as reads; when another connection
+writes in between, SQLite refuses the upgrade at once ("database is locked", not waited out by
+the busy timeout), and the server answers 503 for the client to try again
+(`prefect.server.api.server.is_client_retryable_exception`). Prefect's client then waits 2 s,
+4, 8, 16, 32 s (2**n: no setting shortens it, and it sleeps even with retries set to 0). Of 20
+writes made at once, three in four are refused (`benchmarks/prefect_writes.py`;
+`tests/test_write_conflicts.py` shows it), so a button press would often resume its run 2 s
+late. The conflict is over once the other write commits: here a 503 is tried again after
+50 ms, 100 ms, ... before the client sees it.
+
+Only for a server on this machine (`videobot up`: SQLite by default), where the client's
+transport can be replaced without losing anything: Prefect's own transport is the one that
+knows proxies and the TLS settings of a remote API.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from typing import Any
+
+import httpx
+
+FIRST_WAIT_SECONDS = 0.05
+PROMPT_TRIES = 6  # waits of 50 ms to 1.6 s, 3.15 s in all; then the client's own retries
+
+
+class ConflictRetryingTransport(httpx.BaseTransport):
+    """Sends a request again after a short, doubling wait while the answer is 503. A refused
+    write changed nothing (its transaction was rolled back), so sending it again is safe."""
+
+    def __init__(self, inner: httpx.BaseTransport | None = None) -> None:
+        self._inner = inner or httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        wait = FIRST_WAIT_SECONDS
+        for _ in range(PROMPT_TRIES):
+            response = self._inner.handle_request(request)
+            if response.status_code != httpx.codes.SERVICE_UNAVAILABLE:
+                return response
+            response.close()
+            time.sleep(wait)
+            wait *= 2
+        return self._inner.handle_request(request)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def conflict_retrying(api_url: str | None) -> dict[str, Any] | None:
+    """`httpx_settings` for Prefect's `get_client`: the retrying transport for an API on this
+    machine over plain HTTP; None (Prefect's own transport) for any other."""
+    if not api_url:
+        return None
+    url = httpx.URL(api_url)
+    if url.scheme != "http" or not _loopback(url.host):
+        return None
+    return {"transport": ConflictRetryingTransport()}
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
