@@ -175,7 +175,7 @@ def _resume_at(flow_run_id: UUID, gate: str, run_input: dict[str, Any]) -> Resum
     a refused decision is keyed `…-again-{n}`). Prefect's `resume_flow_run` without its own
     read of the run: the read that finds the pause's key is the one that finds it paused,
     and the server refuses a run that stopped waiting in between."""
-    with _resuming_client() as client:
+    with _prompt_client() as client:
         state = client.read_flow_run(flow_run_id).state
         if state is None or not state.is_paused():
             return "not_paused"
@@ -193,9 +193,9 @@ def _resume_at(flow_run_id: UUID, gate: str, run_input: dict[str, Any]) -> Resum
     raise RuntimeError(f"run {flow_run_id} could not be resumed: {reason}")
 
 
-def _resuming_client() -> SyncPrefectClient:
+def _prompt_client() -> SyncPrefectClient:
     """A Prefect client whose writes refused for a SQLite write conflict are tried again at
-    once (`orchestration.write_conflicts`): a person waits for the resume."""
+    once (`orchestration.write_conflicts`): a person waits for a resume or a cancel."""
     api_url = get_current_settings().api.url
     return get_client(sync_client=True, httpx_settings=conflict_retrying(api_url))
 
@@ -205,7 +205,7 @@ def _resume_without_form(flow_run_id: UUID) -> None:
     run is scheduled again ("Resuming"), a run paused in place runs on. Prefect's resume
     refuses a run without its input form even when given no input ("Run input schema not
     found"), so the state is proposed here, through the same orchestration rules."""
-    with _resuming_client() as client:
+    with _prompt_client() as client:
         state = client.read_flow_run(flow_run_id).state
         if state is None or not state.is_paused():
             raise NotPausedError("the run no longer waits")
@@ -252,7 +252,7 @@ def cancel_run(flow_run_id: UUID, *, reason: str = "cancelled", within: float = 
     its process starts running it.) A run still not ended after `within` is set Cancelled: a
     process that began just as it was asked to stop can leave it Cancelling for good. A run
     already Cancelling is only waited for."""
-    with get_client(sync_client=True) as client:
+    with _prompt_client() as client:
         state = client.read_flow_run(flow_run_id).state
         if state is not None and state.is_final():
             return
