@@ -25,34 +25,12 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-
-import httpx
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.serving import PrefectServer, prefect_database  # noqa: E402
-
-
-def burst(api_url: str, writes: int, threads: int) -> tuple[Counter[int], float]:
-    """Create `writes` flow runs of one deployment from `threads` threads at once."""
-    with httpx.Client(base_url=api_url, timeout=120) as client:
-        flow = client.post("/flows/", json={"name": "burst"}).raise_for_status().json()
-        deployment = client.post(
-            "/deployments/", json={"name": "burst", "flow_id": flow["id"]}
-        ).raise_for_status().json()
-
-    def create(_: int) -> int:
-        with httpx.Client(base_url=api_url, timeout=120) as client:
-            path = f"/deployments/{deployment['id']}/create_flow_run"
-            return client.post(path, json={}).status_code
-
-    started = time.perf_counter()
-    with ThreadPoolExecutor(threads) as pool:
-        answers = Counter(pool.map(create, range(writes)))
-    return answers, time.perf_counter() - started
+from tests.serving import PrefectServer, prefect_database, runs_created_at_once  # noqa: E402
 
 
 def main() -> None:
@@ -68,7 +46,10 @@ def main() -> None:
             server = PrefectServer(database, Path(folder) / "home", Path(folder) / "server.log")
             try:
                 url = server.start()
-                answers, seconds = burst(url, args.writes, args.threads)
+                started = time.perf_counter()
+                answers = Counter(r.status_code for r in runs_created_at_once(
+                    url, args.writes, args.threads))
+                seconds = time.perf_counter() - started
             finally:
                 server.stop()
         refused = answers.get(503, 0)

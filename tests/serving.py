@@ -12,9 +12,11 @@ import sys
 import tempfile
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from uuid import UUID
 
+import httpx
 from prefect import get_client
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
@@ -182,6 +184,23 @@ class PrefectServer:
             self.proc.wait(10)
         with contextlib.suppress(ProcessLookupError):  # children that outlived the parent
             os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+def runs_created_at_once(api_url: str, runs: int, threads: int) -> list[httpx.Response]:
+    """The answers to creating `runs` flow runs of a new deployment from `threads` threads at
+    once, through the REST API with plain HTTP (no client retries)."""
+    with httpx.Client(base_url=api_url, timeout=120) as client:
+        flow = client.post("/flows/", json={"name": "burst"}).raise_for_status().json()
+        deployment = client.post(
+            "/deployments/", json={"name": "burst", "flow_id": flow["id"]}
+        ).raise_for_status().json()
+
+    def create(_: int) -> httpx.Response:
+        with httpx.Client(base_url=api_url, timeout=120) as client:
+            return client.post(f"/deployments/{deployment['id']}/create_flow_run", json={})
+
+    with ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(create, range(runs)))
 
 
 def migrate_prefect_sqlite(path: Path) -> None:

@@ -8,7 +8,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import httpx
 import pytest
 
 from orchestration.write_conflicts import ConflictRetryingTransport, conflict_retrying
-from tests.serving import PrefectServer
+from tests.serving import PrefectServer, runs_created_at_once
 
 
 def test_a_sqlite_backed_prefect_server_refuses_writes_that_meet(
@@ -30,24 +29,13 @@ def test_a_sqlite_backed_prefect_server_refuses_writes_that_meet(
                            tmp_path / "server.log")
     url = server.start()
     try:
-        with httpx.Client(base_url=url, timeout=120) as client:
-            flow = client.post("/flows/", json={"name": "burst"}).raise_for_status().json()
-            deployment = client.post(
-                "/deployments/", json={"name": "burst", "flow_id": flow["id"]}
-            ).raise_for_status().json()
-
-        def create(_: int) -> httpx.Response:
-            with httpx.Client(base_url=url, timeout=120) as client:
-                return client.post(f"/deployments/{deployment['id']}/create_flow_run", json={})
-
         answers: Counter[int] = Counter()
         refused: list[httpx.Response] = []
         for _ in range(5):  # measured: three in four refused; five bursts leave no doubt
-            with ThreadPoolExecutor(20) as pool:
-                for response in pool.map(create, range(20)):
-                    answers[response.status_code] += 1
-                    if response.status_code == 503:
-                        refused.append(response)
+            for response in runs_created_at_once(url, 20, 20):
+                answers[response.status_code] += 1
+                if response.status_code == 503:
+                    refused.append(response)
             if refused:
                 break
     finally:
