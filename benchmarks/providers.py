@@ -23,9 +23,10 @@ Columns, per stage:
            other nine (one look across the scenes);
   call     median latency of one call (task latency + polling granularity + download);
   slot use sum of call latencies / (C x ledger time): 1.00 means no slot ever stood idle.
-On a SQLite-backed Prefect server a burst of task runs (nine scenes starting at once) keeps
-the server's database busy, and the slot requests made meanwhile wait about 2 s a wave (a
-slot freed is taken ~2.4 s later); on PostgreSQL they do not. Compare with --prefect-database.
+On a SQLite-backed Prefect server a burst of task runs (nine scenes starting at once) makes
+writes meet: the server refuses some slot requests with 503 and Prefect's client asks again
+only 2 s later (benchmarks/prefect_writes.py), and one process's slot requests go out one at
+a time; on PostgreSQL none are refused. Compare with --prefect-database.
 Last, the paid calls of one video by stage, and of one more made from a voice note (a
 `--voice` ogg made with ffmpeg, STT_PROVIDER=openai), which adds one transcription.
 """
