@@ -30,8 +30,8 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("PREFECT_SERVER_CONCURRENCY_MAXIMUM_CONCURRENCY_SLOT_WAIT_SECONDS", "0.5")
 os.environ["VIDEOBOT_NO_PROMPT"] = "1"
 # The serving processes the tests start look for runs to start or resume once a second, not
-# four times: four polls a second cost an idle SQLite-backed Prefect server 5% of a core more,
-# one 1% (measured), and the suite runs two or three serving processes at once. A run started
+# four times: four polls a second cost an idle Prefect server 5% of a core more, one 1%
+# (measured on SQLite), and the suite runs two or three serving processes at once. A run started
 # or resumed waits 0.4 s longer on average. The benchmarks keep the default.
 os.environ.setdefault("RUNNER_POLL_SECONDS", "1")
 # Videos made through the whole pipeline are drafts at a quarter of the format's sides (the
@@ -48,7 +48,7 @@ POSTGRES_ADMIN_URL = os.environ.get(
 def migrated_prefect_db(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path], str]:
     """Puts a migrated, empty Prefect SQLite database at a path and returns its URL: a copy of
     one migrated once for every test process. A server that migrates a new database spends
-    about 5 CPU s of its start on it, and the suite starts about ten servers."""
+    about 5 CPU s of its start on it, and the suite starts six on SQLite."""
     import fcntl
     import shutil
 
