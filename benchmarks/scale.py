@@ -2,6 +2,7 @@
 
 Run: .venv/bin/python benchmarks/scale.py [--jobs 1,5,10] [--job-cap 5] [--runway-cap 10]
          [--image-seconds 8] [--clip-seconds 30] [--speech-seconds 3] [--deaths 3]
+         [--lost-run-seconds 45]
 
 Everything runs on 127.0.0.1, as tests/test_workers.py starts it: `prefect server start` and
 the app database on PostgreSQL, media in an S3-compatible bucket (moto's server), and
@@ -56,8 +57,10 @@ from uuid import UUID
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from orchestration.liveness import BEAT_SECONDS  # noqa: E402
 from tests.helpers import wait_for  # noqa: E402
 from tests.pool import Pool, making_clips, pool_services, running_on  # noqa: E402
+from videobot.settings import Settings  # noqa: E402
 
 
 def cpu_seconds() -> float:
@@ -153,7 +156,8 @@ def main() -> None:
     parser.add_argument("--clip-seconds", type=float, default=30.0)
     parser.add_argument("--speech-seconds", type=float, default=3.0)
     parser.add_argument("--deaths", type=int, default=3)
-    parser.add_argument("--lost-run-seconds", default="60")
+    parser.add_argument("--lost-run-seconds",
+                        default=str(Settings.model_fields["lost_run_seconds"].default))
     args = parser.parse_args()
     counts = [int(n) for n in args.jobs.split(",") if n]
     task_seconds = 10 * args.image_seconds + 10 * args.clip_seconds + 3 * args.speech_seconds
@@ -202,7 +206,7 @@ def main() -> None:
         if backs:
             print(f"death -> running again: median {statistics.median(backs):.1f} s, "
                   f"max {max(backs):.1f} s (lost after {args.lost_run_seconds} s without a "
-                  "heartbeat; heartbeats every 30 s)")
+                  f"beat; beats every {BEAT_SECONDS} s)")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from prefect.settings import get_current_settings
 from prefect.states import Cancelled, State
 
 from flows.stages import StageFailed, media_stage, script_stage
+from orchestration.liveness import beating
 from tasks.assembly import assemble
 from tasks.attempts import taken_up
 from tasks.budget import NotAffordable, ensure_affordable
@@ -111,8 +112,9 @@ def run_pipeline(job_id: UUID, channel: str, auto_approve: bool) -> str | State:
     if store.reopen_failed_job(job_id):  # a retry of the failed run: carry on where it failed
         get_run_logger().info("Retrying job %s from the %s stage", short_id(job_id), job.stage)
         notify(job_id, channel, f"Trying again from the {job.stage} stage…")
-    # This attempt works on the job from here; an older one still alive steps aside.
-    with taken_up(job_id):
+    # This attempt works on the job from here (an older one still alive steps aside), and
+    # says it is alive more often than Prefect's heartbeat, so that a lost run is found sooner.
+    with beating(), taken_up(job_id):
         return _carry_on(job_id, channel, auto_approve)
 
 

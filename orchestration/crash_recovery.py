@@ -1,11 +1,12 @@
 """Crashed runs end in a state someone acts on: two Prefect automations, kept on the server.
 
 - A run left RUNNING (or PENDING) by a process that died with no one to see it (the whole
-  `videobot up` tree killed, a lost machine) is found by its missing heartbeats: every
-  flow-run process sends one every `HEARTBEAT_SECONDS`, and the automation fires when a run
-  has been silent for `LOST_RUN_SECONDS` (120 s by default: two heartbeats in a row may go
-  missing before a live run is taken for dead; a Prefect server too busy to answer its
-  events connection's pings drops events, heartbeats among them). This is
+  `videobot up` tree killed, a lost machine) is found by its silence: every flow-run process
+  sends Prefect's heartbeat every `HEARTBEAT_SECONDS` and our beat every 10 s
+  (`orchestration.liveness`), and the automation fires when a run has sent neither for
+  `LOST_RUN_SECONDS` (45 s by default: three beats in a row may go missing before a live run
+  is taken for dead; a Prefect server too busy to answer its events connection's pings
+  delays or drops events). This is
   Prefect's own zombie-run detection (docs: "How to detect and respond to zombie flows"),
   chosen over a start-up sweep of the serving process because it needs no process of ours to
   be alive, sees runs of any worker on any machine, and cannot mistake a run another worker
@@ -41,6 +42,8 @@ from prefect.events.actions import ChangeFlowRunState
 from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
 from prefect.states import State
 
+from orchestration.liveness import ALIVE_EVENT
+
 # Prefect's minimum; the runner passes it to each flow-run process it starts.
 HEARTBEAT_SECONDS = 30
 # The flows whose runs are jobs (the deployments of `make-video` and `rerun-stage`).
@@ -57,21 +60,21 @@ def crash_recovery_automations(
     silence: int, job_flows: list[str] = JOB_FLOWS
 ) -> list[AutomationCore]:
     """The zombie-run and crashed-run automations, for runs of the flows named `job_flows`; a
-    run silent for `silence` seconds is taken for dead. A busy machine may delay a heartbeat,
-    and a live run taken for dead would be started a second time: keep `silence` well over
-    `HEARTBEAT_SECONDS`."""
+    run silent for `silence` seconds is taken for dead. A busy machine may delay a beat, and a
+    live run taken for dead would be started a second time: keep `silence` well over
+    `liveness.BEAT_SECONDS`."""
     of_job_flows = {"prefect.resource.role": "flow", "prefect.resource.name": job_flows}
     from_deployments = [of_job_flows, {"prefect.resource.role": "deployment"}]
     zombie = AutomationCore(
         name=ZOMBIE_AUTOMATION,
-        description="A videobot run whose process stopped sending heartbeats is scheduled "
-        "again; the run itself bounds how often and tells the person.",
+        description="A videobot run whose process went silent (no heartbeat, no beat) is "
+        "scheduled again; the run itself bounds how often and tells the person.",
         trigger=EventTrigger(
             # After a run starts or beats, some event of that run is due within the window: a
-            # heartbeat, or a state change (paused, suspended, finished...).
-            after={"prefect.flow-run.heartbeat", "prefect.flow-run.Running",
+            # heartbeat or beat, or a state change (paused, suspended, finished...).
+            after={"prefect.flow-run.heartbeat", ALIVE_EVENT, "prefect.flow-run.Running",
                    "prefect.flow-run.Pending"},
-            expect={"prefect.flow-run.*"},
+            expect={"prefect.flow-run.*", ALIVE_EVENT},
             match=_FLOW_RUNS,
             # Runs from a deployment only: a local run has no worker to start it again.
             match_related=from_deployments,

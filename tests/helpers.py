@@ -18,12 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-# What the tests that kill a run's machine give for LOST_RUN_SECONDS: one heartbeat (every
-# 30 s) may go missing and the next be 15 s late before a live run is taken for dead, and a
-# dead run is found 45 s sooner than with the default of 120.
-LOST_RUN_SECONDS = "75"
-
-
 def wait_for(
     check: Callable[[], T | None],
     timeout: float = 90,

@@ -30,7 +30,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from tests.conftest import POSTGRES_ADMIN_URL
 from tests.fakes.runway_server import FakeRunway
-from tests.helpers import LOST_RUN_SECONDS, wait_for
+from tests.helpers import wait_for
 from tests.processes import carries, kill_marked
 from tests.serving import REPO, PrefectServer, prefect_database
 from tests.test_media_store import S3_ENV, S3Server
@@ -209,7 +209,6 @@ def pool_services(folder: Path, **settings: str) -> Iterator[Pool]:
             "RUNWAYML_BASE_URL": runway.url, "RUNWAY_POLL_SECONDS": "0.2",
             "RUNWAY_CONCURRENCY": "20", "WORKER_POLL_SECONDS": "1", "MUSIC": "false",
             "PREFECT_LOGGING_LEVEL": "INFO",  # the worker logs each run it submits
-            "LOST_RUN_SECONDS": LOST_RUN_SECONDS,
             **settings,
         }
         pool = Pool(api_url, JobStore(db), bucket, runway, env, folder)

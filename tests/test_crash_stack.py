@@ -21,7 +21,7 @@ from orchestration.crash_recovery import RETRY_STATE_NAME
 from tasks.limits import JOB_LEASE_SECONDS
 from tasks.slot_reconciliation import LEASE_SWEEP_SECONDS
 from tests.fakes.runway_server import FakeRunway
-from tests.helpers import LOST_RUN_SECONDS, wait_for, written_ahead_or_fetched
+from tests.helpers import wait_for, written_ahead_or_fetched
 from tests.processes import kill_marked
 from tests.serving import REPO, free_port
 from videobot.db.engine import Database
@@ -41,7 +41,6 @@ class Stack:
             "VIDEO_PROVIDER": "runway", "RUNWAY_API_KEY": FakeRunway.API_KEY,
             "RUNWAYML_BASE_URL": runway.url, "RUNWAY_POLL_SECONDS": "0.2",
             "RUNWAY_CONCURRENCY": "20", "MAX_CONCURRENT_JOBS": "1",
-            "LOST_RUN_SECONDS": LOST_RUN_SECONDS,
         }
         self.env.pop("TELEGRAM_BOT_TOKEN", None)
         self.proc: subprocess.Popen[str] | None = None

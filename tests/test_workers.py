@@ -23,9 +23,13 @@ from uuid import UUID
 import pytest
 from prefect import get_client
 from prefect.deployments import run_deployment
+from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
+from prefect.server.events.schemas.automations import EventTrigger as ServerEventTrigger
+from prefect.server.events.schemas.events import ReceivedEvent as ServerReceivedEvent
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from orchestration.crash_recovery import RETRY_STATE_NAME
+from orchestration.crash_recovery import RETRY_STATE_NAME, ZOMBIE_AUTOMATION
+from orchestration.liveness import ALIVE_EVENT, BEAT_SECONDS
 from orchestration.runs import cancel_run
 from tests.fakes.runway_tasks import FakeTask
 from tests.helpers import wait_for
@@ -109,6 +113,7 @@ class Scenario:
     back_after: float  # seconds from the kill to the lost run running on the survivor
     killed_at: datetime
     supervised: bool  # the lost run's process went through Prefect's workspace supervisor
+    died_with_worker: set[UUID]  # the jobs whose run was on the killed worker
 
 
 def written_ahead(pool: Pool) -> bool:
@@ -162,7 +167,8 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
         sampler.stop()
         print(f"lost run running again after {back_after:.1f} s; {sampler.samples} samples")
         yield Scenario(pool, jobs, killed, survivor, lost_job, sampler.most,
-                       sampler.most_processes, back_after, killed_when, supervised)
+                       sampler.most_processes, back_after, killed_when, supervised,
+                       set(sampler.lost))
 
 
 def test_five_jobs_spread_over_both_workers_are_delivered(scenario: Scenario) -> None:
@@ -214,6 +220,44 @@ def test_a_run_lost_with_its_worker_is_scheduled_again_and_finished_on_the_other
     assert names[-1] == "Completed"
     assert scenario.survivor.ran(run)
     assert scenario.pool.store.job(scenario.lost_job).status == "delivered"
+
+
+def test_no_run_that_kept_its_worker_was_taken_for_lost(scenario: Scenario) -> None:
+    """Only the runs on the killed worker were scheduled again: no other run, working for
+    minutes beside them on two busy workers, went silent for the lost-run window (45 s)."""
+    for job, run in scenario.jobs.items():
+        names = [name for name, _ in scenario.pool.states(run)]
+        if job not in scenario.died_with_worker:
+            assert RETRY_STATE_NAME not in names, (job, names)
+
+
+def test_a_working_run_beats_every_ten_seconds_and_each_beat_counts(scenario: Scenario) -> None:
+    """A run that kept its worker said it was alive every 10 s while it worked, and each
+    beat is an event the lost-run automation's trigger both expects and opens a window on."""
+    pool = scenario.pool
+    with temporary_settings({PREFECT_API_URL: pool.api_url}), get_client(sync_client=True) as c:
+        [automation] = c.read_automations_by_name(ZOMBIE_AUTOMATION)
+        trigger = ServerEventTrigger.model_validate(automation.trigger.model_dump())
+        for job, run in scenario.jobs.items():
+            if job in scenario.died_with_worker:
+                continue
+            page = c.read_events(EventFilter(
+                event=EventNameFilter(name=[ALIVE_EVENT]),
+                resource=EventResourceFilter(id=[f"prefect.flow-run.{run}"]),
+            ), limit=50)  # the API's most
+            found = list(page.events)
+            while page.next_page is not None:
+                page = c.read_events_page(str(page.next_page))
+                found += page.events
+            beats = sorted(found, key=lambda event: event.occurred)
+            assert len(beats) >= 2, (job, len(beats))
+            gaps = [(b.occurred - a.occurred).total_seconds()
+                    for a, b in zip(beats, beats[1:], strict=False)]
+            assert max(gaps) <= BEAT_SECONDS * 1.5, (job, gaps)
+            for beat in beats:
+                event = ServerReceivedEvent.model_validate(beat.model_dump())
+                assert trigger.covers(event), beat
+                assert trigger.starts_after(beat.event) and trigger.expects(beat.event)
 
 
 def test_no_paid_call_is_made_twice(scenario: Scenario) -> None:

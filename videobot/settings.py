@@ -165,11 +165,12 @@ class Settings(BaseSettings):
     # Workers on a work pool (`videobot worker`).
     worker_pool: str = "videobot"
     worker_poll_seconds: float = Field(default=2.0, ge=0.5, le=60)
-    # A run whose flow-run heartbeats (every 30 s) stop this long is lost with its process (a
-    # killed stack, a dead worker) and scheduled again. 120 s lets three heartbeats go
-    # missing: a busy Prefect server drops heartbeat events (45 s and 60 s started live runs
-    # a second time under load; their older attempt then steps aside, `tasks.attempts`).
-    lost_run_seconds: int = Field(default=120, ge=35, le=3600)
+    # A run whose beats (every 10 s, `orchestration.liveness`) stop this long is lost with its
+    # process (a killed stack, a dead worker) and scheduled again. 45 s lets three beats in a
+    # row go missing or come 35 s late: a busy Prefect server delays and drops events (a
+    # window of 45 s over Prefect's 30 s heartbeats alone started live runs a second time
+    # under load; their older attempt then steps aside, `tasks.attempts`).
+    lost_run_seconds: int = Field(default=45, ge=30, le=3600)
 
     # Telegram bot. Lists are comma-separated in the environment: ADMIN_USER_IDS=1,2.
     telegram_api_base_url: str = "https://api.telegram.org"
