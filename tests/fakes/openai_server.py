@@ -8,8 +8,9 @@
         fake.requests                                # every request, in arrival order
         fake.requests_to("responses")                # those to one endpoint
 
-Endpoints (POST, under /v1): responses, chat/completions, images/generations, images/edits
-(checked against the spec: tests/fakes/openai_edits.py), audio/speech, audio/transcriptions.
+Endpoints (POST, under /v1; answered by tests/fakes/openai_routes.py): responses,
+chat/completions, images/generations, images/edits (checked against the spec:
+tests/fakes/openai_edits.py), audio/speech, audio/transcriptions.
 A structured-output request gets an answer generated from its JSON schema (arrays get
 `minItems` items, strings readable text); `fake.replies[schema_name] = {...}` fixes the answer
 for one schema. A non-strict schema is refused with 400, as OpenAI does. Images are real PNGs
@@ -42,72 +43,27 @@ and queued faults.
 
 from __future__ import annotations
 
-import base64
 import collections
 import contextlib
 import random
 import socket
 import threading
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
-from openai.types import image_generate_params
-from openai.types.audio import speech_create_params
-
 from tests.fakes import openai_replies as replies
-from tests.fakes.openai_edits import edit_answer
 from tests.fakes.openai_replies import Upload
-from tests.fakes.spec_check import spec_problem
-
-ENDPOINTS = (
-    "responses", "chat/completions", "images/generations", "images/edits", "audio/speech",
-    "audio/transcriptions",
+from tests.fakes.openai_routes import (
+    ENDPOINTS,
+    QueuedFault,
+    Recorded,
+    answer_request,
+    endpoint_name,
 )
+
 RANDOM_STATUSES = (500, 502, 503, 429)
-# JSON bodies checked against the API spec's request types, as the installed SDK carries them.
-JSON_SPECS: dict[str, type] = {
-    "images/generations": image_generate_params.ImageGenerateParamsNonStreaming,
-    "audio/speech": speech_create_params.SpeechCreateParams,
-}
 _JSON = replies.JSON
-
-
-@dataclass
-class Recorded:
-    method: str
-    path: str
-    endpoint: str
-    headers: dict[str, str]
-    json: dict[str, Any] | None = None
-    form: dict[str, str] = field(default_factory=dict)
-    files: dict[str, Upload] = field(default_factory=dict)
-    # Every file part in order, repeated names kept (images/edits sends `image[]` per image).
-    uploads: list[tuple[str, Upload]] = field(default_factory=list)
-    fault: str | None = None  # e.g. "status 500", "delay", "drop", "refusal", "text"
-    status: int | None = None  # what the fake answered; None when it dropped the connection
-    reply: dict[str, Any] | None = None  # the JSON it answered (not audio)
-
-    @property
-    def schema(self) -> dict[str, Any] | None:
-        """The structured-output format asked for: {name, schema, strict}, or None."""
-        return replies.requested_schema(self.json or {})
-
-
-@dataclass(frozen=True)
-class _Fault:
-    kind: str  # status, delay, drop, refusal, text, wrap, filter, media
-    status: int = 0
-    headers: dict[str, str] = field(default_factory=dict)
-    code: str | None = None
-    message: str | None = None
-    seconds: float = 0.0
-    text: str = ""
-
-    @property
-    def label(self) -> str:
-        return f"status {self.status}" if self.kind == "status" else self.kind
 
 
 class FakeOpenAI:
@@ -120,7 +76,7 @@ class FakeOpenAI:
         self.replies: dict[str, dict[str, Any]] = {}
         self.requests: list[Recorded] = []
         self._rng = random.Random(seed)
-        self._faults: dict[str, collections.deque[_Fault]] = collections.defaultdict(
+        self._faults: dict[str, collections.deque[QueuedFault]] = collections.defaultdict(
             collections.deque
         )
         self._lock = threading.Lock()
@@ -160,34 +116,35 @@ class FakeOpenAI:
 
     def fail(self, endpoint: str, status: int, *, headers: dict[str, str] | None = None,
              code: str | None = None, message: str | None = None, times: int = 1) -> None:
-        self._queue(endpoint, _Fault("status", status, dict(headers or {}), code, message), times)
+        fault = QueuedFault("status", status, dict(headers or {}), code, message)
+        self._queue(endpoint, fault, times)
 
     def delay(self, endpoint: str, seconds: float, *, times: int = 1) -> None:
-        self._queue(endpoint, _Fault("delay", seconds=seconds), times)
+        self._queue(endpoint, QueuedFault("delay", seconds=seconds), times)
 
     def drop(self, endpoint: str, *, times: int = 1) -> None:
-        self._queue(endpoint, _Fault("drop"), times)
+        self._queue(endpoint, QueuedFault("drop"), times)
 
     def refuse(self, endpoint: str, *, times: int = 1) -> None:
-        self._queue(endpoint, _Fault("refusal"), times)
+        self._queue(endpoint, QueuedFault("refusal"), times)
 
     def reply_text(self, endpoint: str, text: str, *, times: int = 1) -> None:
-        self._queue(endpoint, _Fault("text", text=text), times)
+        self._queue(endpoint, QueuedFault("text", text=text), times)
 
     def reply_wrapped(self, endpoint: str, template: str, *, times: int = 1) -> None:
         """Answer as usual, but with the JSON put in `template` at `{json}`, the way servers
         that do not enforce the schema write it."""
-        self._queue(endpoint, _Fault("wrap", text=template), times)
+        self._queue(endpoint, QueuedFault("wrap", text=template), times)
 
     def reply_media(self, endpoint: str, data: bytes, *, times: int = 1) -> None:
         """Answer 200 with `data` as the speech, or as the picture's b64_json bytes."""
-        self._queue(endpoint, _Fault("media", text=data.decode("latin-1")), times)
+        self._queue(endpoint, QueuedFault("media", text=data.decode("latin-1")), times)
 
     def content_filter(self, endpoint: str, *, times: int = 1) -> None:
-        self._queue(endpoint, _Fault("filter"), times)
+        self._queue(endpoint, QueuedFault("filter"), times)
 
     def requests_to(self, endpoint: str) -> list[Recorded]:
-        name = _endpoint(endpoint)
+        name = endpoint_name(endpoint)
         with self._lock:
             return [r for r in self.requests if r.endpoint == name]
 
@@ -197,14 +154,14 @@ class FakeOpenAI:
             self.requests.clear()
             self._faults.clear()
 
-    def _queue(self, endpoint: str, fault: _Fault, times: int) -> None:
-        name = _endpoint(endpoint)
+    def _queue(self, endpoint: str, fault: QueuedFault, times: int) -> None:
+        name = endpoint_name(endpoint)
         if name not in ENDPOINTS:
             raise ValueError(f"unknown endpoint {endpoint!r}; one of {', '.join(ENDPOINTS)}")
         with self._lock:
             self._faults[name].extend([fault] * times)
 
-    def _next_fault(self, endpoint: str) -> _Fault | None:
+    def _next_fault(self, endpoint: str) -> QueuedFault | None:
         with self._lock:
             queued = self._faults.get(endpoint)
             if queued:
@@ -212,13 +169,8 @@ class FakeOpenAI:
             if self.fault_rate and self._rng.random() < self.fault_rate:
                 status = self._rng.choice(RANDOM_STATUSES)
                 headers = {"retry-after-ms": "10"} if status == 429 else {}
-                return _Fault("status", status, headers)
+                return QueuedFault("status", status, headers)
         return None
-
-
-def _endpoint(name: str) -> str:
-    name = name.strip().strip("/")
-    return name.removeprefix("v1/")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -251,7 +203,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("content-length") or 0))
         path = self.path.split("?", 1)[0]
-        record = Recorded("POST", path, _endpoint(path),
+        record = Recorded("POST", path, endpoint_name(path),
                           {k.lower(): v for k, v in self.headers.items()})
         self._parse_body(record, body)
         with self.fake._lock:
@@ -278,7 +230,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if fault and fault.kind == "delay" and self.fake._closing.wait(fault.seconds):
             return
-        status, payload, content_type = _answer(self.fake, record, len(body), fault)
+        status, payload, content_type = answer_request(self.fake, record, len(body), fault)
         record.status = status
         record.reply = replies.loads(payload) if content_type == _JSON else None
         self._send(status, payload, content_type)
@@ -321,36 +273,3 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
         except OSError:  # the client gave up (timed out) before the answer
             self.close_connection = True
-
-
-def _answer(fake: FakeOpenAI, record: Recorded, size: int,
-            fault: _Fault | None) -> tuple[int, bytes, str]:
-    """Status, body and content type of a successful (or content-faulted) answer."""
-    body = record.json or {}
-    if record.endpoint in ("responses", "chat/completions"):
-        kind, text = (fault.kind, fault.text) if fault else ("", "")
-        return replies.structured(record.endpoint, body, size, kind, text, fake.replies)
-    if fault and fault.kind == "media" and record.endpoint == "audio/speech":
-        return 200, fault.text.encode("latin-1"), "audio/mpeg"
-    if fault and fault.kind == "media" and record.endpoint == "images/generations":
-        encoded = base64.b64encode(fault.text.encode("latin-1")).decode()
-        return 200, replies.dumps({"created": 0, "data": [{"b64_json": encoded}]}), _JSON
-    if record.endpoint == "images/edits":
-        status, answer = edit_answer(record.form, record.uploads)
-        return status, replies.dumps(answer), _JSON
-    if record.endpoint in JSON_SPECS and (problem := spec_problem(body, JSON_SPECS[
-            record.endpoint])):
-        return 400, replies.dumps(replies.error_body(400, problem, "invalid_request_error")), _JSON
-    if record.endpoint == "images/generations":
-        images = replies.images_body(
-            str(body.get("prompt", "")), str(body.get("size") or "1024x1024"), body.get("quality")
-        )
-        return 200, replies.dumps(images), _JSON
-    if record.endpoint == "audio/speech":
-        if body.get("response_format") != "wav":
-            error = replies.error_body(400, "This fake only speaks response_format=wav.", None)
-            return 400, replies.dumps(error), _JSON
-        seconds = replies.speech_seconds(str(body.get("input", "")))
-        return 200, replies.wav_bytes(seconds), "audio/wav"
-    text = fault.text if fault and fault.kind == "text" else fake.transcript
-    return 200, replies.dumps(replies.transcription_body(text, fake.transcript_language)), _JSON

@@ -44,7 +44,8 @@ Faults:
     server.fault_paths = ("/v1/",)                #   where fault_rate applies (default: all)
     server.video_size = (1104, 832)               # clips at this size whatever the ratio
 
-tests/fakes/runway_kit.py wires the providers to it with a clock that never really sleeps.
+tests/fakes/runway_routes.py answers the routes, runway_tasks.py checks bodies and makes the
+media, and runway_kit.py wires the providers to it with a clock that never really sleeps.
 """
 
 from __future__ import annotations
@@ -54,7 +55,6 @@ import random
 import select
 import socket
 import threading
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -62,28 +62,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
-from tests.fakes.runway_tasks import (
-    FakeTask,
-    TaskScript,
-    check_create,
-    check_speech,
-    mp3,
-    mp4,
-    png,
-    speech_seconds,
-)
+from tests.fakes.runway_routes import CREATE_PATHS, Recorded, RunwayRoutes, send_reply
+from tests.fakes.runway_tasks import FakeTask, TaskScript
 
 DAILY_CAP_BODY = {"error": "Your daily task limit has been reached."}
 _RANDOM_FAULTS = (500, 502, 503, 429)
-
-
-@dataclass
-class Recorded:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: Any
-    status: int = 0
 
 
 @dataclass
@@ -104,9 +87,6 @@ class ScriptedFault:
         return path == self.pattern
 
 
-CREATE_PATHS = ("/v1/text_to_image", "/v1/image_to_video", "/v1/text_to_speech")
-
-
 def _client_gone(handler: _Handler) -> bool:
     """The client closed its connection (a killed process's sockets are closed by the
     kernel): readable with nothing to read."""
@@ -120,26 +100,18 @@ def _client_gone(handler: _Handler) -> bool:
         return True
 
 
-class FakeRunway:
+class FakeRunway(RunwayRoutes):
     """The fake server; a context manager that starts and stops it."""
 
     API_KEY = "key_" + "0" * 128
 
     def __init__(self, *, polls_to_finish: int = 0, api_key: str = API_KEY) -> None:
-        self.api_key = api_key
-        self.polls_to_finish = polls_to_finish
+        super().__init__(polls_to_finish=polls_to_finish, api_key=api_key)
         self.fault_rate = 0.0
-        self.credit_balance = 1_000  # what GET /v1/organization reports
         self.fault_paths: tuple[str, ...] = ("/v1/", "/outputs/")
-        self.video_size: tuple[int, int] | None = None
-        self.task_seconds: dict[str, float] = {}
         self.requests: list[Recorded] = []
-        self.tasks: dict[str, FakeTask] = {}
         self._faults: list[ScriptedFault] = []
-        self._scripts: list[TaskScript] = []
-        self._outputs: dict[str, tuple[str, tuple[int, int], float]] = {}
         self._rng = random.Random(0)
-        self._lock = threading.Lock()
         self._delays_over = threading.Event()
         # Creates on hold (`creates_held`), and creates being answered: a hold waits for those.
         self._creates = threading.Condition()
@@ -256,23 +228,23 @@ class FakeRunway:
             self._delays_over.wait(fault.delay)
         if fault is not None and fault.status is not None:
             reply_body = fault.body if fault.body is not None else {"error": "Fake fault."}
-            return self._reply(handler, record, fault.status, reply_body, fault.headers)
+            return send_reply(handler, record, fault.status, reply_body, fault.headers)
         if random_status is not None:
             retry = {"Retry-After": "1"} if random_status == 429 else {}
-            return self._reply(handler, record, random_status, {"error": "Try again."}, retry)
+            return send_reply(handler, record, random_status, {"error": "Try again."}, retry)
         if method == "POST" and path in CREATE_PATHS:
             if not self._create_admitted(handler):
                 return
             try:
                 status, reply, extra = self._route(method, path, headers, body)
-                self._reply(handler, record, status, reply, extra)
+                send_reply(handler, record, status, reply, extra)
             finally:
                 with self._creates:
                     self._creates_answering -= 1
                     self._creates.notify_all()
             return
         status, reply, extra = self._route(method, path, headers, body)
-        self._reply(handler, record, status, reply, extra)
+        send_reply(handler, record, status, reply, extra)
 
     def _create_admitted(self, handler: _Handler) -> bool:
         """Wait while creates are on hold; False for a create whose client went meanwhile, or
@@ -300,128 +272,6 @@ class FakeRunway:
         if self._rng.random() >= self.fault_rate:
             return None
         return self._rng.choice(_RANDOM_FAULTS)
-
-    def _route(
-        self, method: str, path: str, headers: dict[str, str], body: Any
-    ) -> tuple[int, Any, dict[str, str]]:
-        if path.startswith("/outputs/") and method == "GET":
-            return self._output(path.removeprefix("/outputs/"))
-        if headers.get("authorization") != f"Bearer {self.api_key}":
-            return 401, {"error": "Invalid API key."}, {}
-        if not headers.get("x-runway-version"):
-            return 400, {"error": "The X-Runway-Version header is required."}, {}
-        if method == "POST" and path in ("/v1/text_to_image", "/v1/image_to_video"):
-            return self._create(path, body)
-        if method == "POST" and path == "/v1/text_to_speech":
-            return self._create_speech(body)
-        if method == "GET" and path == "/v1/organization":
-            return 200, {"creditBalance": self.credit_balance,
-                         "tier": {"maxMonthlyCreditSpend": 10_000, "models": {}},
-                         "usage": {"models": {}}}, {}
-        if path.startswith("/v1/tasks/") and method in ("GET", "DELETE"):
-            with self._lock:
-                task = self.tasks.get(path.removeprefix("/v1/tasks/"))
-                if task is None:
-                    return 404, {"error": "Task not found."}, {}
-                if method == "DELETE":
-                    if task.last_status not in ("SUCCEEDED", "FAILED", "CANCELLED"):
-                        task.cancelled = True
-                    return 204, None, {}
-                return 200, self._advance(task), {}
-        return 404, {"error": f"No route {method} {path}."}, {}
-
-    def _create(self, path: str, body: Any) -> tuple[int, Any, dict[str, str]]:
-        problem = check_create(path, body)
-        if problem:
-            return 400, {"error": problem}, {}
-        kind = "image" if path.endswith("text_to_image") else "video"
-        width, _, height = body["ratio"].partition(":")
-        with self._lock:
-            task = FakeTask(
-                id=str(uuid.uuid4()),
-                kind=kind,
-                body=body,
-                size=(int(width), int(height)),
-                seconds=int(body.get("duration", 10)),
-                script=self._scripts.pop(0) if self._scripts else TaskScript(),
-                polls_to_finish=self.polls_to_finish,
-                run_seconds=self.task_seconds.get(kind, 0.0),
-            )
-            self.tasks[task.id] = task
-        return 200, {"id": task.id, "estimatedCost": {"credits": task.credits}}, {}
-
-    def _create_speech(self, body: Any) -> tuple[int, Any, dict[str, str]]:
-        problem = check_speech(body)
-        if problem:
-            return 400, {"error": problem}, {}
-        with self._lock:
-            task = FakeTask(
-                id=str(uuid.uuid4()),
-                kind="speech",
-                body=body,
-                size=(0, 0),
-                seconds=0,
-                script=self._scripts.pop(0) if self._scripts else TaskScript(),
-                polls_to_finish=self.polls_to_finish,
-                run_seconds=self.task_seconds.get("speech", 0.0),
-            )
-            self.tasks[task.id] = task
-        return 200, {"id": task.id, "estimatedCost": {"credits": task.credits}}, {}
-
-    def _advance(self, task: FakeTask) -> dict[str, Any]:
-        """One poll, with the output URL of a task that succeeded."""
-        shown = task.advance()
-        if shown["status"] == "SUCCEEDED":
-            extension = {"image": "png", "video": "mp4", "speech": "mp3"}[task.kind]
-            name = f"{task.id}.{extension}"
-            if name not in self._outputs:
-                size = self.video_size if task.kind == "video" and self.video_size else task.size
-                seconds = (
-                    speech_seconds(task.body["promptText"]) if task.kind == "speech"
-                    else task.seconds
-                )
-                self._outputs[name] = (task.kind, size, seconds)
-            shown["output"] = [f"{self.url}/outputs/{name}"]
-        return shown
-
-    def _output(self, name: str) -> tuple[int, Any, dict[str, str]]:
-        with self._lock:
-            spec = self._outputs.get(name)
-        if spec is None:
-            return 404, {"error": "No such output."}, {}
-        kind, size, seconds = spec  # made on first download, outside the state lock
-        if kind == "image":
-            return 200, png(size).read_bytes(), {"Content-Type": "image/png"}
-        if kind == "speech":
-            return 200, mp3(seconds).read_bytes(), {"Content-Type": "audio/mpeg"}
-        return 200, mp4(size, int(seconds)).read_bytes(), {"Content-Type": "video/mp4"}
-
-    def _reply(
-        self,
-        handler: _Handler,
-        record: Recorded,
-        status: int,
-        body: Any,
-        headers: dict[str, str],
-    ) -> None:
-        record.status = status
-        data = b""
-        extra = dict(headers)
-        if isinstance(body, bytes):
-            data = body
-        elif body is not None:
-            data = json.dumps(body).encode()
-            extra.setdefault("Content-Type", "application/json")
-        try:
-            handler.send_response(status)
-            for key, value in extra.items():
-                handler.send_header(key, value)
-            handler.send_header("Content-Length", str(len(data)))
-            handler.end_headers()
-            if data:
-                handler.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up first (a `delay` fault longer than its timeout)
 
 
 class _Handler(BaseHTTPRequestHandler):
