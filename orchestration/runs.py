@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal
 from uuid import UUID
 
 from prefect import get_client
 from prefect.client.schemas.responses import SetStateStatus
-from prefect.deployments import run_deployment
 from prefect.exceptions import NotPausedError
 from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
 from prefect.states import Cancelled, Cancelling, Running, Scheduled
@@ -69,18 +68,24 @@ def trigger(
     live = live_run(store, job_id)
     if live is not None:
         raise RunStillLive(job_id, live)
-    # The flow's own name template would apply only once a process starts the run.
-    created = run_deployment(
-        DEPLOYMENT,
-        parameters={"job_id": str(job_id), "channel": channel, "auto_approve": auto_approve},
-        flow_run_name=run_name(job_id),
-        tags=job_tags(job.user_id, job.format, settings),
-        timeout=0,
-        # Two callers triggering the job at once (bot replicas, a double submit) get the one
-        # run Prefect creates for this key; a later trigger, once that run ended, a new one.
-        idempotency_key=f"make-video:{job_id}:after:{job.flow_run_id or 'none'}",
-    )
-    run = cast("FlowRun", created)  # called from sync code: the run, not a coroutine
+    # Prefect's client, not `run_deployment`, which takes no client in sync code: the run's
+    # creation meets the writes of runs working on the same server, and is sent again at once
+    # when a SQLite-backed one refuses it.
+    with _prompt_client() as client:
+        deployment = client.read_deployment_by_name(DEPLOYMENT)
+        run = client.create_flow_run_from_deployment(
+            deployment.id,
+            parameters={"job_id": str(job_id), "channel": channel,
+                        "auto_approve": auto_approve},
+            state=Scheduled(),
+            # The flow's own name template would apply only once a process starts the run.
+            name=run_name(job_id),
+            tags=job_tags(job.user_id, job.format, settings),
+            # Two callers triggering the job at once (bot replicas, a double submit) get the
+            # one run Prefect creates for this key; a later trigger, once that run ended, a
+            # new one.
+            idempotency_key=f"make-video:{job_id}:after:{job.flow_run_id or 'none'}",
+        )
     store.update_job(
         job_id,
         flow_run_id=run.id,
@@ -195,7 +200,8 @@ def _resume_at(flow_run_id: UUID, gate: str, run_input: dict[str, Any]) -> Resum
 
 def _prompt_client() -> SyncPrefectClient:
     """A Prefect client whose writes refused for a SQLite write conflict are tried again at
-    once (`orchestration.write_conflicts`): a person waits for a resume or a cancel."""
+    once (`orchestration.write_conflicts`): a person waits for a start, a resume or a
+    cancel."""
     api_url = get_current_settings().api.url
     return get_client(sync_client=True, httpx_settings=conflict_retrying(api_url))
 

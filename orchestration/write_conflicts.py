@@ -1,5 +1,5 @@
-"""Writes to Prefect a person waits for (a gate's resume, a cancel), tried again at once when
-a SQLite-backed Prefect server refuses them for a write conflict.
+"""Writes to Prefect a person waits for (a job's start, a gate's resume, a cancel), tried again
+at once when a SQLite-backed Prefect server refuses them for a write conflict.
 
 Prefect's server on SQLite begins most write transactions as reads; when another connection
 writes in between, SQLite refuses the upgrade at once ("database is locked", not waited out by
