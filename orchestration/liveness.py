@@ -4,7 +4,7 @@ under a minute.
 Prefect's own flow-run heartbeat comes every 30 s at the most often
 (`PREFECT_FLOWS_HEARTBEAT_FREQUENCY` is at least 30). A lost-run window that lets a busy
 server delay or drop one of those must be 75 s or more, and a dead run then runs again
-about 90 s after its machine died. These beats, events of our own sent through Prefect's
+up to about 85 s after its machine died. These beats, events of our own sent through Prefect's
 events client (`emit_event`, the path its heartbeat takes), come every 10 s: a window of 45 s
 (`LOST_RUN_SECONDS`) lets three in a row go missing and still finds a dead run within 45 s.
 The lost-run automation (`orchestration.crash_recovery`) counts both.
