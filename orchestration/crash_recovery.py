@@ -28,6 +28,14 @@ second one to react to: after a restart of the Prefect server, a state event tha
 from before the restart (a Crashed that comes within 5 minutes of the run's Running) is held
 by the server's event ordering for 15 minutes (`prefect.server.events.ordering`: the events it
 has seen are kept in memory), so that retry would wait 15 minutes.
+
+That hold also delays the state events of a run that was working when the server restarted,
+but not its beats and heartbeats (they follow nothing): the window opened by its last beat
+closes with no state event counted, after the run has ended. So the zombie automation's
+change of state is not forced: Prefect refuses Scheduled to a run Completed with its result
+persisted (`HandleFlowTerminalStateTransitions`), and a delivered job's run is not started
+again, every 45 s for 15 minutes, by windows its own heartbeat opens. (A Failed or Cancelled
+run is still scheduled again: it starts, finds its job ended and ends the same way.)
 """
 
 from __future__ import annotations
@@ -83,7 +91,8 @@ def crash_recovery_automations(
             threshold=1,
             within=timedelta(seconds=silence),
         ),
-        actions=[_schedule_again(f"No heartbeat for {silence} s: the run's process is gone")],
+        actions=[_schedule_again(f"No heartbeat for {silence} s: the run's process is gone",
+                                 force=False)],
     )
     retry = AutomationCore(
         name=RETRY_AUTOMATION,
@@ -98,14 +107,14 @@ def crash_recovery_automations(
             threshold=1,
             within=timedelta(0),
         ),
-        actions=[_schedule_again("Crashed")],
+        actions=[_schedule_again("Crashed", force=True)],
     )
     return [zombie, retry]
 
 
-def _schedule_again(why: str) -> ChangeFlowRunState:
+def _schedule_again(why: str, *, force: bool) -> ChangeFlowRunState:
     return ChangeFlowRunState(
-        state=StateType.SCHEDULED, name=RETRY_STATE_NAME, force=True,
+        state=StateType.SCHEDULED, name=RETRY_STATE_NAME, force=force,
         message=f"{why}. Scheduled again; it carries on where it stopped",
     )
 

@@ -8,9 +8,13 @@ from uuid import UUID
 
 import pytest
 from prefect import get_client
+from prefect.client.schemas.objects import StateType
+from prefect.client.schemas.responses import SetStateStatus
 from prefect.deployments import run_deployment
 from prefect.flow_runs import resume_flow_run
+from prefect.states import Scheduled
 
+from orchestration.crash_recovery import RETRY_STATE_NAME, crash_recovery_automations
 from orchestration.gate_inputs import gate_input_class, run_input_of
 from orchestration.runs import cancel_run, resume, run_name, trigger
 from tasks.runtime import runtime
@@ -73,6 +77,26 @@ def test_suspended_run_survives_a_restart_without_repeating_calls(delivered_job:
     assert store.call_counts(delivered_job) == ONE_VIDEO_CALLS
     assert len(store.calls(delivered_job)) == sum(ONE_VIDEO_CALLS.values())
     assert runtime().files.exists(store.job(delivered_job).final_path or "")
+
+
+def test_a_delivered_jobs_run_is_not_put_back_on_the_schedule_as_lost(
+    delivered_job: UUID,
+) -> None:
+    """The lost-run automation's change of state is not forced, and Prefect refuses Scheduled
+    to a run Completed with its result persisted: a window that closes after the run's end
+    (its Completed event held back by the server's event ordering after a restart) does not
+    start the delivered job's run again."""
+    [zombie, crashed] = crash_recovery_automations(45)
+    assert [a.force for a in zombie.actions] == [False]
+    assert [a.force for a in crashed.actions] == [True]
+    run_id = runtime().store.job(delivered_job).flow_run_id
+    assert run_id is not None
+    with get_client(sync_client=True) as client:
+        wait_for(lambda: client.read_flow_run(run_id).state_type == StateType.COMPLETED,
+                 timeout=60, what="the run to complete")
+        answer = client.set_flow_run_state(run_id, Scheduled(name=RETRY_STATE_NAME))
+        assert answer.status == SetStateStatus.REJECT, answer
+        assert client.read_flow_run(run_id).state_type == StateType.COMPLETED
 
 
 def test_rerun_clips_of_one_scene(delivered_job: UUID) -> None:
