@@ -60,7 +60,7 @@ sys.path.insert(0, str(REPO))
 from orchestration.liveness import BEAT_SECONDS  # noqa: E402
 from tests.helpers import wait_for  # noqa: E402
 from tests.pool import Pool, making_clips, pool_services, running_on  # noqa: E402
-from videobot.settings import Settings  # noqa: E402
+from videobot.settings import LOST_RUN_SECONDS  # noqa: E402
 
 
 def cpu_seconds() -> float:
@@ -156,8 +156,7 @@ def main() -> None:
     parser.add_argument("--clip-seconds", type=float, default=30.0)
     parser.add_argument("--speech-seconds", type=float, default=3.0)
     parser.add_argument("--deaths", type=int, default=3)
-    parser.add_argument("--lost-run-seconds",
-                        default=str(Settings.model_fields["lost_run_seconds"].default))
+    parser.add_argument("--lost-run-seconds", default=str(LOST_RUN_SECONDS))
     args = parser.parse_args()
     counts = [int(n) for n in args.jobs.split(",") if n]
     task_seconds = 10 * args.image_seconds + 10 * args.clip_seconds + 3 * args.speech_seconds

@@ -26,9 +26,7 @@ from tests.processes import kill_marked
 from tests.serving import REPO, free_port
 from videobot.db.engine import Database
 from videobot.db.store import JobStore
-from videobot.settings import Settings
-
-LOST_RUN_SECONDS = Settings.model_fields["lost_run_seconds"].default
+from videobot.settings import LOST_RUN_SECONDS
 
 
 class Stack:

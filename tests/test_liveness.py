@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from orchestration.crash_recovery import crash_recovery_automations
 from orchestration.liveness import ALIVE_EVENT, BEAT_SECONDS, beating
+from videobot.settings import LOST_RUN_SECONDS
 
 
 def test_prefect_sends_its_heartbeat_no_more_often_than_every_30_s() -> None:
@@ -26,12 +27,9 @@ def test_prefect_sends_its_heartbeat_no_more_often_than_every_30_s() -> None:
 def test_the_default_window_lets_three_beats_in_a_row_go_missing() -> None:
     """The lost-run automation starts its window on a beat and expects one within it: 45 s
     by default, over four beats."""
-    from videobot.settings import Settings
-
-    silence = Settings.model_fields["lost_run_seconds"].default
-    [zombie, _] = crash_recovery_automations(silence)
+    [zombie, _] = crash_recovery_automations(LOST_RUN_SECONDS)
     assert ALIVE_EVENT in zombie.trigger.after and ALIVE_EVENT in zombie.trigger.expect
-    assert silence // BEAT_SECONDS == 4
+    assert LOST_RUN_SECONDS // BEAT_SECONDS == 4
 
 
 def _beating_threads() -> list[threading.Thread]:

@@ -30,6 +30,9 @@ def _default_data_dir() -> Path:
     return Path.home() / ".videobot"
 
 
+# A run silent this long is lost (see `Settings.lost_run_seconds`).
+LOST_RUN_SECONDS = 45
+
 class Settings(BaseSettings):
     """Everything configurable; secrets have no default and are never logged (SecretStr)."""
 
@@ -170,7 +173,7 @@ class Settings(BaseSettings):
     # row go missing or come 35 s late: a busy Prefect server delays and drops events (a
     # window of 45 s over Prefect's 30 s heartbeats alone started live runs a second time
     # under load; their older attempt then steps aside, `tasks.attempts`).
-    lost_run_seconds: int = Field(default=45, ge=30, le=3600)
+    lost_run_seconds: int = Field(default=LOST_RUN_SECONDS, ge=30, le=3600)
 
     # Telegram bot. Lists are comma-separated in the environment: ADMIN_USER_IDS=1,2.
     telegram_api_base_url: str = "https://api.telegram.org"
