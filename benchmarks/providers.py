@@ -51,6 +51,7 @@ from uuid import UUID
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from cli.stack import WRITE_BATCHES  # noqa: E402
 from tests.fakes.openai_server import FakeOpenAI  # noqa: E402
 from tests.fakes.runway_server import FakeRunway  # noqa: E402
 from tests.fakes.runway_tasks import mp4, png  # noqa: E402
@@ -264,6 +265,9 @@ def main() -> None:
     os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
     # As `videobot up` sets it: a call denied a slot asks again within half a second.
     os.environ.setdefault("PREFECT_SERVER_CONCURRENCY_MAXIMUM_CONCURRENCY_SLOT_WAIT_SECONDS", "0.5")
+    # And its writes batched, as `videobot up` runs its server.
+    for name, value in WRITE_BATCHES.items():
+        os.environ.setdefault(name, value)
 
     # The fake's media is made once per size on first download; make it now, not in a run.
     png((1280, 720))

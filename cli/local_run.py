@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
+import prefect.settings
 from prefect import tags
 from prefect.settings import (
     PREFECT_API_URL,
@@ -20,7 +21,7 @@ from prefect.settings import (
     temporary_settings,
 )
 
-from cli.stack import SLOT_WAIT_SECONDS
+from cli.stack import SLOT_WAIT_SECONDS, WRITE_BATCHES
 from orchestration.gate_service import decide
 from tasks.runtime import runtime
 from videobot.channels import TerminalChannel, register_channel
@@ -35,9 +36,11 @@ from videobot.naming import job_tags
 from videobot.requests import InvalidRequest
 from videobot.terminal_input import parse_gate_line
 
-# The server's cap on a denied slot's Retry-After, as `videobot up` sets it (30 s by default).
-SLOT_WAIT = {
-    PREFECT_SERVER_CONCURRENCY_MAXIMUM_CONCURRENCY_SLOT_WAIT_SECONDS: float(SLOT_WAIT_SECONDS)
+# The local server runs as `videobot up` runs its own: the cap on a denied slot's Retry-After
+# (30 s by default), and its writes in batches.
+LOCAL_SERVER_SETTINGS = {
+    PREFECT_SERVER_CONCURRENCY_MAXIMUM_CONCURRENCY_SLOT_WAIT_SECONDS: float(SLOT_WAIT_SECONDS),
+    **{getattr(prefect.settings, name): value for name, value in WRITE_BATCHES.items()},
 }
 
 
@@ -57,7 +60,7 @@ def prefect_api() -> Iterator[str]:
 
     # A task denied a provider slot sleeps for the server's Retry-After, by default up to 30 s
     # of idle slot for a 5-second clip; a short cap keeps the slots busy.
-    with temporary_settings(SLOT_WAIT):
+    with temporary_settings(LOCAL_SERVER_SETTINGS):
         server = SubprocessASGIServer()
         server.start(timeout=60)
     with temporary_settings({PREFECT_API_URL: server.api_url}):

@@ -19,6 +19,18 @@ SLOT_WAIT_SECONDS = "0.5"
 LEASE_STORAGE_SETTING = "PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE"
 FILE_LEASES = "prefect.server.concurrency.lease_storage.filesystem"
 REPOSSESSOR_SETTING = "PREFECT_SERVER_SERVICES_REPOSSESSOR_LOOP_SECONDS"
+# Prefect's server writes each task-run state change in a transaction of its own (batch size
+# 1) and persists events 20 at a time. On SQLite, one writer at a time, those writes meet the
+# slot requests of the tasks they record: a slot request reads, then writes, and a write
+# committed in between makes it fail with "database is locked" (503), which Prefect's client
+# asks again only 2 s later (tests/test_write_conflicts.py). Fewer, larger writes are met by
+# fewer slot requests, and a stage's calls start closer to together (benchmarks/providers.py).
+# Task runs show in the UI up to a second later.
+WRITE_BATCHES = {
+    "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE": "50",
+    "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL": "1",
+    "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_BATCH_SIZE": "1000",
+}
 
 DEFAULT_PORT = 4200
 
@@ -75,6 +87,8 @@ def run_stack(settings: Settings, port: int = DEFAULT_PORT) -> int:
     # Redis lease storage is for several server replicas sharing their leases.
     env.setdefault(LEASE_STORAGE_SETTING, FILE_LEASES)
     env.setdefault(REPOSSESSOR_SETTING, "5")  # expired leases are looked for every 5 s
+    for name, value in WRITE_BATCHES.items():
+        env.setdefault(name, value)
     database = env.get("PREFECT_API_DATABASE_CONNECTION_URL", "SQLite in ~/.prefect")
     procs: list[tuple[str, subprocess.Popen[bytes]]] = []
     try:

@@ -21,6 +21,7 @@ import httpx
 from prefect import get_client
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
+from cli.stack import WRITE_BATCHES
 from tests.helpers import wait_for
 from videobot.decisions import Decision
 
@@ -139,10 +140,12 @@ class PrefectServer:
             "PREFECT_UI_ENABLED": "false",
             "PREFECT_LOGGING_LEVEL": "WARNING",
             "PREFECT_SERVER_CONCURRENCY_MAXIMUM_CONCURRENCY_SLOT_WAIT_SECONDS": "0.5",
-            # As `videobot up` runs its server: slot leases on disk, expired ones freed soon.
+            # As `videobot up` runs its server: slot leases on disk, expired ones freed soon,
+            # writes batched.
             "PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE":
                 "prefect.server.concurrency.lease_storage.filesystem",
             "PREFECT_SERVER_SERVICES_REPOSSESSOR_LOOP_SECONDS": "5",
+            **WRITE_BATCHES,
         }
         self.proc: subprocess.Popen[bytes] | None = None
 

@@ -12,6 +12,8 @@ import threading
 from pathlib import Path
 from uuid import UUID
 
+import httpx
+
 from tests.helpers import wait_for
 from videobot.db.engine import Database
 from videobot.db.store import JobStore
@@ -61,6 +63,12 @@ def test_up_serves_make_and_stops_everything_on_ctrl_c(tmp_path: Path) -> None:
                  timeout=60, what="the bot to fail and be restarted")
         assert (tmp_path / "data" / "stack.json").is_file()
         assert any(f"http://127.0.0.1:{port}" in x for x in lines)
+        # The server runs with its writes batched (`cli.stack.WRITE_BATCHES`).
+        served = httpx.get(f"http://127.0.0.1:{port}/api/admin/settings").json()
+        services = served["server"]["services"]
+        assert services["task_run_recorder"]["batch_size"] == 50
+        assert services["task_run_recorder"]["flush_interval"] == 1
+        assert services["event_persister"]["batch_size"] == 1000
 
         # The flow-run process is killed once the job makes its clips: `make`, following the
         # run, says the work carries on, keeps following it, and ends with the video.
