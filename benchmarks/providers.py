@@ -7,7 +7,8 @@ Each run is `videobot make ... --auto-approve` in its own subprocess, against fa
 127.0.0.1 driven by the real SDKs (tests/fakes): Runway for the images and clips, whose tasks
 take --image-seconds / --clip-seconds of wall time on the server, and OpenAI, without latency,
 for the script, the narration and the transcription. No faults are injected. One Prefect
-server (a temporary SQLite database, or --prefect-database) serves every run; each run sets
+server (`prefect server start` as `videobot up` runs it: slot waits capped at 0.5 s, its own
+writes batched; a temporary SQLite database, or --prefect-database) serves every run; each sets
 RUNWAY_CONCURRENCY=C, which `videobot make` writes into the `provider-runway` global
 concurrency limit at start-up. That limit is deleted before each run, so the slot statistics
 Prefect keeps on it (average occupancy, denied slots) do not carry from one C to the next.
@@ -22,11 +23,13 @@ Columns, per stage:
            1 + ceil(9 / C), since the first scene is drawn first and is a reference of the
            other nine (one look across the scenes);
   call     median latency of one call (task latency + polling granularity + download);
-  slot use sum of call latencies / (C x ledger time): 1.00 means no slot ever stood idle.
+  slot use sum of call latencies / (C x ledger time): 1.00 means no slot ever stood idle;
+  refused  requests of the whole video the server refused with 503 (its log's count).
 On a SQLite-backed Prefect server a burst of task runs (nine scenes starting at once) makes
-writes meet: the server refuses some slot requests with 503 and Prefect's client asks again
-only 2 s later (benchmarks/prefect_writes.py), and one process's slot requests go out one at
-a time; on PostgreSQL none are refused. Compare with --prefect-database.
+writes meet: a slot request reads, then writes, and a write committed in between makes the
+server refuse it with 503 ("database is locked"); Prefect's client asks again only 2 s later
+(benchmarks/prefect_writes.py), and one process's slot requests go out one at a time, so the
+others wait too. On PostgreSQL none are refused. Compare with --prefect-database.
 Last, the paid calls of one video by stage, and of one more made from a voice note (a
 `--voice` ogg made with ffmpeg, STT_PROVIDER=openai), which adds one transcription.
 """
@@ -51,10 +54,10 @@ from uuid import UUID
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from cli.stack import WRITE_BATCHES  # noqa: E402
 from tests.fakes.openai_server import FakeOpenAI  # noqa: E402
 from tests.fakes.runway_server import FakeRunway  # noqa: E402
 from tests.fakes.runway_tasks import mp4, png  # noqa: E402
+from tests.serving import PrefectServer  # noqa: E402
 from videobot.db.engine import Database  # noqa: E402
 from videobot.db.models import ProviderCall  # noqa: E402
 from videobot.db.store import JobStore  # noqa: E402
@@ -67,11 +70,13 @@ ONE_VIDEO = {"script": 1, "segments": 1, "images": 10, "motion": 1, "clips": 10,
 VOICE_VIDEO = {"intake": 1, **ONE_VIDEO}
 STAGE_NAMES = {"intake": "transcription", "segments": "segment plan", "motion": "motion plan"}
 TASK_PREFIX = {"images": "image-", "clips": "clip-"}  # task run names: image-scene-03-r1
+RETRYABLE = b"Encountered retryable exception in request"  # the server's log line for a 503
 
 
 @dataclass
 class Bench:
     prefect_url: str
+    server_log: Path
     openai: FakeOpenAI
     runway: FakeRunway
     store: JobStore
@@ -185,15 +190,17 @@ def run(bench: Bench, caps: list[int], latency: dict[str, float]) -> None:
           f"{latency['clips']:g} s; a running task polled every {bench.poll_seconds:g} s; "
           f"{os.cpu_count()} CPUs", flush=True)
     print(f"\n{'C':>3} {'stage':<7}{'ledger':>9}{'prefect':>9}{'ideal':>8}{'ratio':>7}"
-          f"{'call':>8}{'slot use':>10}{'video':>9}", flush=True)
+          f"{'call':>8}{'slot use':>10}{'video':>9}{'refused':>9}", flush=True)
     counted: list[tuple[int, Counter[str], int]] = []
     for cap in caps:
         bench.runway.task_seconds = {"image": latency["images"], "video": latency["clips"]}
+        since = bench.server_log.stat().st_size
         job_id, seconds = make_video(bench, cap, PROMPT)
+        writes_refused = refused(bench.server_log, since)
         for stage in ("images", "clips"):
             t = stage_times(bench, job_id, stage, cap)
             ideal = ideal_waves(stage, cap) * latency[stage]
-            video = f"{seconds:8.1f}s" if stage == "images" else ""
+            video = f"{seconds:8.1f}s{writes_refused:9}" if stage == "images" else ""
             print(f"{cap:>3} {stage:<7}{t.ledger:8.2f}s{t.prefect:8.2f}s{ideal:7.1f}s"
                   f"{t.ledger / ideal:7.2f}{t.median_call:7.2f}s{t.slot_use:10.2f}{video}",
                   flush=True)
@@ -219,31 +226,28 @@ def run(bench: Bench, caps: list[int], latency: dict[str, float]) -> None:
 
 
 @contextlib.contextmanager
-def prefect_api(database: str | None) -> Iterator[str]:
-    """One Prefect server for the whole benchmark; its API URL is this process's too."""
-    from prefect.server.api.server import SubprocessASGIServer
-    from prefect.settings import (
-        PREFECT_API_URL,
-        PREFECT_SERVER_DATABASE_CONNECTION_URL,
-        get_current_settings,
-        temporary_settings,
-    )
-    from prefect.testing.utilities import prefect_test_harness
+def prefect_api(database: str | None, folder: Path) -> Iterator[PrefectServer]:
+    """One Prefect server for the whole benchmark (`prefect server start`, run as `videobot up`
+    runs it); its API URL is this process's too. It logs every request it refuses with 503 as
+    one that may be sent again, so that they can be counted (`refused`)."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    if database is None:
-        with prefect_test_harness(server_startup_timeout=90):
-            url = get_current_settings().api.url
-            assert url
-            yield url
-        return
-    with temporary_settings({PREFECT_SERVER_DATABASE_CONNECTION_URL: database}):
-        server = SubprocessASGIServer()
-        server.start(timeout=120)  # the server process takes the database from these settings
+    url = database or f"sqlite+aiosqlite:///{folder / 'prefect.db'}"
+    server = PrefectServer(url, folder / "home", folder / "server.log")
+    server.env.update(PREFECT_API_LOG_RETRYABLE_ERRORS="true", PREFECT_SERVER_LOGGING_LEVEL="ERROR")
+    server.start(timeout=120)
     try:
-        with temporary_settings({PREFECT_API_URL: server.api_url}):
-            yield server.api_url
+        with temporary_settings({PREFECT_API_URL: server.url}):
+            yield server
     finally:
         server.stop()
+
+
+def refused(log: Path, since: int) -> int:
+    """Requests the server refused with 503 ("database is locked") after byte `since` of its log."""
+    with log.open("rb") as out:
+        out.seek(since)
+        return out.read().count(RETRYABLE)
 
 
 def main() -> None:
@@ -260,21 +264,13 @@ def main() -> None:
     caps = [int(c) for c in args.caps.split(",")]
     os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    # A SQLite-backed server logs each "database is locked" it retries with a traceback;
-    # they would bury the table (PREFECT_SERVER_LOGGING_LEVEL=ERROR shows them).
-    os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
-    # As `videobot up` sets it: a call denied a slot asks again within half a second.
-    os.environ.setdefault("PREFECT_SERVER_CONCURRENCY_MAXIMUM_CONCURRENCY_SLOT_WAIT_SECONDS", "0.5")
-    # And its writes batched, as `videobot up` runs its server.
-    for name, value in WRITE_BATCHES.items():
-        os.environ.setdefault(name, value)
 
     # The fake's media is made once per size on first download; make it now, not in a run.
     png((1280, 720))
     mp4((1280, 720), 5)
     with (
         tempfile.TemporaryDirectory(prefix="providers-bench-") as scratch,
-        prefect_api(args.prefect_database) as url,
+        prefect_api(args.prefect_database, Path(scratch)) as server,
         FakeOpenAI(api_key=OPENAI_KEY) as openai,
         FakeRunway() as runway,
     ):
@@ -282,7 +278,9 @@ def main() -> None:
         data_dir.mkdir()
         db = Database(f"sqlite:///{data_dir / 'videobot.db'}")
         db.migrate()
-        run(Bench(url, openai, runway, JobStore(db), data_dir, args.poll_seconds), caps,
+        bench = Bench(server.url, server.log, openai, runway, JobStore(db), data_dir,
+                      args.poll_seconds)
+        run(bench, caps,
             {"images": args.image_seconds, "clips": args.clip_seconds})
 
 
