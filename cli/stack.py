@@ -23,9 +23,9 @@ REPOSSESSOR_SETTING = "PREFECT_SERVER_SERVICES_REPOSSESSOR_LOOP_SECONDS"
 # 1) and persists events 20 at a time. On SQLite, one writer at a time, those writes meet the
 # slot requests of the tasks they record: a slot request reads, then writes, and a write
 # committed in between makes it fail with "database is locked" (503), which Prefect's client
-# asks again only 2 s later (tests/test_write_conflicts.py). Fewer, larger writes are met by
-# fewer slot requests, and a stage's calls start closer to together (benchmarks/providers.py).
-# Task runs show in the UI up to a second later.
+# asks again only 2 s later (tests/test_write_conflicts.py). With fewer, larger writes, fewer
+# slot requests are refused (benchmarks/providers.py counts them). Task runs show in the UI
+# up to a second later.
 WRITE_BATCHES = {
     "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE": "50",
     "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL": "1",
