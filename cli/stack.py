@@ -19,6 +19,7 @@ SLOT_WAIT_SECONDS = "0.5"
 LEASE_STORAGE_SETTING = "PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE"
 FILE_LEASES = "prefect.server.concurrency.lease_storage.filesystem"
 REPOSSESSOR_SETTING = "PREFECT_SERVER_SERVICES_REPOSSESSOR_LOOP_SECONDS"
+REPOSSESSOR_SECONDS = "5"  # expired leases are looked for every 5 s
 # Prefect's server writes each task-run state change in a transaction of its own (batch size
 # 1) and persists events 20 at a time. On SQLite, one writer at a time, those writes meet the
 # slot requests of the tasks they record: a slot request reads, then writes, and a write
@@ -86,7 +87,7 @@ def run_stack(settings: Settings, port: int = DEFAULT_PORT) -> int:
     # (workers on other machines ask it for slots), whose own disk outlives its restarts;
     # Redis lease storage is for several server replicas sharing their leases.
     env.setdefault(LEASE_STORAGE_SETTING, FILE_LEASES)
-    env.setdefault(REPOSSESSOR_SETTING, "5")  # expired leases are looked for every 5 s
+    env.setdefault(REPOSSESSOR_SETTING, REPOSSESSOR_SECONDS)
     for name, value in WRITE_BATCHES.items():
         env.setdefault(name, value)
     database = env.get("PREFECT_API_DATABASE_CONNECTION_URL", "SQLite in ~/.prefect")

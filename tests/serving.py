@@ -21,7 +21,15 @@ import httpx
 from prefect import get_client
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from cli.stack import WRITE_BATCHES
+from cli.stack import (
+    FILE_LEASES,
+    LEASE_STORAGE_SETTING,
+    REPOSSESSOR_SECONDS,
+    REPOSSESSOR_SETTING,
+    SLOT_WAIT_SECONDS,
+    SLOT_WAIT_SETTING,
+    WRITE_BATCHES,
+)
 from tests.helpers import wait_for
 from videobot.decisions import Decision
 
@@ -139,12 +147,11 @@ class PrefectServer:
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
             "PREFECT_UI_ENABLED": "false",
             "PREFECT_LOGGING_LEVEL": "WARNING",
-            "PREFECT_SERVER_CONCURRENCY_MAXIMUM_CONCURRENCY_SLOT_WAIT_SECONDS": "0.5",
-            # As `videobot up` runs its server: slot leases on disk, expired ones freed soon,
-            # writes batched.
-            "PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE":
-                "prefect.server.concurrency.lease_storage.filesystem",
-            "PREFECT_SERVER_SERVICES_REPOSSESSOR_LOOP_SECONDS": "5",
+            # As `videobot up` runs its server: short slot waits, slot leases on disk, expired
+            # ones freed soon, writes batched.
+            SLOT_WAIT_SETTING: SLOT_WAIT_SECONDS,
+            LEASE_STORAGE_SETTING: FILE_LEASES,
+            REPOSSESSOR_SETTING: REPOSSESSOR_SECONDS,
             **WRITE_BATCHES,
         }
         self.proc: subprocess.Popen[bytes] | None = None
