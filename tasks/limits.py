@@ -77,7 +77,10 @@ PROVIDER_LEASE_SECONDS = 60
 
 class JobSlot:
     """One of the server's job slots for one run: taken before work, given back before the
-    run waits for a person and when it ends. Queued meanwhile, in the order jobs asked."""
+    run waits for a person and when it ends. Queued meanwhile: runs take slots in the order
+    their processes start, since one run more than the cap has a process (`process_limit`).
+    When two wait at once (a crashed run retried beside a queued one), Prefect gives a freed
+    slot to whichever asks next: its waiters have no order across processes."""
 
     def __init__(self, job_id: UUID) -> None:
         self.job_id = job_id
