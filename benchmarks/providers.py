@@ -280,8 +280,7 @@ def main() -> None:
         db.migrate()
         bench = Bench(server.url, server.log, openai, runway, JobStore(db), data_dir,
                       args.poll_seconds)
-        run(bench, caps,
-            {"images": args.image_seconds, "clips": args.clip_seconds})
+        run(bench, caps, {"images": args.image_seconds, "clips": args.clip_seconds})
 
 
 if __name__ == "__main__":
