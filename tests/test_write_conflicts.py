@@ -4,17 +4,25 @@ resume sends a refused write again at once instead of waiting the client's 2 s."
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from prefect import get_client
+from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from orchestration.write_conflicts import ConflictRetryingTransport, conflict_retrying
+from orchestration.write_conflicts import (
+    ConflictRetryingTransport,
+    conflict_retrying,
+    plain_http_tls,
+)
 from tests.serving import PrefectServer, runs_created_at_once
 
 
@@ -129,3 +137,39 @@ def test_only_an_api_on_this_machine_gets_the_retrying_transport(
     assert (settings is not None) is retrying
     if settings is not None:
         assert isinstance(settings["transport"], ConflictRetryingTransport)
+
+
+def test_prefect_loads_certificates_for_every_client_and_a_local_one_for_none(
+    monkeypatch: pytest.MonkeyPatch, refusing: Callable[[int], _Refusing]
+) -> None:
+    """Prefect's behaviour the unused TLS context is for: every client it builds without
+    one loads a certificate bundle (`ssl.create_default_context`, 25 ms of CPU), even for
+    a plain-HTTP API. Should it stop, this fails, and `plain_http_tls` can go. A client for
+    an API on this machine loads none, and still gets its answers."""
+    loaded: list[object] = []
+    real = ssl.create_default_context
+
+    def counting(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        loaded.append(kwargs.get("cafile"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ssl, "create_default_context", counting)
+    server = refusing(0)
+    url = f"http://127.0.0.1:{server.server_address[1]}/api"
+    with temporary_settings({PREFECT_API_URL: url}):
+        get_client(sync_client=True)
+        get_client(sync_client=True)
+        assert len(loaded) == 2
+        settings = conflict_retrying(url)
+        assert settings is not None
+        get_client(sync_client=True, httpx_settings=settings)
+    assert len(loaded) == 2
+    with httpx.Client(**settings) as client:
+        assert client.post(f"{url}/flow_runs/x/resume", json={"a": 1}).json() == {"a": 1}
+
+
+def test_the_local_tls_context_trusts_no_certificate() -> None:
+    """Were it ever handed a TLS connection, it would refuse it rather than skip the check."""
+    context = plain_http_tls()
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    assert context.cert_store_stats()["x509_ca"] == 0
