@@ -71,7 +71,7 @@ def trigger(
     # Prefect's client, not `run_deployment`, which takes no client in sync code: the run's
     # creation meets the writes of runs working on the same server, and is sent again at once
     # when a SQLite-backed one refuses it.
-    with _api_client() as client:
+    with api_client() as client:
         deployment = client.read_deployment_by_name(DEPLOYMENT)
         run = client.create_flow_run_from_deployment(
             deployment.id,
@@ -180,7 +180,7 @@ def _resume_at(flow_run_id: UUID, gate: str, run_input: dict[str, Any]) -> Resum
     a refused decision is keyed `…-again-{n}`). Prefect's `resume_flow_run` without its own
     read of the run: the read that finds the pause's key is the one that finds it paused,
     and the server refuses a run that stopped waiting in between."""
-    with _api_client() as client:
+    with api_client() as client:
         state = client.read_flow_run(flow_run_id).state
         if state is None or not state.is_paused():
             return "not_paused"
@@ -198,7 +198,7 @@ def _resume_at(flow_run_id: UUID, gate: str, run_input: dict[str, Any]) -> Resum
     raise RuntimeError(f"run {flow_run_id} could not be resumed: {reason}")
 
 
-def _api_client() -> SyncPrefectClient:
+def api_client() -> SyncPrefectClient:
     """A Prefect client whose writes refused for a SQLite write conflict are tried again at
     once, and which loads no certificates for a plain-HTTP API on this machine
     (`orchestration.write_conflicts`): a person waits for a start, a resume or a cancel."""
@@ -211,7 +211,7 @@ def _resume_without_form(flow_run_id: UUID) -> None:
     run is scheduled again ("Resuming"), a run paused in place runs on. Prefect's resume
     refuses a run without its input form even when given no input ("Run input schema not
     found"), so the state is proposed here, through the same orchestration rules."""
-    with _api_client() as client:
+    with api_client() as client:
         state = client.read_flow_run(flow_run_id).state
         if state is None or not state.is_paused():
             raise NotPausedError("the run no longer waits")
@@ -235,7 +235,7 @@ def live_run(store: JobStore, job_id: UUID, *, other_than: UUID | None = None) -
     if job.flow_run_id is None or job.flow_run_id == other_than:
         return None
     deadline = time.monotonic() + (ENDING_RUN_SECONDS if job.status in FINISHED_STATUSES else 0)
-    with _api_client() as client:
+    with api_client() as client:
         while True:
             run = client.read_flow_run(job.flow_run_id)
             if run.state is None or run.state.is_final():
@@ -247,7 +247,7 @@ def live_run(store: JobStore, job_id: UUID, *, other_than: UUID | None = None) -
 
 def run_waits(flow_run_id: UUID) -> bool:
     """Whether the run is paused or suspended (waiting for a decision)."""
-    with _api_client() as client:
+    with api_client() as client:
         state = client.read_flow_run(flow_run_id).state
     return bool(state and state.is_paused())
 
@@ -258,7 +258,7 @@ def cancel_run(flow_run_id: UUID, *, reason: str = "cancelled", within: float = 
     its process starts running it.) A run still not ended after `within` is set Cancelled: a
     process that began just as it was asked to stop can leave it Cancelling for good. A run
     already Cancelling is only waited for."""
-    with _api_client() as client:
+    with api_client() as client:
         state = client.read_flow_run(flow_run_id).state
         if state is not None and state.is_final():
             return

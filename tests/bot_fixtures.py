@@ -13,9 +13,9 @@ from pathlib import Path
 from uuid import UUID
 
 import pytest
-from prefect import get_client
 from sqlalchemy import func, select
 
+from orchestration.runs import api_client
 from tasks.runtime import runtime
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.telegram_server import FakeTelegram
@@ -130,7 +130,7 @@ def run_state(job_id: UUID) -> str | None:
     run_id = runtime().store.job(job_id).flow_run_id
     if run_id is None:
         return None
-    with get_client(sync_client=True) as client:
+    with api_client() as client:
         state = client.read_flow_run(run_id).state
     return state.name if state else None
 

@@ -124,14 +124,13 @@ def registered_runs(prefect_server: str) -> Iterator[list[Any]]:
     """The make-video deployment registered (not served): jobs the bot starts get a run that
     stays scheduled. A test lists the runs it leaves in the list; they are deleted afterwards,
     so that no later serving process takes them."""
-    from prefect import get_client
-
     from flows.make_video import make_video
+    from orchestration.runs import api_client
 
     make_video.to_deployment(name="make-video", tags=["videobot"]).apply()
     runs: list[Any] = []
     yield runs
-    with get_client(sync_client=True) as client:
+    with api_client() as client:
         for run_id in runs:
             client.delete_flow_run(run_id)
 

@@ -63,8 +63,7 @@ def new_job(prompt: str = "How volcanoes work", fmt: str = "16:9", language: str
 
 def paused_at(job_id: UUID, stage: str, attempt: int) -> Callable[[], bool]:
     """True once the job's run is paused at gate `stage-attempt` and the gate was shown."""
-    from prefect import get_client
-
+    from orchestration.runs import api_client
     from tasks.runtime import runtime
 
     def check() -> bool:
@@ -75,7 +74,7 @@ def paused_at(job_id: UUID, stage: str, attempt: int) -> Callable[[], bool]:
         if gate.presented_at is None:
             return False
         run_id = store.job(job_id).flow_run_id
-        with get_client(sync_client=True) as client:
+        with api_client() as client:
             state = client.read_flow_run(run_id).state
         return bool(state and state.is_paused())
 
@@ -84,11 +83,10 @@ def paused_at(job_id: UUID, stage: str, attempt: int) -> Callable[[], bool]:
 
 def jobs_limit() -> GlobalConcurrencyLimitResponse:
     """The server's `videobot-jobs` limit as it is now."""
-    from prefect import get_client
-
+    from orchestration.runs import api_client
     from tasks.limits import JOBS_LIMIT
 
-    with get_client(sync_client=True) as client:
+    with api_client() as client:
         return client.read_global_concurrency_limit_by_name(JOBS_LIMIT)
 
 
@@ -100,11 +98,10 @@ def job_slots_held(slots: int) -> Iterator[Callable[[], None]]:
     A plain lease, not `concurrency()`: that one renews from a thread and cancels the test if
     a renewal fails, while here the assertions on queued jobs are what should judge the slots.
     """
-    from prefect import get_client
-
+    from orchestration.runs import api_client
     from tasks.limits import JOBS_LIMIT
 
-    with get_client(sync_client=True) as client:
+    with api_client() as client:
         response = client.increment_concurrency_slots_with_lease(
             names=[JOBS_LIMIT], slots=slots, mode="concurrency", lease_duration=1800
         )

@@ -21,13 +21,13 @@ from pathlib import Path
 from uuid import UUID
 
 import psycopg
-from prefect import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.deployments import run_deployment
 from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
+from orchestration.runs import api_client
 from tests.conftest import POSTGRES_ADMIN_URL
 from tests.fakes.runway_server import FakeRunway
 from tests.helpers import wait_for
@@ -74,7 +74,7 @@ class Worker:
         assert self.proc is not None
         if self.proc.poll() is not None:
             raise AssertionError(f"worker {self.name} exited:\n{self.text()[-3000:]}")
-        with temporary_settings({PREFECT_API_URL: api_url}), get_client(sync_client=True) as c:
+        with temporary_settings({PREFECT_API_URL: api_url}), api_client() as c:
             try:
                 workers = c.read_workers_for_work_pool("videobot")
             except (ObjectNotFound, PrefectHTTPStatusError):  # the pool is not made yet
@@ -145,7 +145,7 @@ class Pool:
         return job.id, run.id
 
     def runs(self, run_ids: list[UUID]) -> list[FlowRun]:
-        with temporary_settings({PREFECT_API_URL: self.api_url}), get_client(sync_client=True) as c:
+        with temporary_settings({PREFECT_API_URL: self.api_url}), api_client() as c:
             return c.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=run_ids)))
 
     def pids(self, run_ids: list[UUID]) -> dict[UUID, int]:
@@ -153,7 +153,7 @@ class Pool:
         return process_ids(self.runs(run_ids))
 
     def states(self, run_id: UUID) -> list[tuple[str, str]]:
-        with temporary_settings({PREFECT_API_URL: self.api_url}), get_client(sync_client=True) as c:
+        with temporary_settings({PREFECT_API_URL: self.api_url}), api_client() as c:
             return [(s.name or "", s.message or "") for s in c.read_flow_run_states(run_id)]
 
 

@@ -18,7 +18,6 @@ from pathlib import Path
 from uuid import UUID
 
 import httpx
-from prefect import get_client
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from cli.stack import (
@@ -30,6 +29,7 @@ from cli.stack import (
     SLOT_WAIT_SETTING,
     WRITE_BATCHES,
 )
+from orchestration.runs import api_client
 from tests.helpers import wait_for
 from videobot.decisions import Decision
 
@@ -71,7 +71,7 @@ class Server:
             )
         with (
             temporary_settings({PREFECT_API_URL: self.api_url}),
-            get_client(sync_client=True) as client,
+            api_client() as client,
         ):
             wait_for(
                 lambda: self._alive() and self._limits_set(offset) and _deployment_ready(client),
@@ -119,7 +119,7 @@ def resume(flow_run_id: UUID, decision: Decision, timeout: float = 30) -> None:
     from orchestration.runs import resume as resume_job
     from tasks.runtime import runtime
 
-    with get_client(sync_client=True) as client:
+    with api_client() as client:
         run = client.read_flow_run(flow_run_id)
     key = run.state.state_details.pause_key if run.state is not None else None
     stage, attempt = (key or "script-1").split("-")[:2]  # the gates key `{stage}-{attempt}…`

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from cli.commands import main
+from orchestration.runs import api_client
 from tasks.runtime import runtime
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.runway_server import FakeRunway
@@ -154,10 +155,9 @@ def test_auto_approve_with_every_scene_failed_is_one_line(
 
 def _run_log_has(flow_run_id: object, text: str) -> bool:
     """The run's log in the Prefect API has `text`."""
-    from prefect import get_client
     from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
 
-    with get_client(sync_client=True) as client:
+    with api_client() as client:
         logs = client.read_logs(
             log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id]))
         )

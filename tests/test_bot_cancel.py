@@ -11,11 +11,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from prefect import get_client
 from prefect.states import Cancelled, Running
 from telegram import Update
 from telegram.ext import Application
 
+from orchestration.runs import api_client
 from tests.bot_in_process import deliver, running_bot
 from tests.fakes.telegram_server import FakeTelegram
 from tests.fakes.telegram_updates import Sent
@@ -40,7 +40,7 @@ async def _until(check: Callable[[], Any], what: str, timeout: float = 30) -> An
 
 
 def _run_state(run_id: uuid.UUID) -> str:
-    with get_client(sync_client=True) as client:
+    with api_client() as client:
         state = client.read_flow_run(run_id).state
     return state.name if state else ""
 
@@ -70,7 +70,7 @@ async def test_cancel_says_at_once_that_the_video_is_stopping(
             job = _job_of(app, ANNA)
             assert job.flow_run_id is not None
             registered_runs.append(job.flow_run_id)
-            with get_client(sync_client=True) as client:  # as if a process had started it
+            with api_client() as client:  # as if a process had started it
                 client.set_flow_run_state(job.flow_run_id, Running(), force=True)
             before = len(tg.chat_messages(ANNA))
             tg.write(ANNA, "/cancel")
@@ -85,7 +85,7 @@ async def test_cancel_says_at_once_that_the_video_is_stopping(
             assert _run_state(job.flow_run_id) == "Cancelling", "forced while it was stopping"
             assert not first.done() and not second.done()
             assert _job_of(app, ANNA).status != "cancelled"
-            with get_client(sync_client=True) as client:  # as its runner does, once it ended
+            with api_client() as client:  # as its runner does, once it ended
                 client.set_flow_run_state(job.flow_run_id, Cancelled(), force=True)
             await asyncio.wait_for(asyncio.gather(first, second), 30)
             cancelled = _job_of(app, ANNA)

@@ -7,13 +7,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from prefect import get_client
 from prefect.exceptions import ParameterTypeError
 from prefect.states import Suspended
 from sqlalchemy import inspect, update
 
 from flows.cleanup import cleanup_media, human_size
 from flows.make_video import make_video
+from orchestration.runs import api_client
 from tasks.cleanup import remove_job_media
 from tasks.runtime import runtime
 from tests.helpers import new_job
@@ -262,7 +262,7 @@ def test_cleanup_flow_removes_old_media_only_and_once(prefect_server: str) -> No
         assert store.job(kept[name]).media_removed_at is None
 
     run_id = str(state.state_details.flow_run_id)
-    with get_client(sync_client=True) as client:
+    with api_client() as client:
         # The REST filter itself: the 3.8 client's read_artifacts sends nulls the server refuses.
         artifacts = client.request("POST", "/artifacts/filter", json={
             "artifacts": {"flow_run_id": {"any_": [run_id]}, "key": {"any_": ["cleanup-report"]}},
@@ -287,7 +287,7 @@ def test_cleanup_flow_expires_old_gates_and_keeps_their_media_for_later(
     stale = new_job()
     _gate(store, stale, timedelta(hours=49))
     stale_files = _media(stale)
-    with get_client(sync_client=True) as client:
+    with api_client() as client:
         run = client.create_flow_run(make_video, parameters={"job_id": str(stale)})
         client.set_flow_run_state(run.id, Suspended(timeout_seconds=48 * 3600), force=True)
     store.update_job(stale, flow_run_id=run.id)
@@ -304,7 +304,7 @@ def test_cleanup_flow_expires_old_gates_and_keeps_their_media_for_later(
     assert store.job(lost_run).status == "expired"
     assert store.job(fresh).status == JobStatus.WAITING
     assert store.decision(stale, "script", 1) is None, "the gate row is left undecided"
-    with get_client(sync_client=True) as client:
+    with api_client() as client:
         assert client.read_flow_run(run.id).state.is_cancelled()
     assert f"[{str(stale)[:8]}] No decision arrived within 48 hours" in capsys.readouterr().out
     assert all(p.is_file() for p in stale_files), "expiry does not delete media"

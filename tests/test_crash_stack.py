@@ -13,11 +13,11 @@ from pathlib import Path
 from uuid import UUID
 
 import pytest
-from prefect import get_client
 from prefect.deployments import run_deployment
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from orchestration.crash_recovery import RETRY_STATE_NAME
+from orchestration.runs import api_client
 from tasks.limits import JOB_LEASE_SECONDS
 from tasks.slot_reconciliation import LEASE_SWEEP_SECONDS
 from tests.fakes.runway_server import FakeRunway
@@ -160,7 +160,7 @@ def test_a_run_left_running_by_a_killed_stack_is_retried_and_finishes(
         # end with no state counted. The run must stay Completed past it.
         time.sleep(max(0.0, delivered + LOST_RUN_SECONDS + 15 - time.monotonic()))
         run_id = store.job(first).flow_run_id
-        with get_client(sync_client=True) as client:
+        with api_client() as client:
             states = client.read_flow_run_states(run_id)
     for state in sorted(states, key=lambda s: s.timestamp):
         print(f"{state.timestamp:%H:%M:%S} {state.name}: {state.message or ''}")

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image
-from prefect import flow, get_client
+from prefect import flow
 
+from orchestration.runs import api_client
 from tasks.artifacts import publish_gate
 from tasks.runtime import runtime
 from tests.helpers import new_job
@@ -33,7 +34,7 @@ def _publish(job_id: Any, sheet: str) -> None:
 
 
 def _artifacts(keys: list[str]) -> dict[str, dict[str, Any]]:
-    with get_client(sync_client=True) as client:
+    with api_client() as client:
         found = client.request("POST", "/artifacts/latest/filter", json={
             "artifacts": {"key": {"any_": keys}}, "limit": 10, "offset": 0,
         }).json()

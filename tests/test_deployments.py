@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, cast
 from uuid import UUID
 
 import pytest
-from prefect import get_client
 from prefect.client.schemas.objects import StateType
 from prefect.client.schemas.responses import SetStateStatus
 from prefect.deployments import run_deployment
@@ -16,7 +15,7 @@ from prefect.states import Scheduled
 
 from orchestration.crash_recovery import RETRY_STATE_NAME, crash_recovery_automations
 from orchestration.gate_inputs import gate_input_class, run_input_of
-from orchestration.runs import cancel_run, resume, run_name, trigger
+from orchestration.runs import api_client, cancel_run, resume, run_name, trigger
 from tasks.runtime import runtime
 from tests.helpers import new_job, paused_at, wait_for
 from tests.serving import Server
@@ -55,7 +54,7 @@ def delivered_job(server: Server) -> UUID:
     run_deployment("make-video/make-video", parameters={"job_id": str(job_id)}, timeout=0)
     _approve_when_waiting(job_id, "script")
     wait_for(paused_at(job_id, "images", 1), timeout=120, what="the images gate")
-    with get_client(sync_client=True) as client:
+    with api_client() as client:
         state = client.read_flow_run(store.job(job_id).flow_run_id).state
     assert state is not None and state.name == "Suspended"
     # The suspended run's process exits once its state is recorded: no process per waiting run.
@@ -91,7 +90,7 @@ def test_a_delivered_jobs_run_is_not_put_back_on_the_schedule_as_lost(
     assert [a.force for a in crashed.actions] == [True]
     run_id = runtime().store.job(delivered_job).flow_run_id
     assert run_id is not None
-    with get_client(sync_client=True) as client:
+    with api_client() as client:
         wait_for(lambda: client.read_flow_run(run_id).state_type == StateType.COMPLETED,
                  timeout=60, what="the run to complete")
         answer = client.set_flow_run_state(run_id, Scheduled(name=RETRY_STATE_NAME))
@@ -138,7 +137,7 @@ def test_a_run_suspended_without_its_input_form_is_still_resumed(server: Server)
     wait_for(paused_at(job_id, "script", 1), timeout=120, what="the script gate")
     run_id = store.job(job_id).flow_run_id
     assert run_id is not None
-    with get_client(sync_client=True) as client:
+    with api_client() as client:
         state = client.read_flow_run(run_id).state
         assert state is not None and state.state_details.run_input_keyset is not None
         keyset = state.state_details.run_input_keyset
@@ -165,6 +164,6 @@ def test_a_triggered_run_is_named_for_its_job_from_creation(server: Server) -> N
     job = store.job(job_id)
     assert (job.flow_run_id, job.flow_run_name) == (run.id, run.name)
     cancel_run(run.id, reason="test")
-    with get_client(sync_client=True) as client:
+    with api_client() as client:
         ended = client.read_flow_run(run.id)
     assert ended.name == run.name and ended.state is not None and ended.state.is_final()

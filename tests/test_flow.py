@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from flows.make_video import make_video
+from orchestration.runs import api_client
 from tasks.runtime import runtime
 from tests.helpers import new_job
 from videobot.formats import VideoFormat, frame_size
@@ -84,14 +85,13 @@ def test_replaying_a_finished_job_calls_no_provider(prefect_server: str) -> None
 def test_the_prefect_ui_shows_script_scenes_and_video(prefect_server: str) -> None:
     """A finished run leaves artifacts, keyed by gate and round: the script, each media gate's
     contact sheet (a picture in the page) and scenes table, and the video link."""
-    from prefect import get_client
 
     job_id = new_job("How snowflakes form")
     make_video(job_id, "terminal", True)
     short = str(job_id)[:8]
     keys = [f"script-r1-{short}", f"images-r1-{short}", f"images-r1-scenes-{short}",
             f"clips-r1-{short}", f"clips-r1-scenes-{short}", f"video-{short}"]
-    with get_client(sync_client=True) as client:
+    with api_client() as client:
         found = client.request("POST", "/artifacts/latest/filter", json={
             "artifacts": {"key": {"any_": keys}}, "limit": 10, "offset": 0,
         }).json()

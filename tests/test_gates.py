@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from prefect import get_client
 from prefect.exceptions import CancelledRun
 from prefect.flow_runs import resume_flow_run
 
 from flows.make_video import make_video
 from orchestration.gate_inputs import run_input_of
+from orchestration.runs import api_client
 from tasks.runtime import runtime
 from tests.helpers import new_job, paused_at, start_flow, wait_for
 from videobot.decisions import Decision
@@ -40,7 +40,7 @@ def test_redo_two_scenes_costs_two_calls_and_empty_resume_is_refused(
         _resume(job_id, {})
     with pytest.raises(RuntimeError, match="Cannot resume"):
         _resume(job_id, {"action": "regenerate", "feedback": "brighter"})
-    with get_client(sync_client=True) as client:
+    with api_client() as client:
         assert client.read_flow_run(store.job(job_id).flow_run_id).state.is_paused()
     assert store.waiting_gate(job_id).stage == "images"
 
@@ -92,7 +92,7 @@ def _form(job_id: Any) -> tuple[dict[str, Any], str]:
     import json
 
     run_id = runtime().store.job(job_id).flow_run_id
-    with get_client(sync_client=True) as client:
+    with api_client() as client:
         state = client.read_flow_run(run_id).state
         keyset = state.state_details.run_input_keyset
         schema = json.loads(client.read_flow_run_input(run_id, keyset["schema"]))

@@ -19,12 +19,12 @@ from pathlib import Path
 from uuid import UUID
 
 import pytest
-from prefect import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.client.schemas.sorting import TaskRunSort
 from prefect.deployments import run_deployment
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
+from orchestration.runs import api_client
 from tasks.runtime import runtime
 from tests.helpers import job_slots_held, jobs_limit, new_job, paused_at, wait_for
 from tests.serving import PrefectServer, Server, resume
@@ -99,7 +99,7 @@ def _seen(jobs: Iterable[UUID]) -> str:
     reports."""
     store = runtime().store
     seen = []
-    with get_client(sync_client=True) as client:
+    with api_client() as client:
         for job_id in jobs:
             job = store.job(job_id)
             state = client.read_flow_run(job.flow_run_id).state if job.flow_run_id else None
@@ -127,7 +127,7 @@ def _approve_through(jobs: list[UUID], stages: list[str], timeout: float) -> Non
 def _working_intervals(job_id: UUID) -> list[Interval]:
     """The union of the job's task-run intervals, merged into disjoint spans."""
     run_id = runtime().store.job(job_id).flow_run_id
-    with get_client(sync_client=True) as client:
+    with api_client() as client:
         runs = client.read_task_runs(
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])),
             sort=TaskRunSort.EXPECTED_START_TIME_ASC,
@@ -147,7 +147,7 @@ def _working_intervals(job_id: UUID) -> list[Interval]:
 def _delivery_recorded(job_id: UUID) -> bool:
     """True once the job's last task (deliver) is visible in the API with its end time."""
     run_id = runtime().store.job(job_id).flow_run_id
-    with get_client(sync_client=True) as client:
+    with api_client() as client:
         runs = client.read_task_runs(
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])),
             sort=TaskRunSort.EXPECTED_START_TIME_ASC,
@@ -190,7 +190,7 @@ def test_waiting_runs_hold_no_slot_and_at_most_the_cap_of_jobs_work(served: Serv
         _start(job)
     for job in gated:
         wait_for(paused_at(job, "script", 1), timeout=300, what="the script gate")
-    with get_client(sync_client=True) as client:
+    with api_client() as client:
         states = [client.read_flow_run(store.job(j).flow_run_id).state for j in gated]
     assert all(s is not None and s.name == "Suspended" for s in states)
     # Suspended runs hold no job slot (released before suspending; allow the server a moment).
@@ -248,7 +248,7 @@ def test_a_job_cancelled_while_it_queues_stays_cancelled_and_pays_nothing(served
     assert run_id is not None
 
     def run_end() -> str | None:
-        with get_client(sync_client=True) as client:
+        with api_client() as client:
             state = client.read_flow_run(run_id).state
         return state.name if state is not None and state.is_final() else None
 
@@ -276,7 +276,7 @@ def test_runs_beyond_the_process_limit_wait_scheduled_with_no_process(served: Se
                  what="four runs to queue for a slot", explain=lambda: _seen(jobs))
         # A negative: the fifth stays unstarted through twenty of the runner's polls.
         time.sleep(5)
-        with get_client(sync_client=True) as client:
+        with api_client() as client:
             found = client.read_flow_runs(
                 flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=runs))
             )
@@ -291,7 +291,7 @@ def test_runs_beyond_the_process_limit_wait_scheduled_with_no_process(served: Se
             store.update_job(job, status="cancelled", stage="cancelled")
 
     def ended() -> list[str] | None:
-        with get_client(sync_client=True) as client:
+        with api_client() as client:
             states = [client.read_flow_run(run).state for run in runs]
         done = [s.name for s in states if s is not None and s.is_final()]
         return done if len(done) == len(runs) else None

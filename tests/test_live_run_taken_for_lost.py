@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from uuid import UUID
 
 import pytest
-from prefect import flow, get_client, suspend_flow_run
+from prefect import flow, suspend_flow_run
 from prefect.context import FlowRunContext
 from prefect.deployments import run_deployment
 from prefect.states import Scheduled
@@ -17,6 +17,7 @@ from prefect.states import Scheduled
 from flows.gates import suspend_at_gate
 from orchestration.crash_recovery import RETRY_STATE_NAME
 from orchestration.gate_inputs import gate_input_class
+from orchestration.runs import api_client
 from tasks.attempts import ensure_ours, taken_up
 from tasks.runtime import Superseded, runtime
 from tests.helpers import job_slots_held, jobs_limit, new_job, wait_for
@@ -75,7 +76,7 @@ def test_the_older_attempt_of_a_run_taken_for_lost_steps_aside(
                              timeout=0)
         first = wait_for(lambda: _queued_with_token(job_id), timeout=120,
                          what="the run to queue for a slot")
-        with get_client(sync_client=True) as client:
+        with api_client() as client:
             client.set_flow_run_state(run.id, Scheduled(name=RETRY_STATE_NAME), force=True)
         wait_for(lambda: (_queued_with_token(job_id) or first) != first, timeout=120,
                  what="a second attempt to take the job up")
@@ -83,7 +84,7 @@ def test_the_older_attempt_of_a_run_taken_for_lost_steps_aside(
     wait_for(lambda: store.job(job_id).status == "delivered", timeout=300, what="delivery")
     wait_for(lambda: processes() == 0, timeout=60, what="both processes to end")
     assert store.call_counts(job_id) == ONE_VIDEO_CALLS
-    with get_client(sync_client=True) as client:
+    with api_client() as client:
         names = [s.name for s in client.read_flow_run_states(run.id)]
     assert names[-1] == "Completed"
     # A process exiting with an error would have been marked Crashed by its runner; an older
@@ -105,7 +106,7 @@ def test_an_attempt_whose_run_was_scheduled_again_does_not_suspend_it(prefect_se
     def attempt_at_a_gate() -> str:
         context = FlowRunContext.get()
         assert context is not None and context.flow_run is not None
-        with get_client(sync_client=True) as client:
+        with api_client() as client:
             client.set_flow_run_state(context.flow_run.id, Scheduled(name=RETRY_STATE_NAME),
                                       force=True)
         with pytest.raises(RuntimeError, match="cannot be suspended"):

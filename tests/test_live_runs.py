@@ -7,11 +7,10 @@ import threading
 import time
 from uuid import UUID
 
-from prefect import get_client
 from prefect.states import Completed, Running
 
 from flows.make_video import make_video
-from orchestration.runs import live_run, run_name
+from orchestration.runs import api_client, live_run, run_name
 from tasks.runtime import runtime
 from tests.helpers import new_job
 from videobot.db.models import JobStatus
@@ -19,7 +18,7 @@ from videobot.db.models import JobStatus
 
 def _running_run(job_id: UUID) -> UUID:
     """A `make-video` run of the job, Running, recorded on the job."""
-    with get_client(sync_client=True) as client:
+    with api_client() as client:
         run = client.create_flow_run(
             make_video, parameters={"job_id": str(job_id)}, name=run_name(job_id)
         )
@@ -31,7 +30,7 @@ def _running_run(job_id: UUID) -> UUID:
 def _complete_later(run_id: UUID, seconds: float) -> threading.Thread:
     def complete() -> None:
         time.sleep(seconds)
-        with get_client(sync_client=True) as client:
+        with api_client() as client:
             client.set_flow_run_state(run_id, Completed(), force=True)
 
     # The thread runs in this context: the tests' Prefect API is a context setting.

@@ -11,7 +11,6 @@ from pathlib import Path
 from uuid import UUID
 
 import pytest
-from prefect import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.deployments import run_deployment
 from prefect.flow_runs import resume_flow_run
@@ -20,7 +19,7 @@ from prefect.states import Scheduled
 from flows.run_hooks import MAX_CRASH_RETRIES
 from orchestration.crash_recovery import RETRY_STATE_NAME
 from orchestration.gate_inputs import run_input_of
-from orchestration.runs import RunStillLive, trigger
+from orchestration.runs import RunStillLive, api_client, trigger
 from tasks.runtime import runtime
 from tests.helpers import new_job, paused_at, wait_for
 from tests.serving import Server
@@ -33,7 +32,7 @@ PREFECT = Path(sys.executable).with_name("prefect")
 
 def _final_state(run_id: UUID, timeout: float = 180) -> str:
     def ended() -> str | None:
-        with get_client(sync_client=True) as client:
+        with api_client() as client:
             state = client.read_flow_run(run_id).state
         return state.type.value if state and state.is_final() else None
 
@@ -41,7 +40,7 @@ def _final_state(run_id: UUID, timeout: float = 180) -> str:
 
 
 def _state_type(run_id: UUID) -> str | None:
-    with get_client(sync_client=True) as client:
+    with api_client() as client:
         state = client.read_flow_run(run_id).state
     return state.type.value if state else None
 
@@ -57,7 +56,7 @@ def _retry_from_the_cli(name: str, api_url: str) -> None:
 
 
 def _started_again(run_id: UUID, runs_before: int) -> bool:
-    with get_client(sync_client=True) as client:
+    with api_client() as client:
         return client.read_flow_run(run_id).run_count > runs_before
 
 
@@ -91,7 +90,7 @@ def test_a_failed_run_retried_carries_on_from_the_failed_stage(
     name = failed.flow_run_name
     assert name == f"video-{str(job_id)[:8]}"
 
-    with get_client(sync_client=True) as client:
+    with api_client() as client:
         runs = client.read_flow_run(run.id).run_count
     _retry_from_the_cli(name, prefect_server)
     wait_for(lambda: _started_again(run.id, runs), timeout=120, what="the retry to start")
@@ -101,7 +100,7 @@ def test_a_failed_run_retried_carries_on_from_the_failed_stage(
     assert store.call_counts(job_id) == made_before
 
     audio.unlink()
-    with get_client(sync_client=True) as client:
+    with api_client() as client:
         runs = client.read_flow_run(run.id).run_count
     _retry_from_the_cli(name, prefect_server)
     wait_for(lambda: _started_again(run.id, runs), timeout=120, what="the second retry")
@@ -109,7 +108,7 @@ def test_a_failed_run_retried_carries_on_from_the_failed_stage(
     done = store.job(job_id)
     assert (done.status, done.error) == ("delivered", None)
     assert store.call_counts(job_id) == ONE_VIDEO_CALLS, "nothing made before was paid again"
-    with get_client(sync_client=True) as client:
+    with api_client() as client:
         this_run = FlowRunFilter(id=FlowRunFilterId(any_=[run.id]))
         tasks = client.read_task_runs(flow_run_filter=this_run)
     assert tasks and not [t.name for t in tasks if t.state and t.state.name == "Cached"]
@@ -141,7 +140,7 @@ def test_a_rerun_of_a_job_with_a_live_run_is_refused(server: Server) -> None:
         timeout=0,
     )
     assert _final_state(rerun.id) == "FAILED"
-    with get_client(sync_client=True) as client:
+    with api_client() as client:
         message = client.read_flow_run(rerun.id).state.message
     assert f"video-{str(job_id)[:8]}" in message
     after = (store.job(job_id).script_main, store.call_counts(job_id), store.stages_done(job_id))
@@ -156,7 +155,7 @@ def test_a_run_for_a_malformed_job_id_is_refused_before_it_exists(server: Server
     from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
 
     def runs() -> int:
-        with get_client(sync_client=True) as client:
+        with api_client() as client:
             named = DeploymentFilter(name=DeploymentFilterName(any_=["make-video"]))
             return len(client.read_flow_runs(deployment_filter=named))
 
@@ -183,7 +182,7 @@ def test_a_run_whose_process_is_killed_is_retried_and_finishes(server: Server) -
     wait_for(lambda: store.job(job_id).status == "delivered", timeout=300, what="delivery")
     assert _final_state(run.id) == "COMPLETED"
     assert store.call_counts(job_id) == ONE_VIDEO_CALLS
-    with get_client(sync_client=True) as client:
+    with api_client() as client:
         states = client.read_flow_run_states(run.id)
     assert [s.name for s in states if s.type.value in ("CRASHED", "SCHEDULED")][-2:] == [
         "Crashed", RETRY_STATE_NAME]  # marked Crashed, then scheduled again by the automation
@@ -211,7 +210,7 @@ def _runs_of(job_id: UUID) -> int:
     """How many `make-video` runs were created for the job."""
     from prefect.client.schemas.filters import FlowRunFilterName
 
-    with get_client(sync_client=True) as client:
+    with api_client() as client:
         named = FlowRunFilter(name=FlowRunFilterName(any_=[f"video-{str(job_id)[:8]}"]))
         return len(client.read_flow_runs(flow_run_filter=named))
 
@@ -229,7 +228,7 @@ def test_a_run_whose_process_keeps_dying_fails_its_job(server: Server) -> None:
 
     def new_process() -> list[str]:
         """The run's flow-run process, once it runs again in a process not killed yet."""
-        with get_client(sync_client=True) as client:
+        with api_client() as client:
             state = client.read_flow_run(run.id).state
         if state is None or not state.is_running():
             return []
@@ -257,11 +256,11 @@ def test_a_gate_left_without_a_decision_waits_again(server: Server) -> None:
     run = trigger(store, get_settings(), job_id, channel="terminal")
     wait_for(paused_at(job_id, "script", 1), timeout=120, what="the script gate")
     made = store.call_counts(job_id)
-    with get_client(sync_client=True) as client:
+    with api_client() as client:
         client.set_flow_run_state(run.id, Scheduled(name=RETRY_STATE_NAME), force=True)
 
     def waiting_again() -> bool:
-        with get_client(sync_client=True) as client:
+        with api_client() as client:
             state = client.read_flow_run(run.id).state
         return bool(state and state.is_paused()
                     and state.state_details.pause_key == "script-1-again-1")
@@ -287,7 +286,7 @@ def test_an_ended_run_scheduled_again_as_lost_ends_as_its_job_did(server: Server
     assert _final_state(run.id) == "FAILED"
     failed, made = store.job(job_id), store.call_counts(job_id)
     fault.unlink()
-    with get_client(sync_client=True) as client:
+    with api_client() as client:
         runs = client.read_flow_run(run.id).run_count
         client.set_flow_run_state(run.id, Scheduled(name=RETRY_STATE_NAME), force=True)
     wait_for(lambda: _started_again(run.id, runs), timeout=120, what="the run to start again")

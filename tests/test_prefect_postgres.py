@@ -7,10 +7,10 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
-from prefect import get_client
 from prefect.deployments import run_deployment
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
+from orchestration.runs import api_client
 from tasks.limits import JOBS_LIMIT, wanted_limits
 from tasks.runtime import runtime
 from tests.conftest import POSTGRES_ADMIN_URL
@@ -74,7 +74,7 @@ def test_gated_job_on_a_postgres_backed_prefect_server(
     is delivered with one provider call per step; its run and the limits live in PostgreSQL."""
     store = runtime().store
     with temporary_settings({PREFECT_API_URL: postgres_prefect}):
-        with get_client(sync_client=True) as client:
+        with api_client() as client:
             limit = client.read_global_concurrency_limit_by_name(JOBS_LIMIT)
         assert limit.limit == wanted_limits(get_settings())[JOBS_LIMIT]  # set by the serve process
 
@@ -83,7 +83,7 @@ def test_gated_job_on_a_postgres_backed_prefect_server(
         for stage in ("script", "images", "clips"):
             wait_for(paused_at(job_id, stage, 1), timeout=300, what=f"the {stage} gate")
             run_id = store.job(job_id).flow_run_id
-            with get_client(sync_client=True) as client:
+            with api_client() as client:
                 state = client.read_flow_run(run_id).state
             assert state is not None and state.name == "Suspended"
             resume(run_id, Decision.make("approve", "test"))
@@ -94,7 +94,7 @@ def test_gated_job_on_a_postgres_backed_prefect_server(
         )
 
         def final_state() -> str | None:
-            with get_client(sync_client=True) as client:
+            with api_client() as client:
                 state = client.read_flow_run(run_id).state
             return state.name if state and state.is_final() else None
 

@@ -12,8 +12,8 @@ from contextvars import copy_context
 from pathlib import Path
 
 import pytest
-from prefect import get_client
 
+from orchestration.runs import api_client
 from tasks.limits import LimitMissing, ensure_limits, paid_call, provider_limit
 from tests.fakes.runway_kit import build_kit
 from tests.fakes.runway_server import FakeRunway
@@ -82,7 +82,7 @@ def test_a_missing_provider_limit_is_an_error_not_unlimited(prefect_server: str)
         made.append("called")
         return "done", Usage("runway", "gen4_image", 1, "images", 0.08)
 
-    with get_client(sync_client=True) as client:
+    with api_client() as client:
         client.delete_global_concurrency_limit_by_name(provider_limit("runway"))
     try:
         with pytest.raises(LimitMissing, match="provider-runway"):
@@ -137,7 +137,7 @@ def test_a_runway_call_gives_its_slot_back_while_its_output_downloads(
             return lambda: paid_call(job_id, stage="images", segment=scene, provider="runway",
                                      call=call)
 
-        with get_client(sync_client=True) as client:
+        with api_client() as client:
             client.upsert_global_concurrency_limit_by_name(provider_limit("runway"), 1)
         try:
             with ThreadPoolExecutor(2) as pool:

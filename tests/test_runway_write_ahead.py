@@ -11,11 +11,10 @@ from pathlib import Path
 from uuid import UUID
 
 import pytest
-from prefect import get_client
 from prefect.deployments import run_deployment
 from pydantic import SecretStr
 
-from orchestration.runs import cancel_run
+from orchestration.runs import api_client, cancel_run
 from tasks.runtime import runtime
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.runway_kit import FakeTime, still
@@ -186,7 +185,7 @@ def _cancel_as_the_chat_does(job_id: UUID) -> None:
     assert run_id is not None
     cancel_run(run_id, reason="cancelled in the chat")
     store.update_job(job_id, status="cancelled", stage="cancelled")
-    with get_client(sync_client=True) as client:
+    with api_client() as client:
         final = client.read_flow_run(run_id).state
     assert final.type.value == "CANCELLED"
     assert final.message != "cancelled in the chat", "the run had to be set Cancelled"

@@ -11,11 +11,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from prefect import get_client
 from prefect.deployments import run_deployment
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from orchestration.runs import cancel_run
+from orchestration.runs import api_client, cancel_run
 from tasks.limits import JOB_LEASE_SECONDS, JOBS_LIMIT
 from tasks.slot_reconciliation import CHECK_EVERY_SECONDS, leaked_slots
 from tests.fakes.runway_server import FakeRunway
@@ -33,7 +32,7 @@ with concurrency({JOBS_LIMIT!r}, occupy=1, strict=True, lease_duration={JOB_LEAS
 
 
 def _active_slots() -> int:
-    with get_client(sync_client=True) as client:
+    with api_client() as client:
         return client.read_global_concurrency_limit_by_name(JOBS_LIMIT).active_slots
 
 
@@ -48,7 +47,7 @@ def test_a_slot_held_by_a_killed_process_is_freed_after_a_server_restart(
     holder: subprocess.Popen[str] | None = None
     try:
         with temporary_settings({PREFECT_API_URL: url}):
-            with get_client(sync_client=True) as client:
+            with api_client() as client:
                 client.upsert_global_concurrency_limit_by_name(JOBS_LIMIT, 1)
             holder = subprocess.Popen(
                 [sys.executable, "-c", HOLD], env={**os.environ, "PREFECT_API_URL": url},
@@ -68,7 +67,7 @@ def test_a_slot_held_by_a_killed_process_is_freed_after_a_server_restart(
             # it is taken). Asked through the client, not `concurrency()`: Prefect's slot
             # service is one per limit name and process, bound to the API it first talked
             # to (the session's server, in this test process).
-            with get_client(sync_client=True) as client:
+            with api_client() as client:
                 lease = client.increment_concurrency_slots_with_lease(
                     names=[JOBS_LIMIT], slots=1, mode="concurrency", lease_duration=60,
                 ).json()["lease_id"]
@@ -93,7 +92,7 @@ def test_a_slot_counted_without_a_lease_is_given_back_while_a_working_run_keeps_
         served: Server | None = None
         try:
             with temporary_settings({PREFECT_API_URL: url}):
-                with get_client(sync_client=True) as client:
+                with api_client() as client:
                     client.upsert_global_concurrency_limit_by_name(JOBS_LIMIT, 2)
                     client.increment_concurrency_slots(names=[JOBS_LIMIT], slots=1,
                                                        mode="concurrency")
@@ -116,7 +115,7 @@ def test_a_slot_counted_without_a_lease_is_given_back_while_a_working_run_keeps_
                          timeout=CHECK_EVERY_SECONDS + 60, what="the leaked slot given back")
                 print(f"leaked slot given back {time.monotonic() - started:.0f} s after the "
                       f"serving process started (check every {CHECK_EVERY_SECONDS} s)")
-                with get_client(sync_client=True) as client:
+                with api_client() as client:
                     assert client.read_flow_run(run.id).state.is_running()
                 cancel_run(run.id, reason="test over")
         finally:

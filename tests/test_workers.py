@@ -30,7 +30,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from orchestration.crash_recovery import RETRY_STATE_NAME, ZOMBIE_AUTOMATION
 from orchestration.liveness import ALIVE_EVENT, BEAT_SECONDS
-from orchestration.runs import cancel_run
+from orchestration.runs import api_client, cancel_run
 from tests.fakes.runway_tasks import FakeTask
 from tests.helpers import wait_for
 from tests.pool import (
@@ -235,7 +235,7 @@ def test_a_working_run_beats_every_ten_seconds_and_each_beat_counts(scenario: Sc
     """A run that kept its worker said it was alive every 10 s while it worked, and each
     beat is an event the lost-run automation's trigger both expects and opens a window on."""
     pool = scenario.pool
-    with temporary_settings({PREFECT_API_URL: pool.api_url}), get_client(sync_client=True) as c:
+    with temporary_settings({PREFECT_API_URL: pool.api_url}), api_client() as c:
         [automation] = c.read_automations_by_name(ZOMBIE_AUTOMATION)
         trigger = ServerEventTrigger.model_validate(automation.trigger.model_dump())
         for job, run in scenario.jobs.items():
