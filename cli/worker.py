@@ -98,6 +98,12 @@ def prepare(settings: Settings) -> list[str]:
 
 def worker_environment(settings: Settings) -> dict[str, str]:
     """The worker's environment, which its flow-run processes inherit."""
+    from prefect.settings import get_current_settings
+
+    from orchestration.local_api import skip_certificates_for_local_api
+
+    prefect = get_current_settings()
+    skip_certificates_for_local_api(prefect.api.url, prefect.home)
     env = dict(os.environ)
     env.setdefault("VIDEOBOT_HOME", str(REPO))  # prefect.yaml's pull step goes there
     # prefect.yaml's run command is `python -m prefect.engine`: this interpreter's.

@@ -16,12 +16,14 @@ from __future__ import annotations
 import argparse
 
 from prefect import serve
+from prefect.settings import get_current_settings
 
 from flows.cleanup import cleanup_media
 from flows.make_video import make_video
 from flows.rerun_stage import rerun_stage
 from flows.run_hooks import stop_work_of_ended_jobs
 from orchestration.crash_recovery import HEARTBEAT_SECONDS, JOB_FLOWS, ensure_crash_recovery
+from orchestration.local_api import skip_certificates_for_local_api
 from tasks.limits import ensure_limits, process_limit
 from tasks.runtime import runtime
 from tasks.slot_reconciliation import keep_slots_reconciled
@@ -64,6 +66,8 @@ def main(argv: list[str] | None = None) -> None:
     settings = runtime().settings
     if args.reconcile_slots:
         keep_slots_reconciled(JOB_FLOWS)
+    prefect = get_current_settings()
+    skip_certificates_for_local_api(prefect.api.url, prefect.home)  # for its flow-run processes
     serve(
         *deployments(),
         limit=process_limit(settings),

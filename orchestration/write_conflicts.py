@@ -23,12 +23,13 @@ was 50 ms of CPU for each button press before the bot could even ask Prefect any
 
 from __future__ import annotations
 
-import ipaddress
 import ssl
 import time
 from typing import Any
 
 import httpx
+
+from orchestration.local_api import is_local_plain_http
 
 FIRST_WAIT_SECONDS = 0.05
 PROMPT_TRIES = 6  # waits of 50 ms to 1.6 s, 3.15 s in all; then the client's own retries
@@ -59,10 +60,7 @@ class ConflictRetryingTransport(httpx.BaseTransport):
 def conflict_retrying(api_url: str | None) -> dict[str, Any] | None:
     """`httpx_settings` for Prefect's `get_client`: the retrying transport for an API on this
     machine over plain HTTP; None (Prefect's own transport) for any other."""
-    if not api_url:
-        return None
-    url = httpx.URL(api_url)
-    if url.scheme != "http" or not _loopback(url.host):
+    if not is_local_plain_http(api_url):
         return None
     unused = plain_http_tls()
     return {"transport": ConflictRetryingTransport(httpx.HTTPTransport(verify=unused)),
@@ -72,14 +70,7 @@ def conflict_retrying(api_url: str | None) -> dict[str, Any] | None:
 def plain_http_tls() -> ssl.SSLContext:
     """A TLS context for a client that speaks only plain HTTP: verifying, with no
     certificate authority loaded, so it could never carry a connection that is not checked.
-    Made in microseconds; a default one loads certifi's bundle (25 ms of CPU)."""
+    Made in microseconds; a default one loads certifi's bundle (25 ms of CPU): see
+    `orchestration.local_api` for the flow-run processes' clients."""
     return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

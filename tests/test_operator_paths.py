@@ -19,9 +19,11 @@ from prefect.states import Scheduled
 from flows.run_hooks import MAX_CRASH_RETRIES
 from orchestration.crash_recovery import RETRY_STATE_NAME
 from orchestration.gate_inputs import run_input_of
+from orchestration.local_api import CERT_FILE_VARIABLE
 from orchestration.runs import RunStillLive, api_client, trigger
 from tasks.runtime import runtime
 from tests.helpers import new_job, paused_at, wait_for
+from tests.processes import has_variable
 from tests.serving import Server
 from tests.test_flow import ONE_VIDEO_CALLS
 from videobot.decisions import Decision
@@ -175,8 +177,11 @@ def test_a_run_whose_process_is_killed_is_retried_and_finishes(server: Server) -
         "make-video/make-video",
         parameters={"job_id": str(job_id), "auto_approve": True}, timeout=0,
     )
-    wait_for(lambda: store.job(job_id).stage == "clips" and server.children(), timeout=180,
-             what="the clips to be in progress")
+    children = wait_for(lambda: store.job(job_id).stage == "clips" and server.children(),
+                        timeout=180, what="the clips to be in progress")
+    # The API is plain HTTP on this machine: the process loads no certificate bundle
+    # (orchestration.local_api).
+    assert any(has_variable(int(pid), CERT_FILE_VARIABLE) for pid in children)
     for pid in server.children():
         os.kill(int(pid), signal.SIGKILL)
     wait_for(lambda: store.job(job_id).status == "delivered", timeout=300, what="delivery")

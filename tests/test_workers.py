@@ -30,6 +30,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from orchestration.crash_recovery import RETRY_STATE_NAME, ZOMBIE_AUTOMATION
 from orchestration.liveness import ALIVE_EVENT, BEAT_SECONDS
+from orchestration.local_api import CERT_FILE_VARIABLE
 from orchestration.runs import api_client, cancel_run
 from tests.fakes.runway_tasks import FakeTask
 from tests.helpers import wait_for
@@ -113,6 +114,7 @@ class Scenario:
     back_after: float  # seconds from the kill to the lost run running on the survivor
     killed_at: datetime
     supervised: bool  # the lost run's process went through Prefect's workspace supervisor
+    untrusting: bool  # it had the certificate file of a local plain-HTTP API
     died_with_worker: set[UUID]  # the jobs whose run was on the killed worker
 
 
@@ -145,6 +147,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
                                  what="a job making its clips")
         killed, survivor = (first, second) if first.owns(pid) else (second, first)
         supervised = has_variable(pid, SUPERVISOR_MARK)
+        untrusting = has_variable(pid, CERT_FILE_VARIABLE)
         # The kill falls outside every create's window between Runway's answer and its record
         # (the journal's known limit): new creates wait, and those already answered are
         # written ahead first.
@@ -167,7 +170,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
         sampler.stop()
         print(f"lost run running again after {back_after:.1f} s; {sampler.samples} samples")
         yield Scenario(pool, jobs, killed, survivor, lost_job, sampler.most,
-                       sampler.most_processes, back_after, killed_when, supervised,
+                       sampler.most_processes, back_after, killed_when, supervised, untrusting,
                        set(sampler.lost))
 
 
@@ -184,6 +187,14 @@ def test_a_run_on_the_pool_is_one_interpreter(scenario: Scenario) -> None:
     the engine directly, not a supervisor interpreter that imports Prefect first and then
     execs the engine to import it again."""
     assert not scenario.supervised
+
+
+def test_a_run_on_the_pool_of_a_local_api_loads_no_certificate_bundle(
+    scenario: Scenario,
+) -> None:
+    """The Prefect API is plain HTTP on this machine: the worker hands its flow-run
+    processes a certificate file that loads at once (`orchestration.local_api`)."""
+    assert scenario.untrusting
 
 
 def test_never_more_jobs_work_at_once_than_the_cap(scenario: Scenario) -> None:
