@@ -123,16 +123,13 @@ def test_a_conflict_that_lasts_reaches_the_client(refusing: Callable[[int], _Ref
 
 @pytest.mark.parametrize(("api_url", "retrying"), [
     ("http://127.0.0.1:4200/api", True),
-    ("http://localhost:4200/api", True),
-    ("http://[::1]:4200/api", True),
     ("https://127.0.0.1:4200/api", False),  # TLS settings belong to Prefect's transport
     ("http://prefect.internal:4200/api", False),  # a proxy may stand in between
-    ("https://api.prefect.cloud/api/accounts/a/workspaces/w", False),
-    (None, False),
 ])
 def test_only_an_api_on_this_machine_gets_the_retrying_transport(
     api_url: str | None, retrying: bool
 ) -> None:
+    """Which APIs are on this machine over plain HTTP: tests/test_local_api.py."""
     settings = conflict_retrying(api_url)
     assert (settings is not None) is retrying
     if settings is not None:
