@@ -87,17 +87,30 @@ def test_edit_a_scene_prompt_remakes_that_scene(prefect_server: str) -> None:
     assert isinstance(outcome.get("error"), CancelledRun), "a cancel ends the run Cancelled"
 
 
-def _form(job_id: Any) -> tuple[dict[str, Any], str]:
-    """The waiting run's resume form as the Prefect UI reads it: its schema and description."""
+def _saved_form(job_id: Any) -> tuple[dict[str, Any], str] | None:
+    """The waiting run's resume form as the Prefect UI reads it: its schema and description.
+    None while the pause has no form yet: Prefect records a paused state before it saves the
+    form (as `orchestration.runs.resume` says)."""
     import json
+
+    from prefect.exceptions import PrefectHTTPStatusError
 
     run_id = runtime().store.job(job_id).flow_run_id
     with api_client() as client:
         state = client.read_flow_run(run_id).state
         keyset = state.state_details.run_input_keyset
-        schema = json.loads(client.read_flow_run_input(run_id, keyset["schema"]))
-        description = json.loads(client.read_flow_run_input(run_id, keyset["description"]))
+        try:
+            schema = json.loads(client.read_flow_run_input(run_id, keyset["schema"]))
+            description = json.loads(client.read_flow_run_input(run_id, keyset["description"]))
+        except PrefectHTTPStatusError as exc:
+            if exc.response.status_code == 404:
+                return None
+            raise
     return schema, description
+
+
+def _form(job_id: Any) -> tuple[dict[str, Any], str]:
+    return wait_for(lambda: _saved_form(job_id), what="the gate's form saved")
 
 
 def test_each_gate_has_its_own_form_and_a_refusal_is_told_on_it(prefect_server: str) -> None:
@@ -124,8 +137,8 @@ def test_each_gate_has_its_own_form_and_a_refusal_is_told_on_it(prefect_server: 
     def refused_form() -> str | None:
         if not paused_at(job_id, "images", 1)():
             return None
-        found = _form(job_id)[1]
-        return found if "refused" in found else None
+        form = _saved_form(job_id)
+        return form[1] if form is not None and "refused" in form[1] else None
 
     description = wait_for(refused_form, what="the gate to wait again")
     assert "redo needs at least one scene number" in description
