@@ -2,7 +2,7 @@
 
 Run: .venv/bin/python benchmarks/bot.py [--presses 20] [--people 50] [--prefect-db postgres]
 
-Starts `prefect server start` (SQLite by default, or a fresh PostgreSQL database at
+Starts videobot's Prefect server (SQLite by default, or a fresh PostgreSQL database at
 TEST_POSTGRES_URL's server, dropped after; temporary PREFECT_HOME), a fake Telegram Bot API on
 127.0.0.1, `python -m deployments.serve` and `python -m bot` (long polling), all with the
 offline providers and a temporary DATA_DIR.

@@ -2,7 +2,7 @@
 
 Run: .venv/bin/python benchmarks/gates.py [--jobs 4] [--waiting 20] [--prefect-db postgres]
 
-Starts `prefect server start` in a temporary PREFECT_HOME, on SQLite (the default, as on one
+Starts videobot's Prefect server in a temporary PREFECT_HOME, on SQLite (the default, as on one
 machine) or on a fresh PostgreSQL database at TEST_POSTGRES_URL's server (dropped after), a
 temporary DATA_DIR and `python -m deployments.serve` (PREFECT_RUNNER_POLL_FREQUENCY=1), all
 with the offline providers.

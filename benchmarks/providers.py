@@ -7,11 +7,12 @@ Each run is `videobot make ... --auto-approve` in its own subprocess, against fa
 127.0.0.1 driven by the real SDKs (tests/fakes): Runway for the images and clips, whose tasks
 take --image-seconds / --clip-seconds of wall time on the server, and OpenAI, without latency,
 for the script, the narration and the transcription. No faults are injected. One Prefect
-server (`prefect server start` as `videobot up` runs it: slot waits capped at 0.5 s, its own
-writes batched; a temporary SQLite database, or --prefect-database) serves every run; each sets
-RUNWAY_CONCURRENCY=C, which `videobot make` writes into the `provider-runway` global
-concurrency limit at start-up. That limit is deleted before each run, so the slot statistics
-Prefect keeps on it (average occupancy, denied slots) do not carry from one C to the next.
+server (videobot's, as `videobot up` runs it: slot waits capped at 0.5 s, its own writes
+batched, a write refused for a conflict carried out again inside; a temporary SQLite
+database, or --prefect-database) serves every run; each sets RUNWAY_CONCURRENCY=C, which
+`videobot make` writes into the `provider-runway` global concurrency limit at start-up. That
+limit is deleted before each run, so the slot statistics Prefect keeps on it (average
+occupancy, denied slots) do not carry from one C to the next.
 
 Columns, per stage:
   ledger   first call start (provider_calls.created_at - latency_ms: the row is written when
@@ -24,12 +25,13 @@ Columns, per stage:
            other nine (one look across the scenes);
   call     median latency of one call (task latency + polling granularity + download);
   slot use sum of call latencies / (C x ledger time): 1.00 means no slot ever stood idle;
-  refused  requests of the whole video the server refused with 503 (its log's count).
+  refused  tries of the whole video's requests the database refused (its log's count).
 On a SQLite-backed Prefect server a burst of task runs (nine scenes starting at once) makes
-writes meet: a slot request reads, then writes, and a write committed in between makes the
-server refuse it with 503 ("database is locked"); Prefect's client asks again only 2 s later
-(benchmarks/prefect_writes.py), and one process's slot requests go out one at a time, so the
-others wait too. On PostgreSQL none are refused. Compare with --prefect-database.
+writes meet: a slot request reads, then writes, and a write committed in between makes
+Prefect's app refuse it with 503 ("database is locked"). `prefect server start` hands that to
+the client, which asks again only 2 s later (benchmarks/prefect_writes.py); videobot's server
+carries it out again within milliseconds (orchestration/prefect_server.py). On PostgreSQL none
+are refused. Compare with --prefect-database.
 Last, the paid calls of one video by stage, and of one more made from a voice note (a
 `--voice` ogg made with ffmpeg, STT_PROVIDER=openai), which adds one transcription.
 """
@@ -227,9 +229,9 @@ def run(bench: Bench, caps: list[int], latency: dict[str, float]) -> None:
 
 @contextlib.contextmanager
 def prefect_api(database: str | None, folder: Path) -> Iterator[PrefectServer]:
-    """One Prefect server for the whole benchmark (`prefect server start`, run as `videobot up`
-    runs it); its API URL is this process's too. It logs every request it refuses with 503 as
-    one that may be sent again, so that they can be counted (`refused`)."""
+    """One Prefect server for the whole benchmark (run as `videobot up` runs it); its API URL
+    is this process's too. It logs every try its database refuses as one that may be made
+    again, so that they can be counted (`refused`)."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     url = database or f"sqlite+aiosqlite:///{folder / 'prefect.db'}"
@@ -244,7 +246,7 @@ def prefect_api(database: str | None, folder: Path) -> Iterator[PrefectServer]:
 
 
 def refused(log: Path, since: int) -> int:
-    """Requests the server refused with 503 ("database is locked") after byte `since` of its log."""
+    """Tries the database refused ("database is locked") after byte `since` of the log."""
     with log.open("rb") as out:
         out.seek(since)
         return out.read().count(RETRYABLE)

@@ -4,7 +4,7 @@ Run: .venv/bin/python benchmarks/scale.py [--jobs 1,5,10] [--job-cap 5] [--runwa
          [--image-seconds 8] [--clip-seconds 30] [--speech-seconds 3] [--deaths 3]
          [--lost-run-seconds 45]
 
-Everything runs on 127.0.0.1, as tests/test_workers.py starts it: `prefect server start` and
+Everything runs on 127.0.0.1, as tests/test_workers.py starts it: videobot's Prefect server and
 the app database on PostgreSQL, media in an S3-compatible bucket (moto's server), and
 `videobot worker` processes on the `videobot` process pool, deployed from prefect.yaml. The
 providers are fakes of fixed latency: Runway (tests/fakes/runway_server.py, through the real

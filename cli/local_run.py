@@ -12,17 +12,12 @@ from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
-import prefect.settings
 from prefect import tags
-from prefect.settings import (
-    PREFECT_API_URL,
-    PREFECT_SERVER_CONCURRENCY_MAXIMUM_CONCURRENCY_SLOT_WAIT_SECONDS,
-    get_current_settings,
-    temporary_settings,
-)
+from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
 
-from cli.stack import SLOT_WAIT_SECONDS, WRITE_BATCHES
+from cli.stack import SLOT_WAIT_SECONDS, SLOT_WAIT_SETTING, WRITE_BATCHES
 from orchestration.gate_service import decide
+from orchestration.prefect_server import local_server
 from tasks.runtime import runtime
 from videobot.channels import TerminalChannel, register_channel
 from videobot.costs import gate_note
@@ -37,11 +32,8 @@ from videobot.requests import InvalidRequest
 from videobot.terminal_input import parse_gate_line
 
 # The local server runs as `videobot up` runs its own: the cap on a denied slot's Retry-After
-# (30 s by default), and its writes in batches.
-LOCAL_SERVER_SETTINGS = {
-    PREFECT_SERVER_CONCURRENCY_MAXIMUM_CONCURRENCY_SLOT_WAIT_SECONDS: float(SLOT_WAIT_SECONDS),
-    **{getattr(prefect.settings, name): value for name, value in WRITE_BATCHES.items()},
-}
+# (30 s by default: up to 30 s of idle slot for a 5-second clip), and its writes in batches.
+LOCAL_SERVER_SETTINGS = {SLOT_WAIT_SETTING: SLOT_WAIT_SECONDS, **WRITE_BATCHES}
 
 
 @contextmanager
@@ -56,15 +48,9 @@ def prefect_api() -> Iterator[str]:
     if configured:
         yield configured
         return
-    from prefect.server.api.server import SubprocessASGIServer
-
-    # A task denied a provider slot sleeps for the server's Retry-After, by default up to 30 s
-    # of idle slot for a 5-second clip; a short cap keeps the slots busy.
-    with temporary_settings(LOCAL_SERVER_SETTINGS):
-        server = SubprocessASGIServer()
-        server.start(timeout=60)
-    with temporary_settings({PREFECT_API_URL: server.api_url}):
-        yield server.api_url
+    with local_server(LOCAL_SERVER_SETTINGS) as api_url, \
+            temporary_settings({PREFECT_API_URL: api_url}):
+        yield api_url
 
 
 def _stdin_lines(lines: queue.Queue[str | None]) -> None:

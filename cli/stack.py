@@ -12,6 +12,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from orchestration.prefect_server import server_command, server_environment
 from videobot.settings import Settings
 
 SLOT_WAIT_SETTING = "PREFECT_SERVER_CONCURRENCY_MAXIMUM_CONCURRENCY_SLOT_WAIT_SECONDS"
@@ -96,21 +97,9 @@ def run_stack(settings: Settings, port: int = DEFAULT_PORT) -> int:
         procs.append(
             (
                 "prefect server",
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "prefect",
-                        "server",
-                        "start",
-                        "--host",
-                        "127.0.0.1",
-                        "--port",
-                        str(port),
-                    ],
-                    env=env,
-                    start_new_session=True,
-                ),
+                # `prefect server start`'s app, refused SQLite writes carried out again inside.
+                subprocess.Popen(server_command(port), env=server_environment(env),
+                                 start_new_session=True),
             )
         )
         deadline = time.monotonic() + 90

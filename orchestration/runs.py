@@ -20,7 +20,7 @@ from prefect.states import Cancelled, Cancelling, Running, Scheduled
 from prefect.utilities.urls import url_for
 
 from orchestration.gate_inputs import run_input_of
-from orchestration.write_conflicts import conflict_retrying
+from orchestration.local_api import client_settings
 from videobot.db.models import FINISHED_STATUSES, JobStatus
 from videobot.db.store import JobStore
 from videobot.decisions import Decision
@@ -199,11 +199,10 @@ def _resume_at(flow_run_id: UUID, gate: str, run_input: dict[str, Any]) -> Resum
 
 
 def api_client() -> SyncPrefectClient:
-    """A Prefect client whose writes refused for a SQLite write conflict are tried again at
-    once, and which loads no certificates for a plain-HTTP API on this machine
-    (`orchestration.write_conflicts`): a person waits for a start, a resume or a cancel."""
+    """A Prefect client that loads no certificates for a plain-HTTP API on this machine
+    (`orchestration.local_api`): a person waits for a start, a resume or a cancel."""
     api_url = get_current_settings().api.url
-    return get_client(sync_client=True, httpx_settings=conflict_retrying(api_url))
+    return get_client(sync_client=True, httpx_settings=client_settings(api_url))
 
 
 def _resume_without_form(flow_run_id: UUID) -> None:

@@ -73,14 +73,13 @@ def migrated_prefect_db(tmp_path_factory: pytest.TempPathFactory) -> Callable[[P
 
 @pytest.fixture(scope="session")
 def prefect_server() -> Iterator[str]:
-    """One Prefect server (`prefect server start`) for the session, run as `videobot up` runs
-    it: every background service on, slot leases on disk.
+    """One Prefect server for the session, run as `videobot up` runs it
+    (`orchestration.prefect_server`): every background service on, slot leases on disk.
 
-    On its own PostgreSQL database, not SQLite: Prefect's server on SQLite refuses a write
-    that meets another one (503, "database is locked") and its client tries again after 2, 4,
-    8, 16 and 32 s (`benchmarks/prefect_writes.py`: three in four of 20 concurrent writes are
-    refused), so a request of a busy test session could wait a minute. The modules that test
-    the SQLite-backed stack (`videobot up`, the limits, slot leases) start their own server.
+    On its own PostgreSQL database: SQLite takes one write at a time, and the three test
+    processes write at once all session long; a write refused for that is carried out again,
+    but waits its turn. The modules that test the SQLite-backed stack (`videobot up`, the
+    limits, slot leases) start their own server.
 
     Not `prefect_test_harness`: its server is an ephemeral one, which runs no lease
     repossessor, so a job slot held by a flow-run process a test kills would stay taken for

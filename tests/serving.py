@@ -1,4 +1,4 @@
-"""Processes run beside the tests (and benchmarks): `prefect server start`, the serve process."""
+"""Processes run beside the tests (and benchmarks): the Prefect server, the serve process."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from cli.stack import (
     SLOT_WAIT_SETTING,
     WRITE_BATCHES,
 )
+from orchestration.prefect_server import server_command, server_environment
 from orchestration.runs import api_client
 from tests.helpers import wait_for
 from videobot.decisions import Decision
@@ -134,9 +135,11 @@ def free_port() -> int:
 
 
 class PrefectServer:
-    """`prefect server start` in its own process group, on a free port, analytics off."""
+    """Prefect's server as videobot runs it (`orchestration.prefect_server`; with `upstream`,
+    `prefect server start` itself) in its own process group, on a free port, analytics off."""
 
-    def __init__(self, database_url: str, home: Path, log: Path) -> None:
+    def __init__(self, database_url: str, home: Path, log: Path, upstream: bool = False) -> None:
+        self.upstream = upstream
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/api"
         self.home, self.log = home, log
@@ -160,11 +163,14 @@ class PrefectServer:
         self.home.mkdir(parents=True, exist_ok=True)
         self.log.parent.mkdir(parents=True, exist_ok=True)
         prefect = Path(sys.executable).with_name("prefect")
+        upstream = [str(prefect), "server", "start", "--host", "127.0.0.1",
+                    "--port", str(self.port)]
+        command = upstream if self.upstream else server_command(self.port)
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [str(prefect), "server", "start", "--host", "127.0.0.1", "--port", str(self.port)],
+                command,
                 cwd=self.home,
-                env=self.env,
+                env=self.env if self.upstream else server_environment(self.env),
                 start_new_session=True,
                 stdout=out,
                 stderr=subprocess.STDOUT,

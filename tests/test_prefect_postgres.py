@@ -41,7 +41,7 @@ def prefect_database() -> Iterator[str]:
 def postgres_prefect(
     prefect_database: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    """`prefect server start` on that database; its API URL."""
+    """videobot's Prefect server on that database; its API URL."""
     home = tmp_path_factory.mktemp("prefect-pg")
     asyncpg_url = prefect_database.replace("postgresql://", "postgresql+asyncpg://", 1)
     server = PrefectServer(asyncpg_url, home / "home", home / "server.log")
