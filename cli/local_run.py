@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import os
 import queue
 import sys
@@ -13,6 +14,8 @@ from typing import Any
 from uuid import UUID
 
 from prefect import tags
+from prefect.events.worker import EventsWorker
+from prefect.logging.handlers import APILogWorker
 from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
 
 from cli.stack import SLOT_WAIT_SECONDS, SLOT_WAIT_SETTING, WRITE_BATCHES
@@ -50,7 +53,13 @@ def prefect_api() -> Iterator[str]:
         return
     with local_server(LOCAL_SERVER_SETTINGS) as api_url, \
             temporary_settings({PREFECT_API_URL: api_url}):
-        yield api_url
+        try:
+            yield api_url
+        finally:
+            # The run's last logs and events are sent before the server stops (Prefect's
+            # workers send them in the background, and at exit would find no server).
+            APILogWorker.drain_all(timeout=5)
+            EventsWorker.drain_all(timeout=5)
 
 
 def _stdin_lines(lines: queue.Queue[str | None]) -> None:
@@ -77,10 +86,14 @@ def run_locally(job_id: UUID, *, auto_approve: bool) -> tuple[str | None, str | 
 
     # This command tells the outcome itself, once, with the run's log link.
     register_channel("terminal", lambda: _FollowedTerminal(locate=runtime().files.locate))
-    worker = threading.Thread(target=target, name=f"make-video-{job_id}", daemon=True)
     job = runtime().store.job(job_id)
     with tags(*job_tags(job.user_id, job.format, runtime().settings)):
-        worker.start()
+        # A new thread starts with empty context variables, and Prefect keeps its settings
+        # (the API URL of `prefect_api`) and tags in them: the flow runs in a copy of these.
+        context = contextvars.copy_context()
+    worker = threading.Thread(target=context.run, args=(target,), name=f"make-video-{job_id}",
+                              daemon=True)
+    worker.start()
     if not auto_approve:
         answer_gates(job_id, worker.is_alive)
     worker.join()

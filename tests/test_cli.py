@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -123,6 +125,33 @@ def test_make_answers_gates_in_the_terminal_and_from_another_shell(
     assert main(["status", str(job_id)[:8]]) == 0
     page = f"{prefect_server.removesuffix('/api')}/runs/flow-run/{store.job(job_id).flow_run_id}"
     assert f"run page {page}" in capsys.readouterr().out
+
+
+def test_make_without_a_prefect_api_runs_on_a_local_server_of_its_own(
+    tmp_path: Path, migrated_prefect_db: Callable[[Path], str]
+) -> None:
+    """The README's first command: no API configured, so `make` starts one local server, runs
+    the flow on it (Prefect's own temporary server would start if the flow's thread lost the
+    API: it is forbidden here), sends the run's last logs before the server stops, and leaves
+    the run in Prefect's database for the UI to show later."""
+    database = tmp_path / "prefect.db"
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API_")},
+           "PREFECT_HOME": str(tmp_path), "PREFECT_SERVER_ALLOW_EPHEMERAL_MODE": "false",
+           "PREFECT_LOGGING_LEVEL": "INFO", "VIDEO_SCALE": "1",  # as the README's command
+           "PREFECT_API_DATABASE_CONNECTION_URL": migrated_prefect_db(database)}
+    done = subprocess.run(
+        [sys.executable, "-m", "cli", "make", "Why cats purr", "--auto-approve"], cwd=REPO,
+        env=env, capture_output=True, text=True, timeout=600,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    assert "Video: " in output
+    assert "Error logging to API" not in output and "temporary server" not in output
+    job = runtime().store.find_job(output.split("Job ", 1)[1].split()[0])
+    with sqlite3.connect(database) as prefect_db:
+        runs = prefect_db.execute("SELECT name, state_type FROM flow_run WHERE id = ?",
+                                  (str(job.flow_run_id),)).fetchall()
+    assert runs == [(f"video-{str(job.id)[:8]}", "COMPLETED")]
 
 
 @pytest.mark.parametrize(
