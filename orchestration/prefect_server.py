@@ -53,7 +53,8 @@ class ReplayWhenBusy:
     def __init__(self, app: App, tries: int = TRIES,
                  first_wait: float = FIRST_WAIT_SECONDS) -> None:
         self.app, self.tries, self.first_wait = app, tries, first_wait
-        # Refused requests go again one at a time, so that they no longer meet each other.
+        # Refused requests are tried again one at a time, so that they no longer meet each
+        # other; their waits are not.
         self._again = asyncio.Lock()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -63,22 +64,19 @@ class ReplayWhenBusy:
         body = await _whole_body(receive)
         if await self._answered(scope, body, receive, send):
             return
-        async with self._again:
-            wait = self.first_wait
-            for _ in range(self.tries - 2):
-                await asyncio.sleep(wait)
+        wait = self.first_wait
+        for _ in range(self.tries - 1):
+            await asyncio.sleep(wait)
+            async with self._again:
                 if await self._answered(scope, body, receive, send):
                     return
-                wait *= 2
-            await asyncio.sleep(wait)
-            if await self._answered(scope, body, receive, send):
-                return
-            log.warning("%s %s: refused %d times for a write conflict; answered 503, the "
-                        "client asks again", scope["method"], scope["path"], self.tries)
-            await send({"type": "http.response.start", "status": BUSY,
-                        "headers": [(b"content-type", b"application/json"),
-                                    (b"content-length", str(len(REFUSED)).encode())]})
-            await send({"type": "http.response.body", "body": REFUSED})
+            wait *= 2
+        log.warning("%s %s: refused %d times for a write conflict; answered 503, the client "
+                    "asks again", scope["method"], scope["path"], self.tries)
+        await send({"type": "http.response.start", "status": BUSY,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(REFUSED)).encode())]})
+        await send({"type": "http.response.body", "body": REFUSED})
 
     async def _answered(self, scope: Scope, body: bytes, receive: Receive, send: Send) -> bool:
         """Runs the request once; False when the app answered 503 and nothing was sent."""
