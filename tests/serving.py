@@ -32,6 +32,7 @@ from cli.stack import (
 from orchestration.prefect_server import server_command, server_environment
 from orchestration.runs import api_client
 from tests.helpers import wait_for
+from tests.processes import carries
 from videobot.decisions import Decision
 
 REPO = Path(__file__).resolve().parents[1]
@@ -102,6 +103,11 @@ class Server:
         assert self.proc is not None
         found = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True)
         return found.stdout.split()
+
+    def run_processes(self, flow_run_id: UUID) -> list[str]:
+        """The processes it started for one flow run (not, say, the hourly cleanup's)."""
+        return [pid for pid in self.children()
+                if carries(int(pid), "PREFECT__FLOW_RUN_ID", str(flow_run_id))]
 
 
 def _deployment_ready(client: object) -> bool:

@@ -64,16 +64,17 @@ def test_the_older_attempt_of_a_run_taken_for_lost_steps_aside(
     video's calls, and the run ends Completed, never Failed or Crashed."""
     store = runtime().store
     runners = (server, second_runner)
-
-    def processes() -> int:
-        return sum(len(r.children()) for r in runners)
-
     wait_for(lambda: jobs_limit().active_slots == 0, timeout=120, what="no job slot held")
     job_id = new_job("How lighthouses work")
     with job_slots_held(jobs_limit().limit):
         run = run_deployment("make-video/make-video",
                              parameters={"job_id": str(job_id), "auto_approve": True},
                              timeout=0)
+
+        def processes() -> int:
+            """The runners' processes of this run (not, say, the hourly cleanup's)."""
+            return sum(len(r.run_processes(run.id)) for r in runners)
+
         first = wait_for(lambda: _queued_with_token(job_id), timeout=120,
                          what="the run to queue for a slot")
         with api_client() as client:

@@ -177,12 +177,13 @@ def test_a_run_whose_process_is_killed_is_retried_and_finishes(server: Server) -
         "make-video/make-video",
         parameters={"job_id": str(job_id), "auto_approve": True}, timeout=0,
     )
-    children = wait_for(lambda: store.job(job_id).stage == "clips" and server.children(),
+    children = wait_for(lambda: store.job(job_id).stage == "clips"
+                        and server.run_processes(run.id),
                         timeout=180, what="the clips to be in progress")
     # The API is plain HTTP on this machine: the process loads no certificate bundle
     # (orchestration.local_api).
     assert any(has_variable(int(pid), CERT_FILE_VARIABLE) for pid in children)
-    for pid in server.children():
+    for pid in server.run_processes(run.id):
         os.kill(int(pid), signal.SIGKILL)
     wait_for(lambda: store.job(job_id).status == "delivered", timeout=300, what="delivery")
     assert _final_state(run.id) == "COMPLETED"
@@ -237,7 +238,7 @@ def test_a_run_whose_process_keeps_dying_fails_its_job(server: Server) -> None:
             state = client.read_flow_run(run.id).state
         if state is None or not state.is_running():
             return []
-        return [pid for pid in server.children() if pid not in killed]
+        return [pid for pid in server.run_processes(run.id) if pid not in killed]
 
     for _ in range(MAX_CRASH_RETRIES + 1):
         for pid in wait_for(new_process, timeout=120, what="the run's process"):

@@ -201,7 +201,7 @@ def test_a_run_killed_mid_clips_pays_for_ten_runway_tasks(
     store = runtime().store
     before = len(fake.created("video"))
     job_id = _clips_in_flight(fake, 8.0, "How coral reefs grow")
-    for pid in server.children():
+    for pid in server.run_processes(store.job(job_id).flow_run_id):
         os.kill(int(pid), signal.SIGKILL)
     wait_for(lambda: store.job(job_id).status == "delivered", timeout=300,
              what="delivery after the crash")
