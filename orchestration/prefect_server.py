@@ -30,6 +30,7 @@ import time
 import urllib.request
 from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 Scope = MutableMapping[str, Any]
@@ -167,17 +168,22 @@ def server_environment(base: MutableMapping[str, str] | None = None) -> dict[str
 def local_server(settings: Mapping[str, str], timeout: float = 60) -> Iterator[str]:
     """A server for this process alone, as Prefect's own local one runs
     (`SubprocessASGIServer`: Prefect's database, no UI, no background services), plus
-    `settings`; its API URL while the block runs, stopped after."""
+    `settings`; its API URL while the block runs, stopped after. What it logs goes to
+    `videobot-local-server.log` in PREFECT_HOME (a pipe nobody reads would fill and stall it)."""
     from prefect.settings import get_current_settings
 
-    env = {**os.environ, **get_current_settings().to_environment_variables(exclude_unset=True),
+    current = get_current_settings()
+    env = {**os.environ, **current.to_environment_variables(exclude_unset=True),
            **settings, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1"}
+    log = Path(current.home) / "videobot-local-server.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
     port = _free_port()
-    server = subprocess.Popen(server_command(port), env=server_environment(env),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    with log.open("ab") as out:
+        server = subprocess.Popen(server_command(port), env=server_environment(env),
+                                  stdout=out, stderr=subprocess.STDOUT)
     api_url = f"http://127.0.0.1:{port}/api"
     try:
-        _wait_healthy(api_url, server, timeout)
+        _wait_healthy(api_url, server, timeout, log)
         yield api_url
     finally:
         server.terminate()
@@ -186,8 +192,6 @@ def local_server(settings: Mapping[str, str], timeout: float = 60) -> Iterator[s
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
-        if server.stderr:
-            server.stderr.close()
 
 
 def _free_port() -> int:
@@ -196,12 +200,12 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _wait_healthy(api_url: str, server: subprocess.Popen[bytes], timeout: float) -> None:
+def _wait_healthy(api_url: str, server: subprocess.Popen[bytes], timeout: float,
+                  log: Path) -> None:
     deadline = time.monotonic() + timeout
     while True:
         if server.poll() is not None:
-            detail = server.stderr.read().decode(errors="replace")[-2000:] if server.stderr else ""
-            raise RuntimeError(f"the local Prefect server exited ({server.returncode}): {detail}")
+            raise RuntimeError(f"the local Prefect server stopped as it started; see {log}")
         try:
             with urllib.request.urlopen(f"{api_url}/health", timeout=2) as reply:
                 if reply.status == 200:
@@ -209,5 +213,6 @@ def _wait_healthy(api_url: str, server: subprocess.Popen[bytes], timeout: float)
         except OSError:
             pass
         if time.monotonic() > deadline:
-            raise RuntimeError(f"the local Prefect server did not answer within {timeout:.0f} s")
+            raise RuntimeError(f"the local Prefect server did not answer within "
+                               f"{timeout:.0f} s; see {log}")
         time.sleep(0.1)

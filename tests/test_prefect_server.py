@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prefect.settings import PREFECT_HOME, temporary_settings
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -152,9 +153,21 @@ def test_a_local_server_serves_while_the_block_runs_and_stops_after(
     tmp_path: Path, migrated_prefect_db: Callable[[Path], str]
 ) -> None:
     database = {"PREFECT_API_DATABASE_CONNECTION_URL": migrated_prefect_db(tmp_path / "p.db")}
-    with local_server(database) as api_url:
+    with temporary_settings({PREFECT_HOME: tmp_path / "home"}), \
+            local_server(database) as api_url:
         with urllib.request.urlopen(f"{api_url}/health", timeout=5) as reply:
             assert reply.status == 200
         port = int(api_url.split(":")[2].split("/")[0])
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0
+    assert (tmp_path / "home" / "videobot-local-server.log").is_file()
+
+
+def test_a_local_server_that_cannot_start_says_where_its_log_is(tmp_path: Path) -> None:
+    unusable = {"PREFECT_API_DATABASE_CONNECTION_URL":
+                f"sqlite+aiosqlite:///{tmp_path / 'missing' / 'folder' / 'p.db'}"}
+    with temporary_settings({PREFECT_HOME: tmp_path / "home"}), \
+            pytest.raises(RuntimeError, match="videobot-local-server.log"), \
+            local_server(unusable):
+        pass
+    assert (tmp_path / "home" / "videobot-local-server.log").read_text()
