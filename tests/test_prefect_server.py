@@ -43,12 +43,17 @@ def _refusing_app(refusals: int, bodies: list[bytes]) -> Starlette:
                 yield part
         return StreamingResponse(chunks())
 
+    async def fail(request: Request) -> Response:
+        bodies.append(await request.body())
+        raise ValueError("a bug, not a conflict")
+
     async def busy(request: Request, exc: Exception) -> Response:
         status = 503 if isinstance(exc, _Conflict) else 500
         return JSONResponse({"exception_message": "Service Unavailable"}, status_code=status)
 
     # Mounted under /api as Prefect's API is: the router rewrites the scope it routes.
-    api = Starlette(routes=[Route("/echo", echo, methods=["POST"]), Route("/stream", stream)],
+    api = Starlette(routes=[Route("/echo", echo, methods=["POST"]), Route("/stream", stream),
+                            Route("/fail", fail, methods=["POST"])],
                     exception_handlers={Exception: busy})
     return Starlette(routes=[Mount("/api", api)])
 
@@ -69,7 +74,7 @@ def test_starlette_raises_again_what_it_answered_503_for() -> None:
     bodies: list[bytes] = []
     with pytest.raises(_Conflict):
         _post(_refusing_app(1, bodies))
-    assert bodies == [b"hello"]
+    assert bodies == [b"hello", b"hello"]  # the echo, then the failing request: once each
 
 
 def test_a_refused_request_is_carried_out_again_with_its_body() -> None:
@@ -96,6 +101,7 @@ def test_a_conflict_that_lasts_reaches_the_client_after_the_last_try(
 def test_other_answers_and_errors_pass_through_after_one_try() -> None:
     bodies: list[bytes] = []
     app = ReplayWhenBusy(_refusing_app(0, bodies), first_wait=0.001)
+
     async def get_stream() -> httpx.Response:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
@@ -103,7 +109,9 @@ def test_other_answers_and_errors_pass_through_after_one_try() -> None:
 
     assert asyncio.run(get_stream()).content == b"one two three"
     assert _post(app).status_code == 201
-    assert bodies == [b"hello"]
+    with pytest.raises(ValueError, match="a bug"):  # a 500 and its error, as without it
+        _post(app, "/api/fail")
+    assert bodies == [b"hello", b"hello"]  # the echo, then the failing request: once each
 
 
 def test_prefects_own_server_on_sqlite_refuses_writes_that_meet(
