@@ -25,7 +25,7 @@ REPOSSESSOR_SECONDS = "5"  # expired leases are looked for every 5 s
 # 1) and persists events 20 at a time. On SQLite, one writer at a time, those writes meet the
 # slot requests of the tasks they record: a slot request reads, then writes, and a write
 # committed in between makes it fail with "database is locked" (503), which Prefect's client
-# asks again only 2 s later (tests/test_write_conflicts.py). With fewer, larger writes, fewer
+# asks again only 2 s later (tests/test_prefect_server.py). With fewer, larger writes, fewer
 # slot requests are refused (benchmarks/providers.py counts them). Task runs show in the UI
 # up to a second later.
 WRITE_BATCHES = {

@@ -14,6 +14,9 @@ write changed nothing (its transaction was rolled back). After the last try the 
 the client, whose own retries still follow. On PostgreSQL Prefect refuses no
 write for a conflict; there a 503 means the database is away, and the app is left as it is.
 
+On SQLite the server's connections also wait 5 s for a lock, not Prefect's 60 s
+(`LOCK_WAIT_MS`).
+
 Run by `videobot up`, by `videobot make`'s local server and by the tests' servers:
     python -m uvicorn --factory orchestration.prefect_server:create_app --host ... --port ...
 """
@@ -145,7 +148,47 @@ def create_app() -> App:
 
     app: App = prefect_app()
     database = prefect.settings.PREFECT_API_DATABASE_CONNECTION_URL.value()
-    return ReplayWhenBusy(app) if get_dialect(database).name == "sqlite" else app
+    if get_dialect(database).name != "sqlite":
+        return app
+    shorten_lock_waits()
+    return ReplayWhenBusy(app)
+
+
+# Prefect's SQLite connections wait up to 60 s for another connection's lock (`PRAGMA
+# busy_timeout = 60000`, prefect.server.database.configurations). In a burst (20 runs
+# starting at once, benchmarks/bot.py) the server now and then stalls: one of its own
+# transactions (a trigger evaluation, the event persister, a state change) holds the write
+# lock and commits only when the writers waiting for it give up, so every write (requests,
+# services, flow-run heartbeats) waited the whole minute, and runs were taken for lost. With
+# 5 s waits the same stalls end after 5 s; the writes that gave up are answered 503 and
+# carried out again (ReplayWhenBusy, then the client's retries).
+LOCK_WAIT_MS = 5000
+
+
+def _wait_less(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """A pool checkout: the connection's lock wait shortened, once per connection."""
+    from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_connection
+
+    if not isinstance(dbapi_connection, AsyncAdapt_aiosqlite_connection):
+        return  # not the Prefect server's (aiosqlite) database
+    if record.info.get("lock_wait_ms") == LOCK_WAIT_MS:
+        return
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout = {LOCK_WAIT_MS}")
+    cursor.close()
+    record.info["lock_wait_ms"] = LOCK_WAIT_MS
+
+
+def shorten_lock_waits(on: bool = True) -> None:
+    """Prefect's SQLite connections in this process wait at most LOCK_WAIT_MS for a lock (set
+    at checkout: Prefect sets its own when it connects); `on=False` takes that back."""
+    from sqlalchemy import event
+    from sqlalchemy.pool import Pool
+
+    if on and not event.contains(Pool, "checkout", _wait_less):
+        event.listen(Pool, "checkout", _wait_less)
+    elif not on and event.contains(Pool, "checkout", _wait_less):
+        event.remove(Pool, "checkout", _wait_less)
 
 
 def server_command(port: int) -> list[str]:
@@ -216,3 +259,4 @@ def _wait_healthy(api_url: str, server: subprocess.Popen[bytes], timeout: float,
             raise RuntimeError(f"the local Prefect server did not answer within "
                                f"{timeout:.0f} s; see {log}")
         time.sleep(0.1)
+

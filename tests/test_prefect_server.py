@@ -19,7 +19,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 
-from orchestration.prefect_server import TRIES, ReplayWhenBusy, local_server
+from orchestration.prefect_server import (
+    LOCK_WAIT_MS,
+    TRIES,
+    ReplayWhenBusy,
+    local_server,
+    shorten_lock_waits,
+)
 from tests.serving import PrefectServer, runs_created_at_once
 
 
@@ -179,3 +185,43 @@ def test_a_local_server_that_cannot_start_says_where_its_log_is(tmp_path: Path) 
             local_server(unusable):
         pass
     assert (tmp_path / "home" / "videobot-local-server.log").read_text()
+
+
+def _lock_waits(prefect_db: Path, app_db: Path) -> tuple[int, int]:
+    """The lock wait (busy_timeout, ms) of a connection from Prefect's own SQLite engine, and
+    of one from a plain SQLAlchemy engine on SQLite (as the app database's)."""
+    import sqlalchemy as sa
+    from prefect.server.database.configurations import AioSqliteConfiguration
+
+    async def prefects() -> int:
+        engine = await AioSqliteConfiguration(f"sqlite+aiosqlite:///{prefect_db}").engine()
+        try:
+            async with engine.connect() as conn:
+                return int((await conn.exec_driver_sql("PRAGMA busy_timeout")).scalar_one())
+        finally:
+            await engine.dispose()
+
+    plain = sa.create_engine(f"sqlite:///{app_db}")
+    try:
+        with plain.connect() as conn:
+            app = int(conn.exec_driver_sql("PRAGMA busy_timeout").scalar_one())
+    finally:
+        plain.dispose()
+    return asyncio.run(prefects()), app
+
+
+def test_prefect_sqlite_connections_wait_a_minute_for_a_lock_ours_five_seconds(
+    tmp_path: Path,
+) -> None:
+    """Prefect's SQLite connections wait 60 s for a lock; in videobot's server (which calls
+    `shorten_lock_waits` on SQLite) LOCK_WAIT_MS. Other SQLite connections are left as
+    they are."""
+    upstream_prefect, upstream_app = _lock_waits(tmp_path / "a.db", tmp_path / "app-a.db")
+    shorten_lock_waits()
+    try:
+        ours_prefect, ours_app = _lock_waits(tmp_path / "b.db", tmp_path / "app-b.db")
+    finally:
+        shorten_lock_waits(on=False)
+    assert upstream_prefect == 60000
+    assert ours_prefect == LOCK_WAIT_MS == 5000
+    assert ours_app == upstream_app
