@@ -84,6 +84,7 @@ class Bench:
     store: JobStore
     data_dir: Path
     poll_seconds: float
+    show_calls: bool = False
 
 
 @dataclass
@@ -169,6 +170,32 @@ def _task_span(flow_run_id: UUID, prefix: str) -> float:
     return (max(ends) - min(starts)).total_seconds()
 
 
+def call_times(calls: list[ProviderCall], tasks: dict[int, float]) -> str:
+    """Each paid call in start order: its scene, when its task run started (Prefect's
+    start_time), when the call started, and its latency; times after the stage's first call."""
+    timed = sorted(((c.created_at.timestamp() - c.latency_ms / 1000, c.latency_ms / 1000, c)
+                    for c in calls if c.outcome == "ok"), key=lambda t: t[0])
+    first = timed[0][0] if timed else 0.0
+    return " ".join(
+        f"s{c.segment + 1}:{tasks.get(c.segment, math.nan) - first:.2f}/{start - first:.2f}"
+        f"+{latency:.2f}" for start, latency, c in timed if c.segment is not None)
+
+
+def task_starts(bench: Bench, job_id: UUID, prefix: str) -> dict[int, float]:
+    """When each scene's task run of the stage started (its last round), by scene index."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    flow_run_id = bench.store.job(job_id).flow_run_id
+    assert flow_run_id is not None
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])), limit=200)
+    return {int(r.name.split("-")[2]) - 1: r.start_time.timestamp()  # image-scene-03-r1
+            for r in sorted(runs, key=lambda r: r.name)
+            if r.name.startswith(prefix) and r.start_time is not None}
+
+
 def paid_calls(calls: list[ProviderCall]) -> Counter[str]:
     return Counter(c.stage for c in calls if c.outcome == "ok")
 
@@ -206,6 +233,10 @@ def run(bench: Bench, caps: list[int], latency: dict[str, float]) -> None:
             print(f"{cap:>3} {stage:<7}{t.ledger:8.2f}s{t.prefect:8.2f}s{ideal:7.1f}s"
                   f"{t.ledger / ideal:7.2f}{t.median_call:7.2f}s{t.slot_use:10.2f}{video}",
                   flush=True)
+            if bench.show_calls:
+                print("      " + call_times(bench.store.calls(job_id, stage),
+                                            task_starts(bench, job_id, TASK_PREFIX[stage])),
+                      flush=True)
         calls = bench.store.calls(job_id)
         counted.append((cap, paid_calls(calls), sum(c.outcome != "ok" for c in calls)))
     print("\n(ratio = ledger / ideal; target at most 1.20. video = the whole `videobot make`.)")
@@ -262,6 +293,9 @@ def main() -> None:
     parser.add_argument("--prefect-database", metavar="URL",
                         help="an existing, empty database for the Prefect server, e.g. "
                         "postgresql+asyncpg://postgres@127.0.0.1/bench (default: temporary SQLite)")
+    parser.add_argument("--calls", action="store_true",
+                        help="print each image and clip call: scene:task start/call "
+                        "start+latency, in seconds after the stage's first call")
     args = parser.parse_args()
     caps = [int(c) for c in args.caps.split(",")]
     os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
@@ -281,7 +315,7 @@ def main() -> None:
         db = Database(f"sqlite:///{data_dir / 'videobot.db'}")
         db.migrate()
         bench = Bench(server.url, server.log, openai, runway, JobStore(db), data_dir,
-                      args.poll_seconds)
+                      args.poll_seconds, args.calls)
         run(bench, caps, {"images": args.image_seconds, "clips": args.clip_seconds})
 
 

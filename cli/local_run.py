@@ -20,6 +20,7 @@ from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_se
 
 from cli.stack import SLOT_WAIT_SECONDS, SLOT_WAIT_SETTING, WRITE_BATCHES
 from orchestration.gate_service import decide
+from orchestration.local_api import certificates_skipped
 from orchestration.prefect_server import local_server
 from tasks.runtime import runtime
 from videobot.channels import TerminalChannel, register_channel
@@ -47,12 +48,14 @@ def prefect_api() -> Iterator[str]:
     the run shows up in the UI later; its address is recorded on the job so that
     `videobot approve` from another shell can reach it while this process runs.
     """
-    configured = get_current_settings().api.url
-    if configured:
-        yield configured
+    prefect = get_current_settings()
+    if prefect.api.url:
+        with certificates_skipped(prefect.api.url, prefect.home):
+            yield prefect.api.url
         return
     with local_server(LOCAL_SERVER_SETTINGS) as api_url, \
-            temporary_settings({PREFECT_API_URL: api_url}):
+            temporary_settings({PREFECT_API_URL: api_url}), \
+            certificates_skipped(api_url, prefect.home):
         try:
             yield api_url
         finally:

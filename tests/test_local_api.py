@@ -20,6 +20,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from orchestration.local_api import (
     CERT_FILE_VARIABLE,
+    certificates_skipped,
     client_settings,
     is_local_plain_http,
     plain_http_tls,
@@ -128,3 +129,27 @@ def test_the_local_tls_context_trusts_no_certificate() -> None:
     context = plain_http_tls()
     assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
     assert context.cert_store_stats()["x509_ca"] == 0
+
+
+def test_a_flow_in_this_process_loads_the_file_while_the_block_runs(
+    monkeypatch: pytest.MonkeyPatch, local_url: str, tmp_path: Path
+) -> None:
+    """`videobot make` runs its flow in its own process: every Prefect client the flow builds
+    (a provider slot's among them) loads the file that trusts no server, not a bundle of
+    public authorities (18 ms of CPU each, measured); after the block, Prefect's settings
+    are back."""
+    loaded: list[object] = []
+    real = ssl.create_default_context
+
+    def counting(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        loaded.append(kwargs.get("cafile"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ssl, "create_default_context", counting)
+    with temporary_settings({PREFECT_API_URL: local_url}):
+        with certificates_skipped(local_url, tmp_path):
+            get_client(sync_client=True)
+        get_client(sync_client=True)
+    written = str(tmp_path / "videobot-plain-http-api-ca.pem")
+    assert len(loaded) == 2 and loaded[0] == written
+    assert loaded[1] not in (written, None)  # Prefect's own bundle again
