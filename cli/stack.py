@@ -9,10 +9,9 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
-from orchestration.prefect_server import server_command, server_environment
+from orchestration.prefect_server import healthy, server_command, server_environment
 from videobot.settings import Settings
 
 SLOT_WAIT_SETTING = "PREFECT_SERVER_CONCURRENCY_MAXIMUM_CONCURRENCY_SLOT_WAIT_SECONDS"
@@ -49,15 +48,7 @@ def running_stack_api(settings: Settings) -> str | None:
     except (OSError, ValueError, KeyError):
         return None
     url = str(state["api_url"])
-    return url if _healthy(url) else None
-
-
-def _healthy(api_url: str, path: str = "/health") -> bool:
-    try:
-        with urllib.request.urlopen(f"{api_url}{path}", timeout=2) as reply:
-            return bool(reply.status == 200)
-    except OSError:
-        return False
+    return url if healthy(url) else None
 
 
 def _free(port: int) -> bool:
@@ -103,7 +94,7 @@ def run_stack(settings: Settings, port: int = DEFAULT_PORT) -> int:
             )
         )
         deadline = time.monotonic() + 90
-        while not _healthy(api_url):
+        while not healthy(api_url):
             if time.monotonic() > deadline or procs[0][1].poll() is not None:
                 print("videobot: the Prefect server did not start", file=sys.stderr)
                 return 1
@@ -121,7 +112,7 @@ def run_stack(settings: Settings, port: int = DEFAULT_PORT) -> int:
         )
         # Announce (and let `videobot make` submit) only once the deployments exist.
         served = f"{api_url}/deployments/name/make-video/make-video"
-        while not _healthy(served, path=""):
+        while not healthy(served, path=""):
             if time.monotonic() > deadline + 60 or procs[-1][1].poll() is not None:
                 print("videobot: the deployments were not served", file=sys.stderr)
                 return 1

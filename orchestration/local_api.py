@@ -17,9 +17,9 @@ away as soon as it signed: it loads in microseconds and vouches for no server. `
 whose flow runs in its own process, uses the same file for its own clients
 (`certificates_skipped`): there, nine image tasks start at once and taking a provider slot
 cost each about 60 ms of CPU, most of it certificates; with the file, the image stage at a
-cap of 10 went from 1.21-1.25 to 1.17-1.18 times its ideal time (benchmarks/providers.py). Any other API
-(TLS, or another machine, where a proxy or TLS may be set up) keeps Prefect's settings, and so
-does a file the operator chose.
+cap of 10 went from 1.21-1.25 to 1.17-1.18 times its ideal time (benchmarks/providers.py).
+Any other API (TLS, or another machine, where a proxy or TLS may be set up) keeps Prefect's
+settings, and so does a file the operator chose.
 """
 
 from __future__ import annotations

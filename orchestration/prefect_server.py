@@ -220,7 +220,7 @@ def local_server(settings: Mapping[str, str], timeout: float = 60) -> Iterator[s
            **settings, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1"}
     log = Path(current.home) / "videobot-local-server.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
+    port = free_port()
     with log.open("ab") as out:
         server = subprocess.Popen(server_command(port), env=server_environment(env),
                                   stdout=out, stderr=subprocess.STDOUT)
@@ -237,10 +237,20 @@ def local_server(settings: Mapping[str, str], timeout: float = 60) -> Iterator[s
             server.wait()
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def healthy(api_url: str, path: str = "/health") -> bool:
+    """The server at `api_url` answers `path` with 200."""
+    try:
+        with urllib.request.urlopen(f"{api_url}{path}", timeout=2) as reply:
+            return bool(reply.status == 200)
+    except OSError:
+        return False
 
 
 def _wait_healthy(api_url: str, server: subprocess.Popen[bytes], timeout: float,
@@ -249,12 +259,8 @@ def _wait_healthy(api_url: str, server: subprocess.Popen[bytes], timeout: float,
     while True:
         if server.poll() is not None:
             raise RuntimeError(f"the local Prefect server stopped as it started; see {log}")
-        try:
-            with urllib.request.urlopen(f"{api_url}/health", timeout=2) as reply:
-                if reply.status == 200:
-                    return
-        except OSError:
-            pass
+        if healthy(api_url):
+            return
         if time.monotonic() > deadline:
             raise RuntimeError(f"the local Prefect server did not answer within "
                                f"{timeout:.0f} s; see {log}")

@@ -6,12 +6,10 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -29,7 +27,12 @@ from cli.stack import (
     SLOT_WAIT_SETTING,
     WRITE_BATCHES,
 )
-from orchestration.prefect_server import server_command, server_environment
+from orchestration.prefect_server import (  # noqa: F401 - free_port: for the tests
+    free_port,
+    healthy,
+    server_command,
+    server_environment,
+)
 from orchestration.runs import api_client
 from tests.helpers import wait_for
 from tests.processes import carries
@@ -134,12 +137,6 @@ def resume(flow_run_id: UUID, decision: Decision, timeout: float = 30) -> None:
     assert resume_job(runtime().store, job_id, stage, int(attempt), decision, within=timeout)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class PrefectServer:
     """Prefect's server as videobot runs it (`orchestration.prefect_server`; with `upstream`,
     `prefect server start` itself) in its own process group, on a free port, analytics off."""
@@ -189,11 +186,7 @@ class PrefectServer:
         if self.proc.poll() is not None:
             tail = self.log.read_text(errors="replace")[-3000:]
             raise AssertionError(f"prefect server exited ({self.proc.returncode}):\n{tail}")
-        try:
-            with urllib.request.urlopen(f"{self.url}/health", timeout=5) as reply:
-                return bool(reply.status == 200)
-        except OSError:
-            return False
+        return healthy(self.url)
 
     def stop(self) -> None:
         """SIGTERM the process group, then SIGKILL whatever is left."""
