@@ -97,21 +97,27 @@ def local_url() -> Iterator[str]:
     server.server_close()
 
 
+@pytest.fixture
+def loaded(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """The certificate files TLS contexts are made from (None: the default bundle), in order."""
+    files: list[object] = []
+    real = ssl.create_default_context
+
+    def counting(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        files.append(kwargs.get("cafile"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ssl, "create_default_context", counting)
+    return files
+
+
 def test_prefect_loads_certificates_for_every_client_and_a_local_one_for_none(
-    monkeypatch: pytest.MonkeyPatch, local_url: str
+    loaded: list[object], local_url: str
 ) -> None:
     """Prefect's behaviour the unused TLS context is for: every client it builds without
     one loads a certificate bundle (`ssl.create_default_context`, 25 ms of CPU), even for
     a plain-HTTP API. Should it stop, this fails, and `plain_http_tls` can go. A client for
     an API on this machine loads none, and still gets its answers."""
-    loaded: list[object] = []
-    real = ssl.create_default_context
-
-    def counting(*args: Any, **kwargs: Any) -> ssl.SSLContext:
-        loaded.append(kwargs.get("cafile"))
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(ssl, "create_default_context", counting)
     with temporary_settings({PREFECT_API_URL: local_url}):
         get_client(sync_client=True)
         get_client(sync_client=True)
@@ -132,20 +138,12 @@ def test_the_local_tls_context_trusts_no_certificate() -> None:
 
 
 def test_a_flow_in_this_process_loads_the_file_while_the_block_runs(
-    monkeypatch: pytest.MonkeyPatch, local_url: str, tmp_path: Path
+    loaded: list[object], local_url: str, tmp_path: Path
 ) -> None:
     """`videobot make` runs its flow in its own process: every Prefect client the flow builds
     (a provider slot's among them) loads the file that trusts no server, not a bundle of
     public authorities (18 ms of CPU each, measured); after the block, Prefect's settings
     are back."""
-    loaded: list[object] = []
-    real = ssl.create_default_context
-
-    def counting(*args: Any, **kwargs: Any) -> ssl.SSLContext:
-        loaded.append(kwargs.get("cafile"))
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(ssl, "create_default_context", counting)
     with temporary_settings({PREFECT_API_URL: local_url}):
         with certificates_skipped(local_url, tmp_path):
             get_client(sync_client=True)
