@@ -265,4 +265,3 @@ def _wait_healthy(api_url: str, server: subprocess.Popen[bytes], timeout: float,
             raise RuntimeError(f"the local Prefect server did not answer within "
                                f"{timeout:.0f} s; see {log}")
         time.sleep(0.1)
-

@@ -27,7 +27,7 @@ from cli.stack import (
     SLOT_WAIT_SETTING,
     WRITE_BATCHES,
 )
-from orchestration.prefect_server import (  # noqa: F401 - free_port: for the tests
+from orchestration.prefect_server import (
     free_port,
     healthy,
     server_command,
