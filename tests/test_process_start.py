@@ -30,3 +30,28 @@ def test_a_flow_run_process_with_paid_providers_starts_without_numpy(tmp_path: P
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["[]"]
+
+
+def test_a_process_loads_only_the_sdks_of_the_providers_it_uses(tmp_path: Path) -> None:
+    """Providers are built on first use: a process that makes clips with Runway never loads
+    the OpenAI SDK, and ten threads asking for the animator at once get one."""
+    check = (
+        "import sys, threading; "
+        "from videobot.providers.registry import build_providers; "
+        "from videobot.settings import get_settings; "
+        "p = build_providers(get_settings()); "
+        "print(sorted(m for m in ('openai', 'runwayml') if m in sys.modules)); "
+        "got = []; "
+        "ts = [threading.Thread(target=lambda: got.append(p.animator)) for _ in range(10)]; "
+        "[t.start() for t in ts]; [t.join() for t in ts]; "
+        "print(len({id(a) for a in got}), type(got[0]).__name__); "
+        "print(sorted(m for m in ('openai', 'runwayml') if m in sys.modules)); "
+        "p.writer; print(sorted(m for m in ('openai', 'runwayml') if m in sys.modules))"
+    )
+    env = {**os.environ, **PAID_PROVIDERS, "DATA_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", check], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines() == [
+        "[]", "1 RunwayAnimator", "['runwayml']", "['openai', 'runwayml']",
+    ]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable
 from typing import Any
 
 from videobot.providers.base import (
@@ -19,65 +20,73 @@ from videobot.providers.offline.transcriber import OfflineTranscriber
 from videobot.settings import Settings
 
 
-@dataclass(frozen=True)
 class Providers:
-    writer: ScriptWriter
-    images: ImageMaker
-    animator: Animator
-    narrator: Narrator
-    transcriber: Transcriber
+    """The providers the settings ask for, each built on its first use, with one client per
+    service shared by that service's providers (SDK retries off).
+
+    A flow-run process starts at every resume and works one stage, which needs one or two of
+    them: building all five would load SDKs and numpy it never uses (the OpenAI SDK ~0.3 s of
+    CPU, the offline image maker's numpy and Pillow ~0.15 s). Mapped tasks ask from several
+    threads at once, so a build is done under a lock, once."""
+
+    def __init__(self, settings: Settings, journal: TaskJournal | None = None) -> None:
+        self._settings, self._journal = settings, journal
+        self._lock = threading.RLock()
+        self._built: dict[str, Any] = {}
+
+    @property
+    def writer(self) -> ScriptWriter:
+        return self._once("writer", lambda s: OfflineScriptWriter() if s.script_provider ==
+                          "offline" else self._openai("OpenAIScriptWriter"))
+
+    @property
+    def images(self) -> ImageMaker:
+        return self._once("images", lambda s: _offline_images(s) if s.image_provider ==
+                          "offline" else self._openai("OpenAIImageMaker") if s.image_provider
+                          == "openai" else self._runway("RunwayImageMaker"))
+
+    @property
+    def animator(self) -> Animator:
+        return self._once("animator", lambda s: OfflineAnimator(s.video_scale)
+                          if s.video_provider == "offline" else self._runway("RunwayAnimator"))
+
+    @property
+    def narrator(self) -> Narrator:
+        return self._once("narrator", lambda s: _offline_narrator(s) if s.tts_provider ==
+                          "offline" else self._openai("OpenAINarrator") if s.tts_provider ==
+                          "openai" else self._runway("RunwayNarrator"))
+
+    @property
+    def transcriber(self) -> Transcriber:
+        return self._once("transcriber", lambda s: OfflineTranscriber() if s.stt_provider ==
+                          "offline" else self._openai("OpenAITranscriber"))
+
+    def _once(self, kind: str, build: Callable[[Settings], Any]) -> Any:
+        with self._lock:
+            if kind not in self._built:
+                self._built[kind] = build(self._settings)
+            return self._built[kind]
+
+    def _openai(self, kind: str) -> Any:
+        from videobot.providers import openai_api
+
+        client = self._once("openai client", openai_api.build_openai_client)
+        return getattr(openai_api, kind)(self._settings, client)
+
+    def _runway(self, kind: str) -> Any:
+        from videobot.providers import runway_api
+
+        client = self._once("runway client", runway_api.build_runway_client)
+        downloads = self._once("runway downloads", runway_api.build_download_client)
+        return getattr(runway_api, kind)(client, downloads, self._settings,
+                                         journal=self._journal)
 
 
 def build_providers(settings: Settings, journal: TaskJournal | None = None) -> Providers:
-    """One client per service, shared by that service's providers (SDK retries off). Runway
-    writes its tasks ahead in `journal`, so a crash never pays for one twice."""
+    """The providers `settings` ask for, their keys checked now and each built on first use.
+    Runway writes its tasks ahead in `journal`, so a crash never pays for one twice."""
     settings.require_keys()
-    openai_client: Any = None
-    runway_client: Any = None
-    if "openai" in (settings.script_provider, settings.image_provider, settings.tts_provider,
-                    settings.stt_provider):
-        from videobot.providers.openai_api import build_openai_client
-
-        openai_client = build_openai_client(settings)
-    runway_downloads: Any = None
-    if "runway" in (settings.image_provider, settings.video_provider, settings.tts_provider):
-        from videobot.providers.runway_api import build_download_client, build_runway_client
-
-        runway_client = build_runway_client(settings)
-        runway_downloads = build_download_client(settings)
-
-    def openai(kind: str) -> Any:
-        from videobot.providers import openai_api
-
-        return getattr(openai_api, kind)(settings, openai_client)
-
-    def runway(kind: str) -> Any:
-        from videobot.providers import runway_api
-
-        return getattr(runway_api, kind)(runway_client, runway_downloads, settings,
-                                         journal=journal)
-
-    images: ImageMaker = (
-        _offline_images(settings) if settings.image_provider == "offline"
-        else openai("OpenAIImageMaker") if settings.image_provider == "openai"
-        else runway("RunwayImageMaker")
-    )
-    narrator: Narrator = (
-        _offline_narrator(settings)
-        if settings.tts_provider == "offline"
-        else openai("OpenAINarrator") if settings.tts_provider == "openai"
-        else runway("RunwayNarrator")
-    )
-    return Providers(
-        writer=OfflineScriptWriter() if settings.script_provider == "offline"
-        else openai("OpenAIScriptWriter"),
-        images=images,
-        animator=OfflineAnimator(settings.video_scale) if settings.video_provider == "offline"
-        else runway("RunwayAnimator"),
-        narrator=narrator,
-        transcriber=OfflineTranscriber() if settings.stt_provider == "offline"
-        else openai("OpenAITranscriber"),
-    )
+    return Providers(settings, journal)
 
 
 # The offline image maker and narrators load numpy: imported only when chosen, so that a
