@@ -13,6 +13,7 @@ from pydantic import WithJsonSchema
 
 from flows.pipeline import attach_run, run_pipeline
 from flows.run_hooks import carry_on_after_crash, stop_provider_tasks
+from flows.run_logging import quiet_cancelled_runs
 from orchestration.runs import live_run, run_name
 from tasks.runtime import runtime
 from videobot.naming import short_id
@@ -26,6 +27,8 @@ JobId = Annotated[UUID, WithJsonSchema({
     "type": "string", "format": "uuid", "title": "Job id",
     "pattern": "^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$",
 })]
+
+quiet_cancelled_runs()  # a job cancelled at a gate is no error in its run's log
 
 
 def _run_name() -> str:

@@ -84,6 +84,7 @@ def prefect_server() -> Iterator[str]:
     Not `prefect_test_harness`: its server is an ephemeral one, which runs no lease
     repossessor, so a job slot held by a flow-run process a test kills would stay taken for
     the rest of the session and later jobs would queue forever."""
+    from prefect.logging.handlers import APILogHandler
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     from tasks.limits import ensure_limits
@@ -102,6 +103,9 @@ def prefect_server() -> Iterator[str]:
             with temporary_settings({PREFECT_API_URL: url}):
                 ensure_limits(get_settings())
                 yield url
+                # The log records of runs made in this process go out while the server is up,
+                # not at exit ("Error logging to API").
+                APILogHandler().flush()
         finally:
             server.stop()
 

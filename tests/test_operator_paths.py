@@ -3,6 +3,7 @@ run per job, and runs whose process dies."""
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -11,7 +12,12 @@ from pathlib import Path
 from uuid import UUID
 
 import pytest
-from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+from prefect.client.schemas.filters import (
+    FlowRunFilter,
+    FlowRunFilterId,
+    LogFilter,
+    LogFilterFlowRunId,
+)
 from prefect.deployments import run_deployment
 from prefect.flow_runs import resume_flow_run
 from prefect.states import Scheduled
@@ -126,6 +132,11 @@ def test_cancel_at_a_gate_ends_the_run_cancelled(server: Server) -> None:
     assert _final_state(run.id) == "CANCELLED"
     assert store.job(job_id).status == "cancelled"
     assert store.call_counts(job_id) == {"script": 1}
+    # Its process has sent its log by the time it exits: no "unexpected exception" in it.
+    wait_for(lambda: server.children() == [], timeout=60, what="the run's process to exit")
+    with api_client() as client:
+        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])))
+    assert [log.message for log in logs if log.level >= logging.ERROR] == []
 
 
 def test_a_rerun_of_a_job_with_a_live_run_is_refused(server: Server) -> None:
