@@ -16,6 +16,15 @@ PAID_PROVIDERS = {
 }
 
 
+def _printed_by_new_process(code: str, data_dir: Path) -> list[str]:
+    """The lines `code` prints in a new Python process configured with paid providers."""
+    env = {**os.environ, **PAID_PROVIDERS, "DATA_DIR": str(data_dir)}
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.splitlines()
+
+
 def test_a_flow_run_process_with_paid_providers_starts_without_numpy(tmp_path: Path) -> None:
     """The flows and the providers a paid configuration builds leave numpy (~0.15 s to
     import) to the steps that compute on audio or draw pictures offline."""
@@ -25,11 +34,7 @@ def test_a_flow_run_process_with_paid_providers_starts_without_numpy(tmp_path: P
         "from videobot.settings import get_settings; build_providers(get_settings()); "
         "print(sorted(m for m in ('numpy', 'scipy') if m in sys.modules))"
     )
-    env = {**os.environ, **PAID_PROVIDERS, "DATA_DIR": str(tmp_path)}
-    done = subprocess.run([sys.executable, "-c", check], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.split() == ["[]"]
+    assert _printed_by_new_process(check, tmp_path) == ["[]"]
 
 
 def test_a_process_loads_only_the_sdks_of_the_providers_it_uses(tmp_path: Path) -> None:
@@ -48,10 +53,6 @@ def test_a_process_loads_only_the_sdks_of_the_providers_it_uses(tmp_path: Path) 
         "print(sorted(m for m in ('openai', 'runwayml') if m in sys.modules)); "
         "p.writer; print(sorted(m for m in ('openai', 'runwayml') if m in sys.modules))"
     )
-    env = {**os.environ, **PAID_PROVIDERS, "DATA_DIR": str(tmp_path)}
-    done = subprocess.run([sys.executable, "-c", check], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.splitlines() == [
+    assert _printed_by_new_process(check, tmp_path) == [
         "[]", "1 RunwayAnimator", "['runwayml']", "['openai', 'runwayml']",
     ]
