@@ -21,7 +21,7 @@ from videobot.formats import SCENE_COUNT
 from videobot.messages import stage_failure_text
 from videobot.providers.base import ProviderError, Reference
 from videobot.script import Script
-from videobot.style import parse_style
+from videobot.style import StyleSheet, parse_style
 
 
 class StageFailed(Exception):
@@ -130,30 +130,50 @@ def _make(job_id: UUID, kind: str, channel: str, todo: list[int], attempt: int) 
         _finish(make_clip.map(unmapped(job_id), todo, unmapped(attempt)))
         return
     style = style_of(runtime().store.job(job_id))
-    if 0 in todo:
-        _finish(make_image.map(unmapped(job_id), [0], unmapped(attempt),
-                               unmapped(_references(job_id, 0)), unmapped(style)))
+    photo = _photo(job_id)
     rest = [scene for scene in todo if scene != 0]
-    if rest:
-        _finish(make_image.map(unmapped(job_id), rest, unmapped(attempt),
-                               unmapped(_references(job_id, 1)), unmapped(style)))
+    if 0 not in todo:
+        _finish(_draw(job_id, rest, attempt, photo, style, look=_first_picture(job_id)))
+        return
+    first = make_image.submit(job_id, 0, attempt, photo, style, None)
+    # The other scenes take the first scene's picture as it is made: their task runs are
+    # created now, and each starts the moment that picture exists (Prefect resolves the future
+    # they are given), not when this flow next looks. A first scene that failed leaves them
+    # NotReady, unstarted: Prefect's own rule for a failed upstream.
+    others = _draw(job_id, rest, attempt, photo, style, look=first)
+    _finish([first])  # a fault stops the stage here, before any other scene is paid for
+    if first.state.is_failed():  # refused by the provider: the others are drawn without it
+        wait(others)
+        others = _draw(job_id, rest, attempt, photo, style, look=None)
+    _finish(others)
 
 
-def _references(job_id: UUID, scene: int) -> list[Reference]:
-    """What scene `scene`'s picture is drawn after: the person's photo, and for every scene
-    but the first, the first scene's picture (kept through redos)."""
+def _draw(job_id: UUID, scenes: list[int], attempt: int, photo: list[Reference],
+          style: StyleSheet | None, look: Any) -> PrefectFutureList[Any]:
+    """The pictures of `scenes`, drawn at once, after `photo` and the first scene's picture
+    `look` (its store key, its future, or None)."""
+    # One submit per scene, not `map`: `map` resolves a future among its arguments in the flow
+    # before it submits anything, so the scenes would start only once the first is drawn.
+    return PrefectFutureList(
+        [make_image.submit(job_id, scene, attempt, photo, style, look) for scene in scenes]
+    )
+
+
+def _photo(job_id: UUID) -> list[Reference]:
+    """The person's photo, when they gave one: every scene is drawn after it. References are
+    media-store keys, fetched by the task."""
     rt = runtime()
-    job = rt.store.job(job_id)
-    refs: list[Reference] = []  # their paths are media-store keys, fetched by the task
-    if job.reference_path and rt.files.exists(job.reference_path):
-        refs.append(Reference(Path(job.reference_path), "photo"))
-    if scene != 0:
-        first = rt.store.segments(job_id)[0]
-        if first.image_status == "ready" and first.image_path and rt.files.exists(
-            first.image_path
-        ):
-            refs.append(Reference(Path(first.image_path), "look"))
-    return refs
+    path = rt.store.job(job_id).reference_path
+    return [Reference(Path(path), "photo")] if path and rt.files.exists(path) else []
+
+
+def _first_picture(job_id: UUID) -> str | None:
+    """The first scene's picture, kept through redos: the look of the other scenes."""
+    rt = runtime()
+    first = rt.store.segments(job_id)[0]
+    if first.image_status == "ready" and first.image_path and rt.files.exists(first.image_path):
+        return first.image_path
+    return None
 
 
 def _finish(futures: PrefectFutureList[Any]) -> None:

@@ -48,9 +48,9 @@ def _failure_recorded(job_id: UUID, scene: int, media: str) -> Iterator[None]:
 
 @task(name="image", task_run_name=_scene_run_name, **RETRIES)
 def make_image(job_id: UUID, scene: int, round_: int, references: list[Reference],
-               style: StyleSheet | None) -> str:
-    """The picture for one scene, made once per round after `references`, in `style`; a
-    failure is recorded on the scene."""
+               style: StyleSheet | None, look: str | None = None) -> str:
+    """The picture for one scene, made once per round after `references` and the first
+    scene's picture `look` (a store key), in `style`; a failure is recorded on the scene."""
     rt = runtime()
     job = rt.store.job(job_id)
     segment = rt.store.segments(job_id)[scene]
@@ -64,7 +64,8 @@ def make_image(job_id: UUID, scene: int, round_: int, references: list[Reference
         rt.store.record_image(job_id, scene, name, round_)
         return name
     maker = rt.providers.images
-    refs = [r for r in references if rt.files.exists(str(r.path))]
+    given = [*references, *([Reference(Path(look), "look")] if look else [])]
+    refs = [r for r in given if rt.files.exists(str(r.path))]
     with rt.scratch() as scratch:
         out = scratch.output(name)
         if out.is_file():  # made by an attempt whose store failed: not paid again
