@@ -152,11 +152,10 @@ def _draw(job_id: UUID, scenes: list[int], attempt: int, photo: list[Reference],
           style: StyleSheet | None, look: Any) -> PrefectFutureList[Any]:
     """The pictures of `scenes`, drawn at once, after `photo` and the first scene's picture
     `look` (its store key, its future, or None)."""
-    # One submit per scene, not `map`: `map` resolves a future among its arguments in the flow
-    # before it submits anything, so the scenes would start only once the first is drawn.
-    return PrefectFutureList(
-        [make_image.submit(job_id, scene, attempt, photo, style, look) for scene in scenes]
-    )
+    if not scenes:
+        return PrefectFutureList([])
+    return make_image.map(unmapped(job_id), scenes, unmapped(attempt), unmapped(photo),
+                          unmapped(style), unmapped(look))
 
 
 def _photo(job_id: UUID) -> list[Reference]:
