@@ -19,6 +19,7 @@ from prefect.client.schemas.objects import TaskRun, TaskRunResult
 from orchestration.runs import api_client
 from tasks.runtime import runtime
 from tests.fakes.runway_server import FakeRunway
+from tests.helpers import wait_for
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -61,7 +62,9 @@ def test_a_clip_stage_the_money_cannot_pay_is_not_started(
     assert Path(job.reference_path or "").parent.name == str(job.id)
     # The nine were given the first scene's task run itself, not its picture once the flow had
     # it: Prefect links each to it as an input, and starts each the moment it is done.
-    runs = _image_runs(job.flow_run_id)
+    # Prefect's server records task runs from their events, a moment after the process ends.
+    runs = wait_for(lambda: _image_runs(job.flow_run_id), timeout=60,
+                    what="the ten image task runs recorded")
     assert all(_inputs(runs[f"image-scene-{n:02d}-r1"], "look") == [runs["image-scene-01-r1"].id]
                for n in range(2, 11))
 
@@ -110,13 +113,14 @@ def _make(prefect_server: str, runway: FakeRunway, photo: Path, *args: str,
     )
 
 
-def _image_runs(flow_run_id: UUID | None) -> dict[str, TaskRun]:
-    """The run's image task runs by name."""
+def _image_runs(flow_run_id: UUID | None) -> dict[str, TaskRun] | None:
+    """The run's ten image task runs by name, once the server has recorded them all."""
     with api_client() as client:
         runs = client.read_task_runs(
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
         )
-    return {run.name: run for run in runs if run.name.startswith("image-")}
+    images = {run.name: run for run in runs if run.name.startswith("image-")}
+    return images if len(images) == 10 else None
 
 
 def _inputs(run: TaskRun, parameter: str) -> list[UUID]:
