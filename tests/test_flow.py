@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 
@@ -71,23 +72,27 @@ def test_captions_off_leaves_the_clips_copied(prefect_server: str) -> None:
     assert probe(path).duration == pytest.approx(50.0, abs=0.1)
 
 
-def test_replaying_a_finished_job_calls_no_provider(prefect_server: str) -> None:
+@pytest.fixture(scope="module")
+def delivered(prefect_server: str) -> tuple[UUID, str]:
+    """One auto-approved job, delivered: its id and its video's key."""
+    job_id = new_job("How snowflakes form")
+    return job_id, make_video(job_id, "terminal", True)
+
+
+def test_replaying_a_finished_job_calls_no_provider(delivered: tuple[UUID, str]) -> None:
     """Running the flow again for a delivered job returns its video with zero new calls."""
     store = runtime().store
-    job_id = new_job("How rainbows form")
-    first = make_video(job_id, "terminal", True)
+    job_id, first = delivered
     calls_before = len(store.calls(job_id))
     again = make_video(job_id, "terminal", True)
     assert again == first
     assert len(store.calls(job_id)) == calls_before
 
 
-def test_the_prefect_ui_shows_script_scenes_and_video(prefect_server: str) -> None:
+def test_the_prefect_ui_shows_script_scenes_and_video(delivered: tuple[UUID, str]) -> None:
     """A finished run leaves artifacts, keyed by gate and round: the script, each media gate's
     contact sheet (a picture in the page) and scenes table, and the video link."""
-
-    job_id = new_job("How snowflakes form")
-    make_video(job_id, "terminal", True)
+    job_id, _ = delivered
     short = str(job_id)[:8]
     keys = [f"script-r1-{short}", f"images-r1-{short}", f"images-r1-scenes-{short}",
             f"clips-r1-{short}", f"clips-r1-scenes-{short}", f"video-{short}"]

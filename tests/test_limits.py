@@ -1,13 +1,13 @@
-"""The server-held job limit with served deployments: four jobs, MAX_CONCURRENT_JOBS=3.
+"""The server-held job limit with served deployments: three jobs, MAX_CONCURRENT_JOBS=2.
 
 "Working" is measured from the Prefect API: every step of a job is a task run while the job
 holds its slot (`tasks.limits.working`), so the union of a job's task-run intervals
 (start_time..end_time, replayed "Cached" runs included) is when that job was doing work. The
 largest number of jobs whose unions overlap at one instant is the most that worked at once. It
 can only under-count the time a slot is held, never over-count.
-For a while the test process itself holds all three slots, as another worker would: that span
-counts as three working jobs, so a job that worked without a slot then would exceed the cap.
-(The cap's value is not what is tested: three shows every case five would, with fewer videos.)
+For a while the test process itself holds both slots, as another worker would: that span
+counts as two working jobs, so a job that worked without a slot then would exceed the cap.
+(The cap's value is not what is tested: two shows every case five would, with fewer videos.)
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from tests.serving import PrefectServer, Server, resume
 from tests.test_flow import ONE_VIDEO_CALLS
 from videobot.decisions import Decision
 
-MAX_JOBS = 3
+MAX_JOBS = 2
 Interval = tuple[datetime, datetime]
 
 
@@ -58,7 +58,7 @@ def limits_api(
 
 @pytest.fixture(scope="module")
 def served(limits_api: str) -> Iterator[Server]:
-    """The deployments served with MAX_CONCURRENT_JOBS=3, which the serve process sets."""
+    """The deployments served with MAX_CONCURRENT_JOBS=2, which the serve process sets."""
     server = Server(limits_api, env={"MAX_CONCURRENT_JOBS": str(MAX_JOBS)})
     try:
         server.start()  # returns once the serve process has run ensure_limits
@@ -179,8 +179,8 @@ def test_max_overlap_counts_jobs_working_at_the_same_instant() -> None:
 
 
 def test_waiting_runs_hold_no_slot_and_at_most_the_cap_of_jobs_work(served: Server) -> None:
-    """Three runs suspended at a gate hold no job slot (one more job finishes meanwhile); all
-    four are delivered and never more than MAX_CONCURRENT_JOBS=3 jobs, counting three slots
+    """Two runs suspended at a gate hold no job slot (one more job finishes meanwhile); all
+    three are delivered and never more than MAX_CONCURRENT_JOBS=2 jobs, counting two slots
     held for a while by another worker, worked at once."""
     store = runtime().store
     assert jobs_limit().limit == MAX_JOBS
@@ -259,10 +259,10 @@ def test_a_job_cancelled_while_it_queues_stays_cancelled_and_pays_nothing(served
 
 
 def test_runs_beyond_the_process_limit_wait_scheduled_with_no_process(served: Server) -> None:
-    """Every job slot held elsewhere, five new jobs: four runs start a process (one per slot,
-    and one to take the next), the fifth waits Scheduled with none, and each job shows its
+    """Every job slot held elsewhere, four new jobs: three runs start a process (one per slot,
+    and one to take the next), the fourth waits Scheduled with none, and each job shows its
     place in the queue. Once they are cancelled and the slots given back, every run, the
-    fifth too, starts and ends Cancelled, paying nothing."""
+    fourth too, starts and ends Cancelled, paying nothing."""
     store = runtime().store
     wait_for(lambda: jobs_limit().active_slots == 0, timeout=60, what="no job slot held")
     jobs = [new_job(f"How rivers bend, part {i + 1}") for i in range(MAX_JOBS + 2)]
@@ -273,8 +273,8 @@ def test_runs_beyond_the_process_limit_wait_scheduled_with_no_process(served: Se
             for job in jobs
         ]
         wait_for(lambda: sum(map(_queued_in_flow, jobs)) == MAX_JOBS + 1, timeout=300,
-                 what="four runs to queue for a slot", explain=lambda: _seen(jobs))
-        # A negative: the fifth stays unstarted through twenty of the runner's polls.
+                 what="three runs to queue for a slot", explain=lambda: _seen(jobs))
+        # A negative: the fourth stays unstarted through twenty of the runner's polls.
         time.sleep(5)
         with api_client() as client:
             found = client.read_flow_runs(
@@ -283,7 +283,7 @@ def test_runs_beyond_the_process_limit_wait_scheduled_with_no_process(served: Se
         kinds = sorted(str(r.state_type.value) for r in found if r.state_type is not None)
         assert kinds == ["RUNNING"] * (MAX_JOBS + 1) + ["SCHEDULED"], kinds
         waiting = [job for job in jobs if store.job(job).flow_run_id is None]
-        assert len(waiting) == 1, "the fifth run has not started"
+        assert len(waiting) == 1, "the fourth run has not started"
         # Their places follow each other (jobs other tests left queued may come first).
         places = sorted(store.queue_position(job) or 0 for job in jobs)
         assert places[0] >= 1 and places == list(range(places[0], places[0] + len(jobs)))
@@ -298,5 +298,5 @@ def test_runs_beyond_the_process_limit_wait_scheduled_with_no_process(served: Se
 
     assert wait_for(ended, timeout=300, what="every run to end") == ["Cancelled"] * len(runs)
     assert all(store.call_counts(job) == {} for job in jobs)
-    assert store.job(waiting[0]).flow_run_id is not None, "the fifth run did start"
+    assert store.job(waiting[0]).flow_run_id is not None, "the fourth run did start"
     wait_for(lambda: jobs_limit().active_slots == 0, timeout=60, what="the slots given back")

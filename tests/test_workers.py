@@ -2,9 +2,11 @@
 (each with its own scratch folder), the Prefect server and the app database on PostgreSQL,
 media in an S3-compatible bucket (moto), clips from a fake Runway on 127.0.0.1.
 
-One scenario, run once and shared by the tests: five auto-approved jobs with
+One scenario, run once and shared by the tests: four auto-approved jobs with
 MAX_CONCURRENT_JOBS=2; while one job makes its clips, the worker running it is killed with its
-flow-run processes (kill -9: its machine is gone). Each test asserts one thing about it.
+flow-run processes (kill -9: its machine is gone). The pool starts three runs at once, so the
+fourth starts after the kill, on the other worker: at least one run never lost its worker.
+Each test asserts one thing about it.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ from tests.test_flow import ONE_VIDEO_CALLS
 from tests.test_media_store import S3_ENV
 from videobot.db.models import utcnow
 
-JOBS, CAP = 5, 2
+JOBS, CAP = 4, 2
 # Prefect's process worker, given no run command, starts a run through its workspace
 # supervisor (prefect.runner._workspace_supervisor), which sets this variable for the engine
 # it then execs in the same process.
@@ -124,8 +126,7 @@ def written_ahead(pool: Pool) -> bool:
     return all(t.id in journaled for t in pool.runway.created("video") if t.polls == 0)
 
 
-PROMPTS = ("How volcanoes work", "Why cats purr", "How tides work", "How bees dance",
-           "Why the sky is blue")
+PROMPTS = ("How volcanoes work", "Why cats purr", "How tides work", "How bees dance")
 
 
 @pytest.fixture(scope="module")
@@ -166,7 +167,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
                  what="the lost run running on the other worker")
         back_after = time.monotonic() - killed_at
         wait_for(lambda: all(pool.store.job(j).status in ("delivered", "failed") for j in jobs),
-                 timeout=900, what="all five jobs to end")
+                 timeout=900, what="every job to end")
         sampler.stop()
         print(f"lost run running again after {back_after:.1f} s; {sampler.samples} samples")
         yield Scenario(pool, jobs, killed, survivor, lost_job, sampler.most,
@@ -174,8 +175,8 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
                        set(sampler.lost))
 
 
-def test_five_jobs_spread_over_both_workers_are_delivered(scenario: Scenario) -> None:
-    """All five jobs are delivered, and each worker ran some of them."""
+def test_every_job_spread_over_both_workers_is_delivered(scenario: Scenario) -> None:
+    """All four jobs are delivered, and each worker ran some of them."""
     pool = scenario.pool
     assert [pool.store.job(j).status for j in scenario.jobs] == ["delivered"] * JOBS
     for worker in (scenario.killed, scenario.survivor):
@@ -249,9 +250,10 @@ def test_a_working_run_beats_every_ten_seconds_and_each_beat_counts(scenario: Sc
     with temporary_settings({PREFECT_API_URL: pool.api_url}), api_client() as c:
         [automation] = c.read_automations_by_name(ZOMBIE_AUTOMATION)
         trigger = ServerEventTrigger.model_validate(automation.trigger.model_dump())
-        for job, run in scenario.jobs.items():
-            if job in scenario.died_with_worker:
-                continue
+        kept = {job: run for job, run in scenario.jobs.items()
+                if job not in scenario.died_with_worker}
+        assert kept, "some run kept its worker"
+        for job, run in kept.items():
             page = c.read_events(EventFilter(
                 event=EventNameFilter(name=[ALIVE_EVENT]),
                 resource=EventResourceFilter(id=[f"prefect.flow-run.{run}"]),
