@@ -10,8 +10,8 @@ one that lives under a quarter of a second is missed; every ffmpeg run is counte
 through a wrapper named in IMAGEIO_FFMPEG_EXE that records each run's CPU.
 
 Prints the wall time, the machine's busy CPU seconds (from /proc/stat), the CPU seconds and
-number of processes of each kind, ffmpeg's runs, and the ten longest modules (from pytest's
-JUnit report: a module's fixtures count in its first test).
+number of processes of each kind, ffmpeg's runs, and the modules that spent the most CPU, each
+with every process it started (`benchmarks/module_cpu.py`), and their wall time.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import sys
 import tempfile
 import threading
 import time
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import imageio_ffmpeg
@@ -113,19 +112,24 @@ def busy_seconds() -> float:
     return (sum(values) - values[3] - values[4]) / TICKS
 
 
-def longest_modules(report: Path, count: int = 10) -> list[tuple[float, str]]:
-    seconds: dict[str, float] = collections.defaultdict(float)
-    for case in ET.parse(report).iter("testcase"):
-        seconds[(case.get("classname") or "").removeprefix("tests.")] += float(
-            case.get("time") or 0
-        )
-    return sorted(((s, m) for m, s in seconds.items()), reverse=True)[:count]
+def costliest_modules(log: Path, count: int = 15) -> list[tuple[float, float, str]]:
+    """(CPU s, wall s, module), the most CPU first, from benchmarks/module_cpu.py's log."""
+    rows = []
+    for line in log.read_text().splitlines() if log.exists() else []:
+        module, cpu, wall = line.split("\t")
+        rows.append((float(cpu), float(wall), Path(module).stem))
+    return sorted(rows, reverse=True)[:count]
 
 
 def main(pytest_args: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="suite-bench-") as folder:
-        ffmpeg_log, report = Path(folder) / "ffmpeg.log", Path(folder) / "report.xml"
-        env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+        ffmpeg_log, module_log = Path(folder) / "ffmpeg.log", Path(folder) / "modules.log"
+        env = {
+            **os.environ,
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "MODULE_CPU_LOG": str(module_log),
+            "PYTHONPATH": str(REPO),  # for `-p benchmarks.module_cpu`, read before pytest's own
+        }
         wrapped = Path("/usr/bin/time").exists()  # else ffmpeg is sampled like the rest
         if wrapped:
             wrapper = Path(folder) / "ffmpeg"
@@ -144,7 +148,8 @@ def main(pytest_args: list[str]) -> int:
             "-q",
             "-p",
             "no:cacheprovider",
-            f"--junitxml={report}",
+            "-p",
+            "benchmarks.module_cpu",
             *pytest_args,
         ]
         sampler = Sampler(skip_ffmpeg=wrapped)
@@ -166,10 +171,11 @@ def main(pytest_args: list[str]) -> int:
         )
         for kind, (cpu, n) in sorted(kinds.items(), key=lambda item: -item[1][0]):
             print(f"  {cpu:7.1f} CPU s  {n:5d}  {kind}")
-        if report.exists():
-            print("longest modules (s):")
-            for seconds, module in longest_modules(report):
-                print(f"  {seconds:7.1f}  {module}")
+        modules = costliest_modules(module_log, count=10**6)
+        print(f"modules: {sum(cpu for cpu, _, _ in modules):.0f} CPU s counted; the costliest "
+              "(CPU s with every process they started, wall s):")
+        for cpu, seconds, module in modules[:15]:
+            print(f"  {cpu:7.1f}  {seconds:6.1f}  {module}")
     return code
 
 
