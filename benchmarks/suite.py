@@ -112,13 +112,13 @@ def busy_seconds() -> float:
     return (sum(values) - values[3] - values[4]) / TICKS
 
 
-def costliest_modules(log: Path, count: int = 15) -> list[tuple[float, float, str]]:
+def costliest_modules(log: Path) -> list[tuple[float, float, str]]:
     """(CPU s, wall s, module), the most CPU first, from benchmarks/module_cpu.py's log."""
     rows = []
     for line in log.read_text().splitlines() if log.exists() else []:
         module, cpu, wall = line.split("\t")
         rows.append((float(cpu), float(wall), Path(module).stem))
-    return sorted(rows, reverse=True)[:count]
+    return sorted(rows, reverse=True)
 
 
 def main(pytest_args: list[str]) -> int:
@@ -171,7 +171,7 @@ def main(pytest_args: list[str]) -> int:
         )
         for kind, (cpu, n) in sorted(kinds.items(), key=lambda item: -item[1][0]):
             print(f"  {cpu:7.1f} CPU s  {n:5d}  {kind}")
-        modules = costliest_modules(module_log, count=10**6)
+        modules = costliest_modules(module_log)
         print(f"modules: {sum(cpu for cpu, _, _ in modules):.0f} CPU s counted; the costliest "
               "(CPU s with every process they started, wall s):")
         for cpu, seconds, module in modules[:15]:
