@@ -20,6 +20,7 @@ from videobot.i18n import tr
 REFUSAL_TEXTS = {
     "invalid": "bad_button",
     "edit_too_long": "edit_too_long",
+    "style_empty": "style_empty",
     "approve_blocked": "approve_blocked",
     "over_budget": "over_budget",
 }
@@ -40,6 +41,8 @@ def refusal_text(lang: str, refusal: Refusal) -> str:
     values = dict(refusal.values)
     if refusal.code == "edit_too_long":
         values["part"] = tr(lang, f"part_{values['part']}")
+    if refusal.code == "approve_blocked" and values.get("stage") == "clips":
+        return tr(lang, "approve_blocked_clips", **values)
     if refusal.code == "over_budget":
         values["of"] = tr(lang, f"budget_of_{values['scope']}", limit=values["limit"])
     return tr(lang, REFUSAL_TEXTS[refusal.code], **values)

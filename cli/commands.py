@@ -11,10 +11,17 @@ from contextlib import nullcontext
 
 import httpx
 
+from cli.decision_args import decision_from_args
 from cli.errors import USAGE_ERROR, CommandError
 from cli.make_inputs import motion_choice, reference_photo, voice_note
-from videobot.decisions import GATE_STAGES, SCRIPT_PARTS, Decision, parse_scene_numbers
-from videobot.requests import InvalidRequest, clean_prompt, parse_format, resolve_language
+from videobot.decisions import GATE_STAGES
+from videobot.requests import (
+    InvalidRequest,
+    clean_prompt,
+    parse_format,
+    resolve_language,
+    voice_language,
+)
 from videobot.settings import ConfigurationError
 
 
@@ -25,8 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
     make = commands.add_parser("make", help="make a 50-second narrated video from a prompt")
     make.add_argument("prompt", nargs="?", help="what the video is about (up to 2,000 characters)")
     make.add_argument("--voice", metavar="FILE", help="a voice note (ogg) to use as the prompt")
-    make.add_argument("--format", help="16:9 (default), 9:16 or 1:1")
-    make.add_argument("--language", help="en, ru or auto (default: the prompt's language)")
+    make.add_argument("--format", help="16:9, 9:16 or 1:1 (default: VIDEO_FORMAT, 16:9)")
+    make.add_argument("--language",
+                      help="en, ru or auto, the prompt's own (default: LANGUAGE, auto)")
     make.add_argument("--reference", metavar="PHOTO",
                       help="your own photo (JPEG, PNG or WebP): every scene is drawn after it")
     make.add_argument("--motion", metavar="MODEL[:SECONDS]",
@@ -109,13 +117,8 @@ def cmd_make(args: argparse.Namespace) -> int:
     if voice is not None and args.prompt:
         raise CommandError("give a text prompt or --voice, not both")
     prompt = "" if voice else clean_prompt(args.prompt or "")
-    language = (
-        resolve_language(args.language, "")
-        if voice and args.language
-        else "auto"
-        if voice
-        else resolve_language(args.language or settings_.language, prompt)
-    )
+    chosen = args.language or settings_.language
+    language = voice_language(chosen) if voice else resolve_language(chosen, prompt)
     motion = motion_choice(settings_, args.motion) if args.motion else None
     reference = reference_photo(args.reference) if args.reference else None
     rt = runtime()
@@ -175,12 +178,12 @@ def cmd_approve(args: argparse.Namespace) -> int:
     from orchestration.gate_service import decide
     from videobot.db.bot_records import BotRecords
 
+    decision = decision_from_args(args)  # the arguments first: a mistake reads no job
     store = _store()
     job = _find(store, args.job)
     gate = store.waiting_gate(job.id)
     if gate is None or gate.stage != args.stage:
         raise CommandError(_not_waiting(job, args.stage, gate))
-    decision = _decision_from_args(args)
     api_url = get_current_settings().api.url or job.prefect_api_url
     if job.flow_run_id is None or not api_url:
         raise CommandError(f"job {str(job.id)[:8]} has no flow run to resume")
@@ -234,32 +237,6 @@ def cmd_status(args: argparse.Namespace) -> int:
     if page:
         print(f"run page {page}")
     return 0
-
-
-def _decision_from_args(args: argparse.Namespace) -> Decision:
-    by = f"cli:{getpass.getuser()}"
-    if args.cancel:
-        return Decision.make("cancel", by)
-    if args.feedback is not None:
-        return Decision.make("regenerate", by, feedback=args.feedback)
-    if args.redo is not None:
-        try:
-            return Decision.make("redo", by, scenes=parse_scene_numbers(args.redo))
-        except ValueError as exc:
-            raise CommandError(str(exc)) from None
-    if args.edit is not None:
-        if not args.text:
-            raise CommandError("--edit needs --text with the new text")
-        if args.stage == "script":
-            if args.edit not in SCRIPT_PARTS:
-                raise CommandError("at the script gate --edit takes intro, main, outro or style")
-            return Decision.make("edit", by, part=args.edit, text=args.text)
-        try:
-            (scene,) = parse_scene_numbers(args.edit)
-        except ValueError:
-            raise CommandError("--edit takes one scene number (1-10)") from None
-        return Decision.make("edit", by, scene=scene, text=args.text)
-    return Decision.make("approve", by)
 
 
 def _settings():  # type: ignore[no-untyped-def]

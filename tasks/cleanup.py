@@ -113,15 +113,6 @@ def cancel_paused_run(flow_run_id: UUID, reason: str) -> bool:
     return True
 
 
-def expiry_notice(timeout: timedelta) -> str:
-    """What the person reads when their video expired at a gate."""
-    hours = timeout.total_seconds() / 3600
-    return (
-        f"No decision arrived within {hours:g} hours, so this video has expired. "
-        "Send your idea again to start a new one."
-    )
-
-
 @task(name="expire-gate", task_run_name=_short_run_name, retries=2, retry_delay_seconds=5,
       **ONCE)
 def expire_waiting_job(job_id: UUID, timeout_hours: float) -> bool:
@@ -145,7 +136,7 @@ def expire_waiting_job(job_id: UUID, timeout_hours: float) -> bool:
     if expired is None:
         return False
     try:
-        rt.channel(channel_for(expired)).progress(expired, expiry_notice(timeout))
+        rt.channel(channel_for(expired)).expired(expired, timeout_hours)
     except Exception as exc:  # the job has expired either way; a lost message is only logged
         logger.warning("Could not tell the person job %s expired: %s", str(job_id)[:8], exc)
     return True

@@ -99,7 +99,7 @@ def test_too_long_prompt_unknown_command_sticker_edit_group(
     stack.tg.wait_for_message(-100500, lambda m: "private chats only" in m.text, 30)
     _reply(stack, OWNER, "Another video please", "You already have a video in progress")
     stack.tg.send_voice(2009, b"OggS" + bytes(100), duration=121)
-    stack.tg.wait_for_message(2009, lambda m: "longer than 120 s" in m.text, 30)
+    stack.tg.wait_for_message(2009, lambda m: "longer than 2 min." in m.text, 30)
     _unchanged(job_id, rows)
 
 

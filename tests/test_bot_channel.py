@@ -117,3 +117,31 @@ def test_a_failed_job_is_told_in_the_chat_with_its_reason(tmp_path: Path) -> Non
     assert "Runway refused scene 3" not in " ".join(texts)
     assert len(texts) == 2, "the reason, and the job's status message"
     assert tg.token not in " ".join(texts)
+
+
+def test_an_expired_job_is_told_in_a_new_message_in_the_persons_language(
+    tmp_path: Path,
+) -> None:
+    """expired() sends a message (a notification; an edited status message is silent) in the
+    person's language, with the timeout, and shows the job as expired in its status message."""
+    from videobot.db.bot_records import BotRecords
+    from videobot.db.engine import Database
+    from videobot.db.store import JobStore
+    from videobot.settings import Settings
+    from videobot.telegram import TelegramChannel
+
+    db = Database(f"sqlite:///{tmp_path / 'app.db'}")
+    db.migrate()
+    store, records = JobStore(db), BotRecords(db)
+    records.note_person("tg:78", telegram_language="ru")
+    job = store.create_job(user_id="tg:78", prompt="Приливы", language="ru", fmt="16:9",
+                           chat_id="78")
+    store.update_job(job.id, status="expired")
+    with FakeTelegram() as tg:
+        settings = Settings(_env_file=None, telegram_edit_seconds=0)  # type: ignore[call-arg]
+        channel = TelegramChannel(settings, store, records, BotApi(tg.url, tg.token))
+        channel.expired(store.job(job.id), 48.0)
+        texts = [m.text for m in tg.chat_messages(78)]
+    assert texts[0] == ("Решение не пришло за 48 ч, поэтому время этого видео вышло. "
+                        "Пришлите идею ещё раз, чтобы начать новое.")
+    assert texts[1].splitlines()[1] == "⌛ Время вышло: решение не пришло"

@@ -38,7 +38,7 @@ from videobot.providers.runway_api import classify_task_failure
 from videobot.settings import Settings
 from videobot.telegram import BotApi, TelegramChannel
 
-ADMIN, RUSSIAN = 9001, 9002
+ADMIN, RUSSIAN, ANNA = 9001, 9002, 9003
 SETTING_NAME = re.compile(r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b")
 LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 
@@ -294,3 +294,50 @@ async def test_captions_are_turned_off_in_settings_and_reach_the_next_job(
         assert row is not None and row.captions is False
         assert not isinstance(job, Refused) and job.captions is False
         assert "Captions: captions off" in tg.chat_messages(user)[-1].text
+
+
+async def test_a_job_prefect_cannot_take_is_told_failed_in_its_status_message(
+    tmp_path: Path,
+) -> None:
+    """The Prefect API is down when a job starts: the person is told the video could not
+    start, and the status message sent a moment before (waiting for a slot) now says Failed,
+    since no run will ever edit it."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from tests.serving import free_port
+
+    with FakeTelegram() as tg, temporary_settings(
+        {PREFECT_API_URL: f"http://127.0.0.1:{free_port()}/api"}  # nothing listens there
+    ):
+        async with running_bot(tg, tmp_path) as app:
+            tg.write(ANNA, "How tides work")
+            await deliver(app, tg)
+            store: JobStore = app.bot_data["services"].store
+            with store.db.session() as s:
+                job = s.scalars(select(VideoJob)).one()
+        texts = [m.text for m in tg.chat_messages(ANNA)]
+    assert job.status == "failed" and job.flow_run_id is None
+    assert texts[0] == f"Got it! Video {short_id(job.id)} is on its way."
+    assert texts[1].splitlines()[1] == "❌ Failed"
+    assert texts[2] == "Sorry, I could not start the video. Please try again in a minute."
+
+
+async def test_a_button_of_an_expired_job_says_the_video_expired(tmp_path: Path) -> None:
+    """No one decided that gate: a press on it after expiry says the time ran out, not that a
+    decision was taken."""
+    from videobot.chat_texts import gate_keyboard, inline_markup
+
+    with FakeTelegram() as tg:
+        async with running_bot(tg, tmp_path) as app:
+            sv = app.bot_data["services"]
+            job = sv.store.create_job(user_id=f"tg:{ANNA}", prompt="Tides", language="en",
+                                      fmt="16:9", chat_id=str(ANNA))
+            sv.store.open_gate(job.id, "script", 1)
+            sv.store.update_job(job.id, status="expired")
+            keyboard = inline_markup(gate_keyboard("en", job.id, "script", 1))
+            sv.board.api.call("sendMessage", chat_id=ANNA, text="Script", reply_markup=keyboard)
+            gate = tg.chat_messages(ANNA)[-1]
+            pressed = tg.press(ANNA, gate, gate.button("Approve"))
+            await deliver(app, tg)
+            answer = tg.wait_for_answer(pressed)["text"]
+    assert answer == "⌛ Expired: no decision arrived in time"

@@ -35,8 +35,9 @@ def test_settings_status_cancel_history_and_stats(stack: Stack) -> None:
     tg.write(user, "/settings")
     menu = tg.wait_for_message(user, lambda m: "Format: 16:9" in m.text, timeout=30)
     assert _press(tg, user, menu, menu.buttons["9:16"])["text"] == "Saved."
-    assert _press(tg, user, menu, menu.buttons["ru"])["text"] == "Сохранено."
-    wait_for(lambda: "Формат: 9:16" in menu.text, timeout=10, what="the menu in Russian")
+    assert _press(tg, user, menu, menu.buttons["Русский"])["text"] == "Сохранено."
+    wait_for(lambda: "Формат: 9:16\nЯзык: Русский" in menu.text, timeout=10,
+             what="the menu in Russian")
 
     tg.write(user, "/status")
     tg.wait_for_message(user, lambda m: "Сейчас видео не делается" in m.text, timeout=30)

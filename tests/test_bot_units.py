@@ -167,3 +167,42 @@ def test_importing_prefect_configures_the_root_logger_first() -> None:
     shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                            check=True)
     assert shown.stdout.strip() == "WARNING"
+
+
+def test_a_refusal_is_told_as_its_gate_allows() -> None:
+    """Approving with scenes missing: the images gate offers a redo or a new prompt, the clips
+    gate (which has no Edit button) a redo; a style edit with no "Label: value" in it is
+    refused with an example rather than taken."""
+    from bot.deciding import refusal_text
+    from videobot.decisions import Decision, refusal
+
+    approve = Decision.make("approve", "t")
+    told = {
+        (lang, stage): refusal_text(lang, found)
+        for lang in ("en", "ru")
+        for stage in ("images", "clips")
+        if (found := refusal(stage, approve, language=lang, unready=[2, 4])) is not None
+    }
+    assert told == {
+        ("en", "images"): "Scene(s) 3, 5 have no picture yet: redo them or edit their prompt.",
+        ("en", "clips"): "Scene(s) 3, 5 have no clip yet: redo them.",
+        ("ru", "images"): "Для сцен 3, 5 ещё нет картинки: переделайте их или измените описание.",
+        ("ru", "clips"): "Для сцен 3, 5 ещё нет клипа: переделайте их.",
+    }
+    empty = refusal("script", Decision.make("edit", "t", part="style", text=" - ; "),
+                    language="en", unready=[])
+    assert empty is not None and empty.code == "style_empty"
+    assert "“Palette: teal, coral”" in refusal_text("en", empty)
+    taken = Decision.make("edit", "t", part="style", text="Palette: teal, coral")
+    assert refusal("script", taken, language="en", unready=[]) is None
+
+
+def test_the_script_shows_each_parts_time_in_the_readers_units() -> None:
+    from videobot.chat_texts import script_message
+    from videobot.providers.base import ScriptRequest
+    from videobot.providers.offline.script_writer import OfflineScriptWriter
+
+    script, _ = OfflineScriptWriter().write_script(ScriptRequest("How tides work", "en"))
+    assert "(0-15 s)\n" in script_message("en", script, 1, None)
+    russian = script_message("ru", script, 1, None)
+    assert "(0–15 с)\n" in russian and "(15–35 с)\n" in russian and " s)" not in russian

@@ -38,6 +38,12 @@ def _rows() -> tuple[int, int]:
         (["status", "12345678-dead-beef-0000-000000000000"], "no job with id"),
         (["status", "nope"], "no job with id"),
         (["approve", "0123456789", "--stage", "images"], "no job with id"),
+        (["approve", "0123456789", "--stage", "script", "--feedback", "f" * 1001],
+         "the feedback is 1001 characters; the limit is 1000"),
+        (["approve", "0123456789", "--stage", "script", "--edit", "main", "--text", "w" * 2001],
+         "the new text is 2001 characters; the limit is 2000"),
+        (["approve", "0123456789", "--stage", "script", "--text", "Hello"],
+         "--text is the new text of an --edit; give --edit too"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_changes_nothing(

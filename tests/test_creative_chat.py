@@ -97,7 +97,7 @@ async def test_a_photo_is_checked_at_the_door(tmp_path: Path) -> None:
         downloads = [c for c in tg.calls_to("getFile")]
     assert texts == ["The photo is over 20 MB. Please send a smaller one.",
                      "I could not read that picture. Please send a JPEG, PNG or WebP photo.",
-                     "I can use text, a voice note or a photo. Send me a sentence."]
+                     "I can use text or a photo. Send me a sentence."]
     assert len(downloads) == 1 and person is not None and person.reference_path is None
     assert not list((tmp_path / "data").rglob("photo-*"))
 

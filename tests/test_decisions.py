@@ -98,3 +98,23 @@ def test_gate_line_mistakes(stage: str, line: str) -> None:
     """Mistyped answers are refused with a message instead of being guessed."""
     with pytest.raises(InvalidRequest):
         parse_gate_line(stage, line, "t")
+
+
+@pytest.mark.parametrize(
+    ("stage", "start", "limit", "field"),
+    [("script", "r ", 1000, "the feedback"), ("script", "e main ", 2000, "the new text"),
+     ("clips", "e 3 ", 2000, "the new text")],
+)
+def test_a_gate_line_too_long_is_refused_with_its_limit(
+    stage: str, start: str, limit: int, field: str
+) -> None:
+    """Words longer than their field holds are refused in one line, not a schema error."""
+    with pytest.raises(InvalidRequest) as refused:
+        parse_gate_line(stage, start + "w" * (limit + 1), "t")
+    assert str(refused.value) == f"{field} is {limit + 1} characters; the limit is {limit}"
+    assert parse_gate_line(stage, start + "w" * limit, "t").action in ("regenerate", "edit")
+
+
+def test_the_clips_gate_example_edits_the_motion() -> None:
+    with pytest.raises(InvalidRequest, match=r"e\.g\.: e 3 <motion>"):
+        parse_gate_line("clips", "e 3", "t")

@@ -85,6 +85,8 @@ def _state(store: JobStore, job_id: uuid.UUID) -> tuple[Any, ...]:
          "edit_too_long", {"part": "intro", "words": 200}),
         ("images", Decision.make("approve", "t"), "approve_blocked",
          {"scenes": "1, 2, 3, 4, 5, 6, 7, 8, 9, 10"}),
+        ("clips", Decision.make("approve", "t"), "approve_blocked", {"stage": "clips"}),
+        ("script", Decision.make("edit", "t", part="style", text="---\n;"), "style_empty", {}),
     ],
 )
 def test_a_refused_decision_changes_nothing(

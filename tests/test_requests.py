@@ -12,6 +12,7 @@ from videobot.requests import (
     detect_language,
     parse_format,
     resolve_language,
+    voice_language,
 )
 
 
@@ -51,6 +52,16 @@ def test_languages() -> None:
     assert resolve_language("EN", "Почему небо голубое") == "en"
     with pytest.raises(InvalidRequest, match="xx"):
         resolve_language("xx", "hello")
+
+
+def test_a_voice_prompts_language_waits_for_its_transcript_unless_chosen() -> None:
+    """Nothing is known of a voice note's language before it is transcribed: auto stays auto
+    (not the English an empty text would be taken for); a chosen language is kept."""
+    assert resolve_language("auto", "") == "en"
+    assert voice_language(None) == voice_language(" AUTO ") == "auto"
+    assert voice_language("RU") == "ru"
+    with pytest.raises(InvalidRequest, match="klingon"):
+        voice_language("klingon")
 
 
 def test_timeline() -> None:

@@ -34,6 +34,9 @@ class Channel(Protocol):
     def resumed(self, job: VideoJob) -> None:
         """The job's run stopped on a fault (its process died) and was started again."""
 
+    def expired(self, job: VideoJob, hours: float) -> None:
+        """No decision arrived at the job's gate within `hours`: the job is over."""
+
 
 class TerminalChannel:
     """Writes to standard output; the terminal prompt itself lives in the CLI."""
@@ -78,6 +81,9 @@ class TerminalChannel:
 
     def resumed(self, job: VideoJob) -> None:
         self._say(f"[{str(job.id)[:8]}] {messages.RESUMED_AFTER_FAULT}")
+
+    def expired(self, job: VideoJob, hours: float) -> None:
+        self._say(f"[{str(job.id)[:8]}] {messages.expiry_text(hours)}")
 
 
 # Channels that need more than this package (the Telegram one needs the Bot API client and the

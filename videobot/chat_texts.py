@@ -48,7 +48,8 @@ def script_message(
                 lang,
                 "script_part",
                 part=tr(lang, f"part_{section.name}"),
-                seconds=f"{start:g}-{end:g} s",
+                start=f"{start:g}",
+                end=f"{end:g}",
                 text=getattr(script, section.name),
             )
         )

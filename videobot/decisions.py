@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from videobot.formats import SCENE_COUNT, SECTIONS
 from videobot.script import count_words, word_budget
+from videobot.style import parse_style
 
 if TYPE_CHECKING:
     from videobot.budget import Shortfall
@@ -31,6 +32,8 @@ ALLOWED_ACTIONS: dict[str, tuple[str, ...]] = {
 # An edited script part may run this much over its section's word budget; beyond it the
 # narration would need more speed-up than the assembly allows.
 EDIT_SLACK = 1.3
+MAX_EDIT_CHARS = 2000
+MAX_FEEDBACK_CHARS = 1000
 
 
 class Decision(BaseModel):
@@ -50,9 +53,9 @@ class Decision(BaseModel):
     scene: SceneNumber | None = Field(
         description="The scene whose prompt to replace (edit at the images or clips gate)"
     )
-    text: str | None = Field(max_length=2000, description="The new text (edit only)")
+    text: str | None = Field(max_length=MAX_EDIT_CHARS, description="The new text (edit only)")
     feedback: str | None = Field(
-        max_length=1000, description="What to change (regenerate only)"
+        max_length=MAX_FEEDBACK_CHARS, description="What to change (regenerate only)"
     )
     decided_by: str = Field(min_length=1, max_length=64, description="Who decided")
 
@@ -92,6 +95,15 @@ class Decision(BaseModel):
         return sorted(n - 1 for n in numbers)
 
 
+def over_length(feedback: str | None = None, text: str | None = None) -> str | None:
+    """Why a decision's own words cannot be taken: more than their field holds."""
+    for name, value, limit in (("the feedback", feedback, MAX_FEEDBACK_CHARS),
+                               ("the new text", text, MAX_EDIT_CHARS)):
+        if value is not None and len(value) > limit:
+            return f"{name} is {len(value)} characters; the limit is {limit}"
+    return None
+
+
 def parse_scene_numbers(text: str) -> list[int]:
     """Parse "3,5" or "3 5" or "2-4" into scene numbers; raise ValueError with a clear message."""
     numbers: set[int] = set()
@@ -123,7 +135,7 @@ class Refusal:
     """Why a decision cannot be taken: `code` names it for translated texts, `text` says it
     in plain English (logs, the terminal, the Prefect UI), `values` fill either."""
 
-    code: Literal["invalid", "edit_too_long", "approve_blocked", "over_budget"]
+    code: Literal["invalid", "edit_too_long", "style_empty", "approve_blocked", "over_budget"]
     text: str
     values: dict[str, str | int] = field(default_factory=dict)
 
@@ -151,11 +163,16 @@ def refusal(
             text = f"the {section.name} is {words} words; about {limit} fit its section"
             return Refusal("edit_too_long", text, {"part": section.name, "words": words,
                                                    "limit": limit})
+    if stage == "script" and decision.action == "edit" and decision.part == "style":
+        try:
+            parse_style(decision.text or "")
+        except ValueError as exc:
+            return Refusal("style_empty", str(exc))
     if stage != "script" and decision.action == "approve":
         blocked = approval_blocked(stage, unready)
         if blocked:
             scenes = ", ".join(str(i + 1) for i in unready)
-            return Refusal("approve_blocked", blocked, {"scenes": scenes})
+            return Refusal("approve_blocked", blocked, {"scenes": scenes, "stage": stage})
     if over_budget is not None:
         return Refusal("over_budget", over_budget.text, {
             "cost": f"{over_budget.cost:.2f}", "left": f"{max(over_budget.left, 0):.2f}",

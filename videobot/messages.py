@@ -170,6 +170,16 @@ def status_text(
             lines.append(f"{seg.index + 1:5d}  {section:7s}  {image:15s}  {clip}")
     return "\n".join(lines)
 
+
+
+def expiry_text(hours: float) -> str:
+    """What the person reads when their video expired at a gate."""
+    return (
+        f"No decision arrived within {hours:g} hours, so this video has expired. "
+        "Send your idea again to start a new one."
+    )
+
+
 RESUMED_AFTER_FAULT = (
     "The work stopped on a fault and carries on where it was; nothing already made is paid "
     "for again."

@@ -45,6 +45,14 @@ def detect_language(text: str) -> str:
     return "ru" if cyrillic * 2 >= len(letters) else "en"
 
 
+def voice_language(choice: str | None) -> str:
+    """A voice prompt's narration language: the one asked for, or 'auto' (the transcript's,
+    known once it is transcribed)."""
+    if choice is None or choice.strip().lower() in ("", "auto"):
+        return "auto"
+    return resolve_language(choice, "")
+
+
 def resolve_language(choice: str | None, prompt: str) -> str:
     """The narration language: the one asked for, or the prompt's own when 'auto' or unset."""
     if choice is None or choice.strip().lower() in ("", "auto"):

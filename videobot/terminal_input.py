@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from videobot.decisions import SCRIPT_PARTS, Action, Decision, parse_scene_numbers
+from videobot.decisions import SCRIPT_PARTS, Action, Decision, over_length, parse_scene_numbers
 from videobot.requests import InvalidRequest
 
 _ALIASES: dict[str, Action] = {
@@ -25,6 +25,7 @@ def parse_gate_line(stage: str, line: str, decided_by: str) -> Decision:
     if action == "redo" and stage == "script":
         if not rest:
             raise InvalidRequest("say what to change, e.g.: r shorter and funnier")
+        _fits(feedback=rest)
         return Decision.make("regenerate", decided_by, feedback=rest)
     if action == "redo":
         try:
@@ -32,9 +33,11 @@ def parse_gate_line(stage: str, line: str, decided_by: str) -> Decision:
         except ValueError as exc:
             raise InvalidRequest(str(exc)) from None
     target, _, text = rest.partition(" ")
+    example = {"script": "e intro <new text>", "clips": "e 3 <motion>"}.get(
+        stage, "e 3 <new prompt>")
     if not text.strip():
-        example = "e intro <new text>" if stage == "script" else "e 3 <new prompt>"
         raise InvalidRequest(f"edit needs what to edit and the new text, e.g.: {example}")
+    _fits(text=text.strip())
     if stage == "script":
         if target not in SCRIPT_PARTS:
             raise InvalidRequest("the part to edit is intro, main, outro or style")
@@ -42,5 +45,11 @@ def parse_gate_line(stage: str, line: str, decided_by: str) -> Decision:
     try:
         (scene,) = parse_scene_numbers(target)
     except ValueError:
-        raise InvalidRequest("edit one scene at a time, e.g.: e 3 <new prompt>") from None
+        raise InvalidRequest(f"edit one scene at a time, e.g.: {example}") from None
     return Decision.make("edit", decided_by, scene=scene, text=text.strip())
+
+
+def _fits(**words: str) -> None:
+    problem = over_length(**words)
+    if problem is not None:
+        raise InvalidRequest(problem)

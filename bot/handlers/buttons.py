@@ -21,7 +21,7 @@ from videobot.chat_texts import (
     redo_keyboard,
     style_text,
 )
-from videobot.db.models import VideoJob
+from videobot.db.models import JobStatus, VideoJob
 from videobot.decisions import Decision
 from videobot.i18n import tr
 from videobot.naming import short_id
@@ -60,7 +60,8 @@ async def gate_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         )
         return
     if not await blocking(gate_open, sv, job, button.stage, button.attempt):
-        await query.answer(tr(person.lang, "already_decided"))
+        over = job.status == JobStatus.EXPIRED  # no one decided: the gate ran out of time
+        await query.answer(tr(person.lang, "stage_expired" if over else "already_decided"))
         if _carries(query, query.data):  # the message's own keyboard is outdated
             await _drop_keyboard(query)
         return

@@ -10,6 +10,7 @@ from telegram.ext import ContextTypes
 
 from bot.deciding import decide, gate_open
 from bot.guards import admit, is_admin
+from bot.handlers.prompts import invitation
 from bot.services import blocking, services
 from videobot.chat_texts import clip, stage_label, status_message
 from videobot.db.failure_records import recent_failures
@@ -25,20 +26,23 @@ RECENT_FAILURES = 5
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """What the bot does and how, in the person's language."""
     if (person := await admit(update, context, counted=False)) and update.effective_message:
-        await update.effective_message.reply_text(tr(person.lang, "start"))
+        settings = services(context).settings
+        await update.effective_message.reply_text(invitation(person.lang, "start", settings))
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The list of commands."""
     if (person := await admit(update, context, counted=False)) and update.effective_message:
-        await update.effective_message.reply_text(tr(person.lang, "help"))
+        settings = services(context).settings
+        await update.effective_message.reply_text(invitation(person.lang, "help", settings))
 
 
 async def new(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Invite a prompt; forget any question the bot was waiting to have answered."""
     if (person := await admit(update, context)) and update.effective_message:
         await blocking(services(context).records.set_awaiting, person.key, None)
-        await update.effective_message.reply_text(tr(person.lang, "new"))
+        settings = services(context).settings
+        await update.effective_message.reply_text(invitation(person.lang, "new", settings))
 
 
 async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -23,13 +23,14 @@ def _menu(sv: Services, person: Person) -> tuple[str, Keyboard]:
     row = sv.records.person(person.key)
     fmt = (row.format if row else None) or sv.settings.video_format.value
     voice = (row.voice if row else None) or sv.settings.narrator_voices[0]
-    language = (row.language if row else None) or tr(person.lang, "language_auto")
+    language = row.language if row else None
     captions = sv.settings.captions if row is None or row.captions is None else row.captions
     shown = tr(person.lang, "captions_on" if captions else "captions_off")
     models = motion_models(sv.settings)
     motion = job_motion(sv.settings, row.motion if row else None, None)
     clip = f"{motion.model} · ${motion.clip_usd:.2f}"
-    text = tr(person.lang, "settings", format=fmt, language=language, voice=voice,
+    named = tr(person.lang, f"language_{language}" if language else "language_auto")
+    text = tr(person.lang, "settings", format=fmt, language=named, voice=voice,
               captions=shown, motion=clip)
 
     def mark(label: str, chosen: bool) -> str:
@@ -37,7 +38,11 @@ def _menu(sv: Services, person: Person) -> tuple[str, Keyboard]:
 
     keyboard: Keyboard = [
         [(mark(f.value, f.value == fmt), settings_button("format", f.value)) for f in VideoFormat],
-        [(mark(code, code == language), settings_button("language", code)) for code in LANGUAGES],
+        [
+            (mark(tr(person.lang, f"language_{code}"), code == language),
+             settings_button("language", code))
+            for code in LANGUAGES
+        ],
         [
             (mark(name, name == voice), settings_button("voice", name))
             for name in sv.settings.narrator_voices[:6]

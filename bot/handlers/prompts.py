@@ -16,9 +16,15 @@ from bot.deciding import decide, gate_open
 from bot.guards import Person, admit, identify
 from bot.handlers.starting import start_job
 from bot.services import Services, blocking, services
-from videobot.decisions import Decision
+from videobot.decisions import MAX_EDIT_CHARS, MAX_FEEDBACK_CHARS, Decision
 from videobot.i18n import tr
-from videobot.requests import MAX_PROMPT_CHARS, InvalidRequest, clean_prompt, resolve_language
+from videobot.requests import (
+    MAX_PROMPT_CHARS,
+    InvalidRequest,
+    clean_prompt,
+    resolve_language,
+    voice_language,
+)
 from videobot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -74,13 +80,17 @@ async def voice(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     seconds = duration.total_seconds() if isinstance(duration, timedelta) else duration
     if seconds and seconds > sv.settings.voice_max_seconds:
         await message.reply_text(
-            tr(person.lang, "voice_too_long", limit=sv.settings.voice_max_seconds)
+            tr(person.lang, "voice_too_long",
+               limit=length_text(person.lang, sv.settings.voice_max_seconds))
         )
         return
     if note.file_size and note.file_size > sv.settings.voice_max_mb * 1024 * 1024:
-        await message.reply_text(tr(person.lang, "voice_too_big", limit=sv.settings.voice_max_mb))
+        await message.reply_text(
+            tr(person.lang, "voice_too_big", limit=f"{sv.settings.voice_max_mb:g}")
+        )
         return
-    await start_job(sv, person, message, prompt="", kind="voice", language="auto")
+    language = voice_language(sv.settings.language)
+    await start_job(sv, person, message, prompt="", kind="voice", language=language)
 
 
 def speech_to_text_ready(settings: Settings) -> bool:
@@ -90,10 +100,29 @@ def speech_to_text_ready(settings: Settings) -> bool:
     return settings.stt_provider != "openai" or settings.openai_api_key is not None
 
 
+def invitation(lang: str, key: str, settings: Settings) -> str:
+    """The text `key` (start, help, new, unsupported), naming voice notes only where the bot
+    can transcribe them."""
+    if not speech_to_text_ready(settings):
+        return tr(lang, key, by_voice="", or_voice="", kinds=tr(lang, "kinds_text"))
+    length = length_text(lang, settings.voice_max_seconds)
+    return tr(lang, key, by_voice=tr(lang, "by_voice", length=length),
+              or_voice=tr(lang, "or_voice"), kinds=tr(lang, "kinds_voice"))
+
+
+def length_text(lang: str, seconds: int) -> str:
+    """A length limit in whole minutes where it is some, else in seconds."""
+    if seconds % 60:
+        return tr(lang, "wait_seconds", n=seconds)
+    return tr(lang, "wait_minutes", n=seconds // 60)
+
+
 async def unsupported(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Stickers, photos, documents and the like cannot be prompts."""
     if (person := await admit(update, context)) and update.effective_message:
-        await update.effective_message.reply_text(tr(person.lang, "unsupported"))
+        await update.effective_message.reply_text(
+            invitation(person.lang, "unsupported", services(context).settings)
+        )
 
 
 async def edited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -132,7 +161,10 @@ async def _answer(
         else:
             decision = Decision.make("edit", person.key, scene=awaiting.get("scene"), text=reply)
     except ValidationError:
-        await message.reply_text(tr(person.lang, "prompt_too_long", length=len(reply), limit=1000))
+        limit = MAX_FEEDBACK_CHARS if awaiting.get("kind") == "feedback" else MAX_EDIT_CHARS
+        await message.reply_text(
+            tr(person.lang, "answer_too_long", length=len(reply), limit=limit)
+        )
         await blocking(sv.records.set_awaiting, person.key, awaiting)
         return
     outcome = await decide(sv, person, job, stage, attempt, decision)

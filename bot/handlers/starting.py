@@ -59,10 +59,13 @@ async def start_job(
         await message.reply_text(tr(person.lang, "active_job", job=short_id(started.active.id)))
         return
     job = started
+    failed_text, status_shown = "start_failed", False
     try:
         await _attach_photo(sv, person, job.id, photo)
         if kind == "voice":
+            failed_text = "voice_failed"
             await _store_voice(sv, message, job.id)
+            failed_text = "start_failed"
         await message.reply_text(tr(person.lang, "accepted", job=short_id(job.id)))
         position = await blocking(sv.store.queue_position, job.id)
         shown = status_message(person.lang, job, [], position)
@@ -70,6 +73,7 @@ async def start_job(
         await blocking(
             sv.records.save_status_message, job.id, person.chat_id, sent.message_id, shown
         )
+        status_shown = True
         await sv.trigger(job.id)
     except Exception as exc:
         log.warning("Could not start job %s: %s", short_id(job.id), type(exc).__name__)
@@ -79,9 +83,16 @@ async def start_job(
             status=JobStatus.FAILED,
             error=f"could not start: {type(exc).__name__}",
         )
-        await message.reply_text(
-            tr(person.lang, "voice_failed" if kind == "voice" else "start_failed")
-        )
+        if status_shown:  # it says the job waits for a slot; no run will ever edit it
+            await _show_failed(sv, job.id)
+        await message.reply_text(tr(person.lang, failed_text))
+
+
+async def _show_failed(sv: Services, job_id: uuid.UUID) -> None:
+    try:
+        await blocking(sv.board.refresh, job_id)
+    except Exception as exc:  # Telegram itself may be why the job could not start
+        log.warning("Status of job %s not shown: %s", short_id(job_id), type(exc).__name__)
 
 
 async def _attach_photo(sv: Services, person: Person, job_id: uuid.UUID,

@@ -127,7 +127,7 @@ class FakeTelegram(BotApiMethods):
         return self._message(user, {"document": document, "caption": caption}, None,
                              "private", "en")
 
-    def send_sticker(self, user: int) -> int:
+    def send_sticker(self, user: int, language: str = "en") -> int:
         sticker = {
             "file_id": "sticker1",
             "file_unique_id": "s1",
@@ -137,7 +137,7 @@ class FakeTelegram(BotApiMethods):
             "is_animated": False,
             "is_video": False,
         }
-        return self._message(user, {"sticker": sticker}, None, "private", "en")
+        return self._message(user, {"sticker": sticker}, None, "private", language)
 
     def edit(self, user: int, message_id: int, text: str) -> int:
         body = {

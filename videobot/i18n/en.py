@@ -4,7 +4,7 @@ MESSAGES: dict[str, str] = {
     # Commands.
     "start": (
         "Hi! I make 50-second narrated videos from one sentence.\n\n"
-        "1. Send me what the video is about, as text or a voice note (up to 2 minutes). "
+        "1. Send me what the video is about{by_voice}. "
         "Add a photo (its caption is the prompt) and every scene is drawn after it.\n"
         "2. I write a script: approve it, ask for changes or edit it.\n"
         "3. I draw ten scenes: approve them or redo the ones you don't like.\n"
@@ -18,26 +18,32 @@ MESSAGES: dict[str, str] = {
         "/cancel — stop your current video\n"
         "/settings — format, language, narrator voice, captions and clip model\n"
         "/history — your recent videos\n\n"
-        "Or just send a sentence (or a voice note) to start. A photo you send is drawn after "
-        "in your next video."
+        "Or just send a sentence{or_voice} to start. Send a photo first, and your next video "
+        "is drawn after it."
     ),
-    "new": "Send me one sentence about the video you want, or a voice note.",
+    "new": "Send me one sentence about the video you want{or_voice}.",
     "private_only": "I work in private chats only: write to me directly.",
     "not_allowed": "Sorry, this bot is private.",
     "rate_limited": "That's a lot of messages. Please wait {wait} and try again.",
     "wait_seconds": "{n} s",
     "wait_minutes": "{n} min",
     "unknown_command": "I don't know that command. /help lists what I can do.",
-    "unsupported": "I can use text, a voice note or a photo. Send me a sentence.",
+    "unsupported": "I can use {kinds}. Send me a sentence.",
+    # Filled into the invitations above: voice notes are named only when the bot takes them.
+    "by_voice": ", as text or a voice note (up to {length})",
+    "or_voice": " (or a voice note)",
+    "kinds_voice": "text, a voice note or a photo",
+    "kinds_text": "text or a photo",
     "edited_ignored": "I don't follow edited messages. Send the new text as a new message.",
     "prompt_empty": "The message is empty: say what the video should be about.",
     "prompt_too_long": "That is {length} characters; please keep the prompt under {limit}.",
+    "answer_too_long": "That is {length} characters; please keep it under {limit}.",
     "active_job": (
         "You already have a video in progress ({job}). /status shows where it is; /cancel stops it."
     ),
     "accepted": "Got it! Video {job} is on its way.",
     "start_failed": "Sorry, I could not start the video. Please try again in a minute.",
-    "voice_too_long": "The voice note is longer than {limit} s. Please keep it shorter.",
+    "voice_too_long": "The voice note is longer than {limit}. Please keep it shorter.",
     "voice_too_big": "The voice note is over {limit} MB. Please send a shorter one.",
     "voice_failed": "I could not download the voice note. Please send it again.",
     "voice_unavailable": "This bot does not take voice notes. Please send your request as text.",
@@ -62,9 +68,8 @@ MESSAGES: dict[str, str] = {
     "captions_on": "captions on",
     "captions_off": "captions off",
     "settings_saved": "Saved.",
-    "setting_format": "Format",
-    "setting_language": "Language",
-    "setting_voice": "Voice",
+    "language_en": "English",
+    "language_ru": "Русский",
     "language_auto": "from Telegram",
     # Gate messages.
     "script_heard": "You said: “{text}”",
@@ -72,7 +77,7 @@ MESSAGES: dict[str, str] = {
     "part_intro": "Intro",
     "part_main": "Main",
     "part_outro": "Outro",
-    "script_part": "{part} ({seconds})\n{text}",
+    "script_part": "{part} ({start}-{end} s)\n{text}",
     "script_silent": "⚠️ {part}: the text is short, about {silent} s of its {seconds} s "
                      "would be silent. Edit it to add words, or approve it as it is.",
     "images_gate": "The ten scenes (round {attempt}). Approve them, or redo the ones you "
@@ -113,7 +118,6 @@ MESSAGES: dict[str, str] = {
     "btn_redo": "🔁 Redo",
     "btn_confirm_redo": "Redo {count} scene(s)",
     "btn_back": "← Back",
-    "btn_edit_scene": "Edit scene {scene}",
     # Button answers and outcomes.
     "outcome_approve": "✅ Approved.",
     "outcome_cancel": "✖️ Cancelled.",
@@ -129,6 +133,15 @@ MESSAGES: dict[str, str] = {
     "bad_button": "This button is not valid.",
     "edit_too_long": "The {part} is {words} words; about {limit} fit. Please shorten it.",
     "approve_blocked": "Scene(s) {scenes} have no picture yet: redo them or edit their prompt.",
+    "approve_blocked_clips": "Scene(s) {scenes} have no clip yet: redo them.",
+    "style_empty": (
+        "That style says nothing I can use. Send lines of “Label: value”, for example "
+        "“Palette: teal, coral”."
+    ),
+    "expired": (
+        "No decision arrived within {hours} h, so this video has expired. Send your idea "
+        "again to start a new one."
+    ),
     "resume_failed": "I could not pass that on just now. Please tap again in a minute.",
     # Progress and the end.
     "stage_queued": "⏳ Waiting for a free slot",

@@ -134,6 +134,15 @@ class TelegramChannel:
         lang = self.board.language(job.user_id)
         self.api.call("sendMessage", chat_id=job.chat_id, text=tr(lang, "resumed_after_fault"))
 
+    def expired(self, job: VideoJob, hours: float) -> None:
+        """A new message, so the person is notified (an edited status message is silent)."""
+        lang = self.board.language(job.user_id)
+        text = tr(lang, "expired", hours=f"{hours:g}")
+        try:
+            self.api.call("sendMessage", chat_id=job.chat_id, text=text)
+        finally:
+            self.board.refresh(job.id)
+
     def fail(self, job: VideoJob, reason: str) -> None:
         """The person reads what failed in their words; the operator gets the full reason, in
         the log and as a message to each admin."""
