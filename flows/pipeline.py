@@ -152,7 +152,8 @@ def _carry_on(job_id: UUID, channel: str, auto_approve: bool) -> str | State:
             store.update_job(
                 job_id, status=JobStatus.EXPIRED, error="no decision before the timeout"
             )
-            notify(job_id, channel, "No decision arrived in time; the job has expired.")
+            hours = runtime().settings.approval_timeout_hours
+            runtime().channel(channel).expired(store.job(job_id), hours)
         return ""
     except Exception as exc:
         # The traceback goes to the run's log (Prefect records the failed run); the person

@@ -147,3 +147,20 @@ def test_each_gate_has_its_own_form_and_a_refusal_is_told_on_it(prefect_server: 
     _resume(job_id, Decision.make("cancel", "test"))
     thread.join(60)
     assert isinstance(outcome.get("error"), CancelledRun)
+
+
+def test_a_gate_unanswered_past_the_timeout_expires_the_job_and_says_so(
+    prefect_server: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A run paused in place (it has no deployment to be suspended by) past
+    APPROVAL_TIMEOUT_HOURS: the job expires, the run ends, and the person is told as the
+    cleanup's expiry tells them."""
+    monkeypatch.setattr(runtime().settings, "approval_timeout_hours", 2 / 3600)
+    job_id = new_job("How tides work")
+    thread, outcome = start_flow(job_id)
+    thread.join(120)
+    assert not thread.is_alive() and "error" not in outcome
+    job = runtime().store.job(job_id)
+    assert (job.status, job.error) == ("expired", "no decision before the timeout")
+    told = capsys.readouterr().out
+    assert f"[{str(job_id)[:8]}] No decision arrived within 0.000555556 hours" in told
