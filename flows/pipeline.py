@@ -26,6 +26,7 @@ from tasks.media import narrate
 from tasks.messages import deliver, notify
 from tasks.runtime import Superseded, runtime
 from tasks.script import intake, plan_segments, write_motion
+from videobot.db.maintenance import expire_waiting
 from videobot.db.models import JobStatus
 from videobot.formats import SECTION_NAMES
 from videobot.ledger import short_reason
@@ -148,12 +149,7 @@ def _carry_on(job_id: UUID, channel: str, auto_approve: bool) -> str | State:
         # the run ends Cancelled, a state a run its runner was asked to cancel accepts.
         return Cancelled(message=str(ended))
     except FlowPauseTimeout:
-        if store.job(job_id).status != JobStatus.EXPIRED:  # the cleanup may have expired it
-            store.update_job(
-                job_id, status=JobStatus.EXPIRED, error="no decision before the timeout"
-            )
-            hours = runtime().settings.approval_timeout_hours
-            runtime().channel(channel).expired(store.job(job_id), hours)
+        _expire(job_id, channel)
         return ""
     except Exception as exc:
         # The traceback goes to the run's log (Prefect records the failed run); the person
@@ -168,3 +164,15 @@ def _carry_on(job_id: UUID, channel: str, auto_approve: bool) -> str | State:
         raise
     finally:
         slot.release()
+
+
+def _expire(job_id: UUID, channel: str) -> None:
+    """No decision before the pause timed out: the job expires and the person hears it, once
+    (the cleanup may have expired it first, and told them)."""
+    rt = runtime()
+    if not expire_waiting(rt.store, job_id, "no decision before the timeout"):
+        return
+    try:
+        rt.channel(channel).expired(rt.store.job(job_id), rt.settings.approval_timeout_hours)
+    except Exception as exc:  # the job has expired either way; a lost message is only logged
+        get_run_logger().warning("Could not tell the person the job expired: %s", exc)

@@ -89,7 +89,8 @@ def test_too_long_prompt_unknown_command_sticker_edit_group(
     """Each is explained; no job is created and the waiting job is untouched."""
     job_id, _ = waiting
     rows = job_rows()
-    _reply(stack, 2003, "x" * 10_000, "That is 10000 characters; please keep the prompt under 2000")
+    _reply(stack, 2003, "x" * 10_000,
+           "That is 10000 characters; please keep the prompt to 2000 at most")
     _reply(stack, 2004, "/frobnicate", "I don't know that command")
     stack.tg.send_sticker(2005)
     stack.tg.wait_for_message(2005, lambda m: "text, a voice note or a photo" in m.text, 30)

@@ -323,9 +323,10 @@ async def test_a_job_prefect_cannot_take_is_told_failed_in_its_status_message(
 
 
 async def test_a_button_of_an_expired_job_says_the_video_expired(tmp_path: Path) -> None:
-    """No one decided that gate: a press on it after expiry says the time ran out, not that a
-    decision was taken."""
+    """No one decided the images gate: a press on it after expiry says the time ran out, not
+    that a decision was taken; the script gate before it was decided, and says so."""
     from videobot.chat_texts import gate_keyboard, inline_markup
+    from videobot.decisions import Decision
 
     with FakeTelegram() as tg:
         async with running_bot(tg, tmp_path) as app:
@@ -333,11 +334,15 @@ async def test_a_button_of_an_expired_job_says_the_video_expired(tmp_path: Path)
             job = sv.store.create_job(user_id=f"tg:{ANNA}", prompt="Tides", language="en",
                                       fmt="16:9", chat_id=str(ANNA))
             sv.store.open_gate(job.id, "script", 1)
+            sv.store.record_decision(job.id, "script", 1, Decision.make("approve", "t"))
+            sv.store.open_gate(job.id, "images", 1)
             sv.store.update_job(job.id, status="expired")
-            keyboard = inline_markup(gate_keyboard("en", job.id, "script", 1))
-            sv.board.api.call("sendMessage", chat_id=ANNA, text="Script", reply_markup=keyboard)
-            gate = tg.chat_messages(ANNA)[-1]
-            pressed = tg.press(ANNA, gate, gate.button("Approve"))
+            for stage in ("script", "images"):
+                keyboard = inline_markup(gate_keyboard("en", job.id, stage, 1))
+                sv.board.api.call("sendMessage", chat_id=ANNA, text=stage, reply_markup=keyboard)
+            script, images = tg.chat_messages(ANNA)[-2:]
+            pressed = [tg.press(ANNA, script, script.button("Approve")),
+                       tg.press(ANNA, images, images.button("Approve all"))]
             await deliver(app, tg)
-            answer = tg.wait_for_answer(pressed)["text"]
-    assert answer == "⌛ Expired: no decision arrived in time"
+            answers = [tg.wait_for_answer(callback)["text"] for callback in pressed]
+    assert answers == ["Already decided.", "⌛ Expired: no decision arrived in time"]

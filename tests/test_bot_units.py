@@ -186,8 +186,8 @@ def test_a_refusal_is_told_as_its_gate_allows() -> None:
     assert told == {
         ("en", "images"): "Scene(s) 3, 5 have no picture yet: redo them or edit their prompt.",
         ("en", "clips"): "Scene(s) 3, 5 have no clip yet: redo them.",
-        ("ru", "images"): "Для сцен 3, 5 ещё нет картинки: переделайте их или измените описание.",
-        ("ru", "clips"): "Для сцен 3, 5 ещё нет клипа: переделайте их.",
+        ("ru", "images"): "Сцены без картинки: 3, 5. Переделайте их или измените описание.",
+        ("ru", "clips"): "Сцены без клипа: 3, 5. Переделайте их.",
     }
     empty = refusal("script", Decision.make("edit", "t", part="style", text=" - ; "),
                     language="en", unready=[])

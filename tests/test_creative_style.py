@@ -39,6 +39,14 @@ def test_an_edit_changes_only_the_lines_it_sends() -> None:
         parse_style("   \n ", SHEET)
 
 
+def test_a_value_without_a_label_adds_to_the_medium() -> None:
+    """": pencil sketch" (the label left out) is read as a line without a label, not refused
+    as a subject with no name."""
+    edited = parse_style(": pencil sketch\nPalette: sepia", SHEET)
+    assert (edited.medium, edited.palette, edited.subjects) == (
+        "pencil sketch", "sepia", SHEET.subjects)
+
+
 def test_a_cut_prompt_keeps_the_whole_style() -> None:
     """Cut to a limit, the scene's words shrink and the style sheet stays whole."""
     text = image_prompt("a long scene " * 200, SHEET, limit=400)

@@ -126,8 +126,8 @@ def approval_blocked(kind: str, unready: list[int]) -> str | None:
     if not unready:
         return None
     numbers = ", ".join(str(i + 1) for i in unready)
-    noun = "image" if kind == "images" else "clip"
-    return f"scene(s) {numbers} have no {noun} yet: redo them or edit their prompt"
+    noun, edited = ("image", "prompt") if kind == "images" else ("clip", "motion")
+    return f"scene(s) {numbers} have no {noun} yet: redo them or edit their {edited}"
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,8 @@ def parse_style(text: str, base: StyleSheet | None = None) -> StyleSheet:
             continue
         label, colon, value = line.partition(":")
         key = label.strip().lower()
+        if not key and value.strip():  # ": watercolour": a value with no label
+            line, colon = value.strip(), ""
         if not colon or not value.strip():
             if key not in _SUBJECTS_HEADING:
                 loose.append(line)

@@ -60,12 +60,19 @@ async def gate_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         )
         return
     if not await blocking(gate_open, sv, job, button.stage, button.attempt):
-        over = job.status == JobStatus.EXPIRED  # no one decided: the gate ran out of time
-        await query.answer(tr(person.lang, "stage_expired" if over else "already_decided"))
+        await query.answer(tr(person.lang, await blocking(_closed_text, sv, job, button)))
         if _carries(query, query.data):  # the message's own keyboard is outdated
             await _drop_keyboard(query)
         return
     await _act(sv, person, query, job, button, started)
+
+
+def _closed_text(sv: Services, job: VideoJob, button: GateButton) -> str:
+    """Why a closed gate takes no decision: one was taken, or none came in time."""
+    expired = job.status == JobStatus.EXPIRED
+    if expired and sv.store.decision(job.id, button.stage, button.attempt) is None:
+        return "stage_expired"
+    return "already_decided"
 
 
 async def _act(

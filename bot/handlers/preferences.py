@@ -15,7 +15,7 @@ from bot.services import Services, blocking, services
 from videobot.callbacks import BadCallback, parse_setting, settings_button
 from videobot.chat_texts import Keyboard
 from videobot.formats import VideoFormat
-from videobot.i18n import LANGUAGES, tr
+from videobot.i18n import LANGUAGES, NATIVE_NAMES, tr
 from videobot.motion import job_motion, motion_models
 
 
@@ -39,8 +39,7 @@ def _menu(sv: Services, person: Person) -> tuple[str, Keyboard]:
     keyboard: Keyboard = [
         [(mark(f.value, f.value == fmt), settings_button("format", f.value)) for f in VideoFormat],
         [
-            (mark(tr(person.lang, f"language_{code}"), code == language),
-             settings_button("language", code))
+            (mark(NATIVE_NAMES[code], code == language), settings_button("language", code))
             for code in LANGUAGES
         ],
         [

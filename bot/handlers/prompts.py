@@ -16,6 +16,7 @@ from bot.deciding import decide, gate_open
 from bot.guards import Person, admit, identify
 from bot.handlers.starting import start_job
 from bot.services import Services, blocking, services
+from videobot.db.models import FINISHED_STATUSES
 from videobot.decisions import MAX_EDIT_CHARS, MAX_FEEDBACK_CHARS, Decision
 from videobot.i18n import tr
 from videobot.requests import (
@@ -37,8 +38,7 @@ async def text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     sv = services(context)
     awaiting = (await blocking(sv.records.person, person.key)).awaiting  # type: ignore[union-attr]
-    if awaiting:
-        await _answer(sv, person, message, awaiting)
+    if awaiting and await _answer(sv, person, message, awaiting):
         return
     prompt = await prompt_of(person, message, message.text or "")
     if prompt is not None:
@@ -61,8 +61,8 @@ async def prompt_of(person: Person, message: Message, raw: str) -> str | None:
 
 
 async def voice(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A voice note (≤ 20 MB, ≤ 2 minutes): stored, then transcribed by the flow; refused
-    before any job is made when the bot has no speech-to-text."""
+    """A voice note (at most VOICE_MAX_MB and VOICE_MAX_SECONDS): stored, then transcribed
+    by the flow; refused before any job is made when the bot has no speech-to-text."""
     message = update.effective_message
     if message is None or message.voice is None or not (person := await admit(update, context)):
         return
@@ -144,14 +144,18 @@ async def group_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 
 async def _answer(
     sv: Services, person: Person, message: Message, awaiting: dict[str, object]
-) -> None:
-    """The reply to "what should change?" or "send the new text": a decision at the gate."""
+) -> bool:
+    """The reply to "what should change?" or "send the new text": a decision at the gate.
+    False when the question ended with its job (expired, cancelled): the text is a new
+    prompt."""
     await blocking(sv.records.set_awaiting, person.key, None)
     job, _ = await blocking(sv.records.job_by_key, person.key, str(awaiting.get("job", "")))
+    if job is not None and job.status in FINISHED_STATUSES:
+        return False
     stage, attempt = str(awaiting.get("stage")), int(str(awaiting.get("attempt", 0)))
     if job is None or not await blocking(gate_open, sv, job, stage, attempt):
         await message.reply_text(tr(person.lang, "answer_stale"))
-        return
+        return True
     reply = (message.text or "").strip()
     try:
         if awaiting.get("kind") == "feedback":
@@ -166,7 +170,7 @@ async def _answer(
             tr(person.lang, "answer_too_long", length=len(reply), limit=limit)
         )
         await blocking(sv.records.set_awaiting, person.key, awaiting)
-        return
+        return True
     outcome = await decide(sv, person, job, stage, attempt, decision)
     if not outcome.done and outcome.text != tr(person.lang, "already_decided"):
         await blocking(sv.records.set_awaiting, person.key, awaiting)  # let them try again
@@ -179,3 +183,4 @@ async def _answer(
                 chat_id=person.chat_id, message_id=gate_message, reply_markup=None
             )
     await message.reply_text(outcome.text)
+    return True

@@ -10,8 +10,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Select, func, or_, select, update
+from sqlalchemy.orm import Session
 
-from videobot.db.models import FINISHED_STATUSES, Approval, BotUser, JobStatus, VideoJob
+from videobot.db.models import FINISHED_STATUSES, Approval, BotUser, JobStatus, VideoJob, utcnow
 from videobot.db.store import JobNotFound, JobStore
 
 
@@ -164,17 +165,24 @@ def expire_job(
         if s.execute(_expirable(moment, timeout).where(VideoJob.id == job_id)).first() is None:
             return None
         # Guarded on the status as well, so a decision recorded meanwhile wins.
-        changed = cast(CursorResult[Any], s.execute(
-            update(VideoJob)
-            .where(VideoJob.id == job_id, VideoJob.status == str(JobStatus.WAITING))
-            .values(
-                status=str(JobStatus.EXPIRED),
-                error=expiry_reason(timeout),
-                finished_at=moment,
-                updated_at=moment,
-            )
-            .execution_options(synchronize_session=False)
-        ))
-        if changed.rowcount != 1:
+        if not _mark_expired(s, job_id, expiry_reason(timeout), moment):
             return None
         return s.get(VideoJob, job_id, populate_existing=True)
+
+
+def expire_waiting(store: JobStore, job_id: uuid.UUID, reason: str) -> bool:
+    """Mark the job expired if it still waits at a gate (its run's pause timed out); False
+    when a decision, or the cleanup's expiry, got there first."""
+    with store.db.session() as s:
+        return _mark_expired(s, job_id, reason, utcnow())
+
+
+def _mark_expired(s: Session, job_id: uuid.UUID, reason: str, moment: datetime) -> bool:
+    changed = cast(CursorResult[Any], s.execute(
+        update(VideoJob)
+        .where(VideoJob.id == job_id, VideoJob.status == str(JobStatus.WAITING))
+        .values(status=str(JobStatus.EXPIRED), error=reason, finished_at=moment,
+                updated_at=moment)
+        .execution_options(synchronize_session=False)
+    ))
+    return changed.rowcount == 1

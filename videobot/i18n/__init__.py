@@ -9,6 +9,8 @@ from videobot.i18n import en, ru
 CATALOGUES: dict[str, dict[str, str]] = {"en": en.MESSAGES, "ru": ru.MESSAGES}
 DEFAULT_LANGUAGE = "en"
 LANGUAGES = tuple(CATALOGUES)
+# Each language in its own words, as a person looks for it among the others.
+NATIVE_NAMES = {"en": "English", "ru": "Русский"}
 
 
 def pick_language(chosen: str | None, telegram_code: str | None) -> str:
@@ -30,4 +32,4 @@ def placeholders(template: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(template) if name}
 
 
-__all__ = ["CATALOGUES", "LANGUAGES", "pick_language", "placeholders", "tr"]
+__all__ = ["CATALOGUES", "LANGUAGES", "NATIVE_NAMES", "pick_language", "placeholders", "tr"]

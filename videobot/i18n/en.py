@@ -21,7 +21,7 @@ MESSAGES: dict[str, str] = {
         "Or just send a sentence{or_voice} to start. Send a photo first, and your next video "
         "is drawn after it."
     ),
-    "new": "Send me one sentence about the video you want{or_voice}.",
+    "new": "Send me one sentence{or_voice} about the video you want.",
     "private_only": "I work in private chats only: write to me directly.",
     "not_allowed": "Sorry, this bot is private.",
     "rate_limited": "That's a lot of messages. Please wait {wait} and try again.",
@@ -36,8 +36,8 @@ MESSAGES: dict[str, str] = {
     "kinds_text": "text or a photo",
     "edited_ignored": "I don't follow edited messages. Send the new text as a new message.",
     "prompt_empty": "The message is empty: say what the video should be about.",
-    "prompt_too_long": "That is {length} characters; please keep the prompt under {limit}.",
-    "answer_too_long": "That is {length} characters; please keep it under {limit}.",
+    "prompt_too_long": "That is {length} characters; please keep the prompt to {limit} at most.",
+    "answer_too_long": "That is {length} characters; please keep it to {limit} at most.",
     "active_job": (
         "You already have a video in progress ({job}). /status shows where it is; /cancel stops it."
     ),
@@ -69,7 +69,7 @@ MESSAGES: dict[str, str] = {
     "captions_off": "captions off",
     "settings_saved": "Saved.",
     "language_en": "English",
-    "language_ru": "Русский",
+    "language_ru": "Russian",
     "language_auto": "from Telegram",
     # Gate messages.
     "script_heard": "You said: “{text}”",
@@ -139,8 +139,8 @@ MESSAGES: dict[str, str] = {
         "“Palette: teal, coral”."
     ),
     "expired": (
-        "No decision arrived within {hours} h, so this video has expired. Send your idea "
-        "again to start a new one."
+        "You didn't answer within {hours} h, so this video has expired. Send your idea again "
+        "to start a new one."
     ),
     "resume_failed": "I could not pass that on just now. Please tap again in a minute.",
     # Progress and the end.
