@@ -182,7 +182,7 @@ def cmd_approve(args: argparse.Namespace) -> int:
     store = _store()
     job = _find(store, args.job)
     gate = store.waiting_gate(job.id)
-    if gate is None or gate.stage != args.stage:
+    if gate is None or gate.stage != args.stage or job.status != "waiting":
         raise CommandError(_not_waiting(job, args.stage, gate))
     api_url = get_current_settings().api.url or job.prefect_api_url
     if job.flow_run_id is None or not api_url:
@@ -200,6 +200,10 @@ def cmd_approve(args: argparse.Namespace) -> int:
 
 
 def _not_waiting(job, stage: str, gate) -> str:  # type: ignore[no-untyped-def]
+    from videobot.db.models import FINISHED_STATUSES
+
+    if job.status in FINISHED_STATUSES:  # its last gate may be undecided: it expired there
+        return f"job {str(job.id)[:8]} has ended ({job.status}); no gate waits for a decision"
     where = f"the {gate.stage} gate" if gate else f"stage {job.stage} ({job.status})"
     return f"job {str(job.id)[:8]} is not waiting at the {stage} gate; it is at {where}"
 

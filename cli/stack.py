@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from orchestration.prefect_server import healthy, server_command, server_environment
 from videobot.settings import Settings
 
@@ -82,7 +84,7 @@ def run_stack(settings: Settings, port: int = DEFAULT_PORT) -> int:
     env.setdefault(REPOSSESSOR_SETTING, REPOSSESSOR_SECONDS)
     for name, value in WRITE_BATCHES.items():
         env.setdefault(name, value)
-    database = env.get("PREFECT_API_DATABASE_CONNECTION_URL", "SQLite in ~/.prefect")
+    database = database_shown(env)
     procs: list[tuple[str, subprocess.Popen[bytes]]] = []
     try:
         procs.append(
@@ -189,3 +191,11 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(5)
     except ProcessLookupError:
         pass
+
+
+def database_shown(env: dict[str, str]) -> str:
+    """Where the Prefect server keeps its runs, as `up` announces it, without a password."""
+    url = env.get("PREFECT_API_DATABASE_CONNECTION_URL")
+    if url:
+        return make_url(url).render_as_string(hide_password=True)
+    return f"SQLite in {env.get('PREFECT_HOME') or '~/.prefect'}"

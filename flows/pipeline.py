@@ -8,6 +8,7 @@ any stage. Inside a gated stage, its gate rows replay the rounds already decided
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from uuid import UUID
 
 from prefect import get_run_logger, unmapped
@@ -26,7 +27,7 @@ from tasks.media import narrate
 from tasks.messages import deliver, notify
 from tasks.runtime import Superseded, runtime
 from tasks.script import intake, plan_segments, write_motion
-from videobot.db.maintenance import expire_waiting
+from videobot.db.maintenance import expire_waiting, expiry_reason
 from videobot.db.models import JobStatus
 from videobot.formats import SECTION_NAMES
 from videobot.ledger import short_reason
@@ -149,8 +150,7 @@ def _carry_on(job_id: UUID, channel: str, auto_approve: bool) -> str | State:
         # the run ends Cancelled, a state a run its runner was asked to cancel accepts.
         return Cancelled(message=str(ended))
     except FlowPauseTimeout:
-        _expire(job_id, channel)
-        return ""
+        return _expire(job_id, channel)
     except Exception as exc:
         # The traceback goes to the run's log (Prefect records the failed run); the person
         # gets one line naming the stage, with the provider's own reason.
@@ -166,13 +166,17 @@ def _carry_on(job_id: UUID, channel: str, auto_approve: bool) -> str | State:
         slot.release()
 
 
-def _expire(job_id: UUID, channel: str) -> None:
+def _expire(job_id: UUID, channel: str) -> State:
     """No decision before the pause timed out: the job expires and the person hears it, once
-    (the cleanup may have expired it first, and told them)."""
+    (the cleanup may have expired it first, and told them). The run is ended Cancelled, as the
+    cleanup's expiry ends a suspended one; Prefect's server turns any end of a pause past its
+    timeout into Failed ("The flow was cancelled and never resumed")."""
     rt = runtime()
-    if not expire_waiting(rt.store, job_id, "no decision before the timeout"):
-        return
-    try:
-        rt.channel(channel).expired(rt.store.job(job_id), rt.settings.approval_timeout_hours)
-    except Exception as exc:  # the job has expired either way; a lost message is only logged
-        get_run_logger().warning("Could not tell the person the job expired: %s", exc)
+    hours = rt.settings.approval_timeout_hours
+    reason = expiry_reason(timedelta(hours=hours))
+    if expire_waiting(rt.store, job_id, reason):
+        try:
+            rt.channel(channel).expired(rt.store.job(job_id), hours)
+        except Exception as exc:  # the job has expired either way; a lost message is logged
+            get_run_logger().warning("Could not tell the person the job expired: %s", exc)
+    return Cancelled(message=reason)

@@ -17,6 +17,7 @@ from flows.pipeline import attach_run, run_pipeline
 from flows.run_hooks import carry_on_after_crash, stop_provider_tasks
 from orchestration.runs import live_run
 from tasks.runtime import runtime
+from videobot.channels import channel_for
 from videobot.db.models import JobStatus
 from videobot.naming import short_id
 from videobot.rerun import discard_from
@@ -55,13 +56,15 @@ def rerun_stage(
     job_id: JobId,
     stage: RerunStage,
     segments: list[SceneNumber] | None = None,
-    channel: ChannelKind = "terminal",
+    channel: ChannelKind | None = None,
     auto_approve: bool = False,
 ) -> str | State:
     """Discard `stage` (only for the scene numbers in `segments` when given) and everything that
-    depends on it, then carry the job through its gates to a new final video."""
+    depends on it, then carry the job through its gates to a new final video, shown where the
+    job was made (its chat, else the terminal) unless `channel` says otherwise."""
     run_id = UUID(str(flow_run.id))
     store = runtime().store
+    channel = channel or channel_for(store.job(job_id))
     if store.job(job_id).rerun_run_id != run_id:
         live = live_run(store, job_id, other_than=run_id)
         if live is not None:  # refused before anything is discarded or paid

@@ -71,6 +71,9 @@ def test_decision_for_a_stage_that_is_not_waiting(capsys: pytest.CaptureFixture[
     assert "scene numbers run from 1 to 10" in capsys.readouterr().err
     assert main(["approve", str(job_id), "--stage", "images", "--edit", "3"]) == 2
     assert _rows() == (before[0], before[1] + 1)  # only the gate this test opened
+    runtime().store.update_job(job_id, status="expired")  # its images gate stays undecided
+    assert main(["approve", str(job_id), "--stage", "images"]) == 2
+    assert f"job {str(job_id)[:8]} has ended (expired)" in capsys.readouterr().err
     assert runtime().store.waiting_gate(job_id).decision is None
 
 

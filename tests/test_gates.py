@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from prefect.exceptions import CancelledRun
+from prefect.exceptions import CancelledRun, FailedRun
 from prefect.flow_runs import resume_flow_run
 
 from flows.make_video import make_video
@@ -159,8 +159,12 @@ def test_a_gate_unanswered_past_the_timeout_expires_the_job_and_says_so(
     job_id = new_job("How tides work")
     thread, outcome = start_flow(job_id)
     thread.join(120)
-    assert not thread.is_alive() and "error" not in outcome
+    # Prefect's orchestration rules let a pause past its timeout end only Failed, "never
+    # resumed", whatever the flow returns (here Cancelled).
+    failed = outcome.get("error")
+    assert not thread.is_alive() and isinstance(failed, FailedRun)
+    assert "cancelled and never resumed" in str(failed)
     job = runtime().store.job(job_id)
-    assert (job.status, job.error) == ("expired", "no decision before the timeout")
+    assert (job.status, job.error) == ("expired", "no decision arrived within 0.000555556 hours")
     told = capsys.readouterr().out
     assert f"[{str(job_id)[:8]}] No decision arrived within 0.000555556 hours" in told

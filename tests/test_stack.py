@@ -109,3 +109,15 @@ def test_up_serves_make_and_stops_everything_on_ctrl_c(tmp_path: Path) -> None:
     left = subprocess.run(["pgrep", "-f", f"--port {port}"], capture_output=True, text=True)
     assert left.stdout.strip() == "", "the Prefect server stopped"
     assert not (tmp_path / "data" / "stack.json").exists()
+
+
+def test_up_names_its_database_without_the_password() -> None:
+    """`videobot up` announces where the Prefect server keeps its runs; a password in the
+    URL is never printed, and SQLite is named in the PREFECT_HOME it is in."""
+    from cli.stack import database_shown
+
+    url = "postgresql+asyncpg://prefect:s3cret-pw@db.internal:5432/prefect"
+    shown = database_shown({"PREFECT_API_DATABASE_CONNECTION_URL": url})
+    assert "s3cret-pw" not in shown and shown.endswith("@db.internal:5432/prefect")
+    assert database_shown({"PREFECT_HOME": "/srv/prefect"}) == "SQLite in /srv/prefect"
+    assert database_shown({}) == "SQLite in ~/.prefect"
