@@ -11,10 +11,11 @@ from bot.services import Services, blocking
 from orchestration import gate_service
 from orchestration.gate_service import GateOutcome
 from videobot.db.bot_records import BotRecords
-from videobot.db.models import VideoJob
+from videobot.db.models import JobStatus, VideoJob
 from videobot.db.store import JobStore
 from videobot.decisions import Decision, Refusal
 from videobot.i18n import tr
+from videobot.naming import short_id
 
 # The chat's text for each refusal code of `videobot.decisions.refusal`.
 REFUSAL_TEXTS = {
@@ -91,4 +92,8 @@ async def _through(
 ) -> Outcome:
     """One gate-service step, off the event loop; the text says what happened."""
     outcome = await blocking(step, sv.store, sv.records, job.id, stage, attempt, decision)
+    if outcome.kind == "closed":  # its run may have been cancelled in Prefect meanwhile
+        now = await blocking(sv.store.job, job.id)
+        if now.status == JobStatus.CANCELLED:
+            return Outcome(False, tr(person.lang, "cancelled", job=short_id(job.id)))
     return _told(person.lang, outcome, decision)

@@ -26,6 +26,8 @@ from prefect.states import Cancelled, Completed, Failed, State
 from orchestration.crash_recovery import crash_history
 from tasks.limits import expected_prices
 from tasks.runtime import runtime
+from videobot.channels import channel_for
+from videobot.db.maintenance import cancel_unended
 from videobot.db.models import FINISHED_STATUSES, JobStatus, VideoJob
 from videobot.ledger import settle_abandoned
 from videobot.naming import short_id
@@ -81,8 +83,20 @@ def ended_run_state(job: VideoJob) -> State:
 
 
 def stop_provider_tasks(flow: Any, flow_run: Any, state: Any) -> None:
-    """`on_cancellation` hook: stop the job's provider work still in flight."""
-    stop_abandoned_work(UUID(str(flow_run.parameters["job_id"])))
+    """`on_cancellation` hook: the job ends cancelled with its run (cancelled in the UI or
+    with the prefect CLI, where nothing else tells the job), and its provider work still in
+    flight stops."""
+    job_id = UUID(str(flow_run.parameters["job_id"]))
+    rt = runtime()
+    if cancel_unended(rt.store, job_id):
+        job = rt.store.job(job_id)
+        try:
+            rt.channel(flow_run.parameters.get("channel") or channel_for(job)).progress(
+                job, "Cancelled.")
+        except Exception as exc:  # the job is cancelled either way; a lost message is logged
+            log.warning("Could not tell the person job %s was cancelled: %s",
+                        short_id(job_id), exc)
+    stop_abandoned_work(job_id)
 
 
 def stop_abandoned_work(job_id: UUID) -> None:

@@ -13,6 +13,7 @@ from uuid import UUID
 from orchestration import runs
 from videobot.budget import decision_shortfall
 from videobot.db.bot_records import BotRecords
+from videobot.db.maintenance import cancel_unended
 from videobot.db.models import JobStatus, VideoJob, utcnow
 from videobot.db.store import JobStore, unready_scenes
 from videobot.decisions import Decision, Refusal, refusal
@@ -102,6 +103,11 @@ def pass_on(
         if _still_waits(store.job(job_id)):
             records.release_decision(job_id, stage, attempt, decision.decided_by)
             return GateOutcome("resume_failed", error=exc)
+        if _run_cancelled(store.job(job_id)) and cancel_unended(store, job_id):
+            # Cancelled in Prefect while it waited (suspended: no process, so no hook ran):
+            # the job ends with it, and the gate keeps no decision nobody acted on.
+            records.release_decision(job_id, stage, attempt, decision.decided_by)
+            return GateOutcome("closed")
         return GateOutcome("recorded")
     log.info("Resume %.1f ms", (time.perf_counter() - resuming) * 1000)
     if resumed and decision.action != "cancel":
@@ -142,6 +148,14 @@ def pass_on_stranded(store: JobStore, records: BotRecords) -> int:
                     stage, attempt, short_id(job_id))
         resumed += pass_on(store, records, job_id, stage, attempt, decision).kind == "resumed"
     return resumed
+
+
+def _run_cancelled(job: VideoJob) -> bool:
+    assert job.flow_run_id is not None
+    try:
+        return runs.run_cancelled(job.flow_run_id)
+    except Exception:
+        return False
 
 
 def _still_waits(job: VideoJob) -> bool:

@@ -145,6 +145,11 @@ def resume(
         outcome = _resume_at(flow_run_id, f"{stage}-{attempt}", run_input)
         if outcome == "resumed":
             return True
+        if outcome == "ended":
+            if not waits_at(store, job_id, stage, attempt):
+                return False  # it took the decision from the gate row, and went on to its end
+            # Cancelled or failed in Prefect while the job waited: it will never pause here.
+            raise NotPausedError(f"run {flow_run_id} has ended")
         if outcome == "elsewhere":
             # Prefect resumes whatever pause the run is in; a decision for a gate the run has
             # left (an older round) would be taken as the current gate's answer.
@@ -172,7 +177,7 @@ def resume(
         time.sleep(0.1)
 
 
-ResumeOutcome = Literal["resumed", "elsewhere", "not_paused", "no_form"]
+ResumeOutcome = Literal["resumed", "elsewhere", "not_paused", "no_form", "ended"]
 
 
 def _resume_at(flow_run_id: UUID, gate: str, run_input: dict[str, Any]) -> ResumeOutcome:
@@ -182,6 +187,8 @@ def _resume_at(flow_run_id: UUID, gate: str, run_input: dict[str, Any]) -> Resum
     and the server refuses a run that stopped waiting in between."""
     with api_client() as client:
         state = client.read_flow_run(flow_run_id).state
+        if state is not None and state.is_final():
+            return "ended"
         if state is None or not state.is_paused():
             return "not_paused"
         key = state.state_details.pause_key
@@ -249,6 +256,13 @@ def run_waits(flow_run_id: UUID) -> bool:
     with api_client() as client:
         state = client.read_flow_run(flow_run_id).state
     return bool(state and state.is_paused())
+
+
+def run_cancelled(flow_run_id: UUID) -> bool:
+    """Whether the run ended Cancelled."""
+    with api_client() as client:
+        state = client.read_flow_run(flow_run_id).state
+    return bool(state and state.is_cancelled())
 
 
 def cancel_run(flow_run_id: UUID, *, reason: str = "cancelled", within: float = 20.0) -> None:

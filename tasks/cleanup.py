@@ -15,6 +15,7 @@ from prefect.states import Cancelled
 from tasks.runtime import ONCE, runtime
 from videobot.channels import channel_for
 from videobot.db.maintenance import (
+    cancel_unended,
     drop_kept_photos,
     expire_job,
     expiry_reason,
@@ -96,14 +97,17 @@ def remove_kept_photos(older_than_hours: float) -> int:
     return len(dropped)
 
 
-def cancel_paused_run(flow_run_id: UUID, reason: str) -> bool:
-    """Cancel the flow run if it is paused or suspended; True when it was cancelled.
+def cancel_paused_run(flow_run_id: UUID, reason: str) -> bool | None:
+    """Cancel the flow run if it is paused or suspended; True when it was cancelled, None
+    when it had been cancelled already (in the UI, with the prefect CLI).
 
     A run that no longer exists, or that is moving again, is left as it is.
     """
     with get_client(sync_client=True) as client:
         try:
             run = client.read_flow_run(flow_run_id)
+            if run.state is not None and run.state.is_cancelled():
+                return None
             if run.state is None or not run.state.is_paused():
                 return False
             # Forced: the orchestration rules only allow a paused run to resume or time out.
@@ -130,7 +134,13 @@ def expire_waiting_job(job_id: UUID, timeout_hours: float) -> bool:
     job, _gate = found
     # The run is cancelled before the row changes: if this step fails, the job still waits
     # and the next cleanup run tries again; the other order could leave a paused run behind.
-    if job.flow_run_id is not None and cancel_paused_run(job.flow_run_id, expiry_reason(timeout)):
+    stopped = (cancel_paused_run(job.flow_run_id, expiry_reason(timeout))
+               if job.flow_run_id is not None else False)
+    if stopped is None:  # cancelled in Prefect while it waited: the job ends with its run
+        cancel_unended(rt.store, job_id)
+        rt.channel(channel_for(job)).progress(rt.store.job(job_id), "Cancelled.")
+        return False
+    if stopped:
         logger.info("Cancelled paused flow run %s of job %s", job.flow_run_id, str(job_id)[:8])
     expired = expire_job(rt.store, job_id, now, timeout)
     if expired is None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from prefect.exceptions import ParameterTypeError
-from prefect.states import Suspended
+from prefect.states import Cancelled, Suspended
 from sqlalchemy import inspect, update
 
 from flows.cleanup import cleanup_media, human_size
@@ -296,9 +296,16 @@ def test_cleanup_flow_expires_old_gates_and_keeps_their_media_for_later(
     store.update_job(lost_run, flow_run_id=uuid.uuid4())
     fresh = new_job()
     _gate(store, fresh, timedelta(hours=1))
+    cancelled_run = new_job()  # its run was cancelled in Prefect while it waited
+    _gate(store, cancelled_run, 3 * DAY)
+    with api_client() as client:
+        other = client.create_flow_run(make_video, parameters={"job_id": str(cancelled_run)})
+        client.set_flow_run_state(other.id, Cancelled(), force=True)
+    store.update_job(cancelled_run, flow_run_id=other.id)
 
     result = cleanup_media()
     assert (result["jobs_expired"], result["jobs_cleaned"]) == (2, 0)
+    assert store.job(cancelled_run).status == "cancelled", "it ends as its run did"
     job = store.job(stale)
     assert (job.status, job.error) == ("expired", "no decision arrived within 48 hours")
     assert store.job(lost_run).status == "expired"

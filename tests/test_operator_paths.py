@@ -139,6 +139,59 @@ def test_cancel_at_a_gate_ends_the_run_cancelled(server: Server) -> None:
     assert [log.message for log in logs if log.level >= logging.ERROR] == []
 
 
+def _cancel_from_the_cli(run_id: UUID, api_url: str) -> None:
+    """`prefect flow-run cancel <id>`, as an operator types it (the UI's Cancel does the same)."""
+    env = {**os.environ, "PREFECT_API_URL": api_url}
+    done = subprocess.run(
+        [str(PREFECT), "flow-run", "cancel", str(run_id)], env=env, capture_output=True,
+        text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_working_run_cancelled_in_prefect_cancels_its_job(
+    server: Server, prefect_server: str
+) -> None:
+    """Cancelled with the prefect CLI while it makes media: the run ends Cancelled and the job
+    with it (the flow's cancellation hook), and no provider call starts after that."""
+    store = runtime().store
+    job_id = new_job("How glaciers carve valleys")
+    run = run_deployment(
+        "make-video/make-video",
+        parameters={"job_id": str(job_id), "auto_approve": True}, timeout=0,
+    )
+    wait_for(lambda: store.job(job_id).stage in ("images", "motion", "clips"), timeout=120,
+             what="the run to make media")
+    _cancel_from_the_cli(run.id, prefect_server)
+    assert _final_state(run.id) == "CANCELLED"
+    wait_for(lambda: store.job(job_id).status == "cancelled", timeout=60,
+             what="the job to end with its run")
+    calls = store.call_counts(job_id)
+    wait_for(lambda: server.children() == [], timeout=60, what="the run's process to exit")
+    assert store.call_counts(job_id) == calls and "narration" not in calls
+
+
+def test_a_waiting_run_cancelled_in_prefect_cancels_its_job_at_the_next_answer(
+    server: Server, prefect_server: str
+) -> None:
+    """Cancelled with the prefect CLI while it waits at a gate (suspended: no process, so no
+    hook runs): the next answer at that gate finds the run cancelled, ends the job cancelled
+    and leaves the gate undecided, instead of reporting the answer taken."""
+    from orchestration.gate_service import decide
+    from videobot.db.bot_records import BotRecords
+
+    store = runtime().store
+    job_id = new_job("How owls turn their heads")
+    run = run_deployment("make-video/make-video", parameters={"job_id": str(job_id)}, timeout=0)
+    wait_for(paused_at(job_id, "script", 1), timeout=120, what="the script gate")
+    _cancel_from_the_cli(run.id, prefect_server)
+    assert _final_state(run.id) == "CANCELLED"
+    outcome = decide(store, BotRecords(store.db), job_id, "script", 1,
+                     Decision.make("approve", "test"))
+    assert (outcome.kind, outcome.done) == ("closed", False)
+    assert (store.job(job_id).status, store.decision(job_id, "script", 1)) == ("cancelled", None)
+
+
 def test_a_rerun_of_a_job_with_a_live_run_is_refused(server: Server) -> None:
     """`rerun-stage` on a job whose run waits at a gate fails at once, naming that run, and
     changes nothing: no second live run pays for the same scenes."""

@@ -186,3 +186,19 @@ def _mark_expired(s: Session, job_id: uuid.UUID, reason: str, moment: datetime) 
         .execution_options(synchronize_session=False)
     ))
     return changed.rowcount == 1
+
+
+def cancel_unended(store: JobStore, job_id: uuid.UUID) -> bool:
+    """End the job cancelled unless it has ended already (its run was cancelled in Prefect:
+    the UI, the prefect CLI); True when this changed it."""
+    moment = utcnow()
+    with store.db.session() as s:
+        changed = cast(CursorResult[Any], s.execute(
+            update(VideoJob)
+            .where(VideoJob.id == job_id,
+                   VideoJob.status.not_in([str(status) for status in FINISHED_STATUSES]))
+            .values(status=str(JobStatus.CANCELLED), stage="cancelled", finished_at=moment,
+                    updated_at=moment)
+            .execution_options(synchronize_session=False)
+        ))
+        return changed.rowcount == 1
