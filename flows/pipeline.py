@@ -95,7 +95,10 @@ def _stages(job_id: UUID, channel: str, auto_approve: bool, slot: JobSlot
             lambda: notify(job_id, channel, "Assembling the video…"),
             lambda: assemble(job_id),
         )),
-        ("delivery", work(None, lambda: deliver(job_id, channel))),
+        # Its own stage (no budget check: it pays for nothing), so a failed upload is told as
+        # one, and a retry starts from it.
+        ("delivery", work(None, lambda: store.set_stage(job_id, "delivery"),
+                          lambda: deliver(job_id, channel))),
     ]
 
 

@@ -46,7 +46,7 @@ class ScriptGateInput(RunInput):
 
 
 class MediaGateInput(RunInput):
-    """The decision at the images or clips gate."""
+    """The decision at the images gate (and, worded for motion, the clips gate)."""
 
     action: Literal["approve", "redo", "edit", "cancel"] = Field(
         description="approve (all ten) · redo (the scenes listed) · edit (one scene's prompt) "
@@ -69,8 +69,29 @@ class MediaGateInput(RunInput):
         )
 
 
+class ClipsGateInput(MediaGateInput):
+    """The decision at the clips gate: an edit replaces how a scene's picture moves."""
+
+    action: Literal["approve", "redo", "edit", "cancel"] = Field(
+        description="approve (all ten) · redo (the scenes listed) · edit (one scene's motion) "
+        "· cancel"
+    )
+    scene: SceneNumber | None = Field(
+        default=None, description="The scene whose motion to replace (edit only)"
+    )
+    text: str | None = Field(
+        default=None, max_length=2000,
+        description="How the scene's picture moves: its new motion prompt (edit only)",
+    )
+
+
+GATE_INPUTS: dict[str, type[ScriptGateInput] | type[MediaGateInput]] = {
+    "script": ScriptGateInput, "images": MediaGateInput, "clips": ClipsGateInput,
+}
+
+
 def gate_input_class(stage: str) -> type[ScriptGateInput] | type[MediaGateInput]:
-    return ScriptGateInput if stage == "script" else MediaGateInput
+    return GATE_INPUTS[stage]
 
 
 def run_input_of(stage: str, decision: Decision) -> dict[str, object]:

@@ -74,8 +74,9 @@ def publish_gate(job_id: UUID, kind: str, attempt: int, sheet: str | None,
     else:
         lines.append("_No scene has media to show._")
     if failed:
+        edited = "prompt" if kind == "images" else "motion"
         lines.append(f"**Scenes without media:** {', '.join(map(str, failed))} "
-                     "(redo them or edit their prompt).")
+                     f"(redo them or edit their {edited}).")
     if note:
         lines.append(f"**Estimate:** {note}")
     create_markdown_artifact(

@@ -119,6 +119,8 @@ def test_failure_text_names_the_step_and_whether_to_retry() -> None:
     assert "reword the request" in job_failure_text(
         "en", "ab12", "script", "OpenAI's content filter stopped the answer: rephrase the request"
     )
+    upload = job_failure_text("ru", "ab12", "delivery", "could not connect to the Bot API")
+    assert "📤 Отправляю видео" in upload, "a failed upload is not told as the assembly"
 
 
 def test_scene_failures_at_the_gate_are_told_by_kind() -> None:

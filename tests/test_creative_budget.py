@@ -71,6 +71,15 @@ def test_the_images_gate_estimate_follows_the_chosen_model() -> None:
                                                                 pytest.approx(6.0))
 
 
+def test_approving_the_clips_names_the_narrations_estimate() -> None:
+    """The clips gate's form says what approving starts and what the narration costs."""
+    from videobot.costs import approving_starts
+
+    text = approving_starts(_settings(**RUNWAY, tts_provider="runway"), "clips")
+    assert text.startswith("records the narration and assembles the final video (estimated $")
+    assert text != approving_starts(_settings(**RUNWAY, tts_provider="offline"), "clips")
+
+
 def test_a_decision_past_a_budget_is_refused_with_cost_and_what_is_left() -> None:
     """The smaller of what the job and the day have left decides; a covered decision or no
     budget passes; a redo of two images costs two pictures."""

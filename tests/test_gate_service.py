@@ -35,7 +35,17 @@ GATE_DECISIONS = [
     ("images", Decision.make("redo", "t", scenes=[2, 7])),
     ("images", Decision.make("edit", "t", scene=4, text="A lighthouse at night")),
     ("clips", Decision.make("approve", "t")),
+    ("clips", Decision.make("edit", "t", scene=3, text="slow push in")),
 ]
+
+
+def test_the_clips_form_speaks_of_motion() -> None:
+    """At the clips gate an edit replaces a scene's motion prompt, and the UI form says so."""
+    schema = gate_input_class("clips").model_json_schema()["properties"]
+    assert "motion" in schema["action"]["description"]
+    assert "motion" in schema["text"]["description"]
+    assert "prompt" in gate_input_class("images").model_json_schema()["properties"]["text"][
+        "description"]
 
 
 @pytest.mark.parametrize(("stage", "decision"), GATE_DECISIONS)

@@ -97,4 +97,5 @@ def approving_starts(settings: Settings, stage: str, fmt: VideoFormat | None = N
         cost = clip_stage_estimate(settings, SCENE_COUNT, motion)
         return (f"animates the ten images into clips with {motion.model} "
                 f"(estimated ${cost:.2f})")
-    return "records the narration and assembles the final video"
+    cost = narration_estimate(settings)
+    return f"records the narration and assembles the final video (estimated ${cost:.2f})"

@@ -17,7 +17,8 @@ FaultKind = Literal[
     "safety", "daily_cap", "budget", "setup", "voice", "transient", "internal", "permanent"
 ]
 # The pipeline's steps that have a label of their own in the catalogues (`stage_<step>`).
-STEPS = ("intake", "script", "segments", "images", "motion", "clips", "narration", "assembly")
+STEPS = ("intake", "script", "segments", "images", "motion", "clips", "narration", "assembly",
+         "delivery")
 
 # OPENAI_API_KEY, STT_PROVIDER; not a dotted failure code such as INTERNAL.BAD_OUTPUT.CODE01.
 _SETTING_NAME = re.compile(r"(?<![.\w])[A-Z][A-Z0-9]*_[A-Z0-9_]+(?![.\w])")

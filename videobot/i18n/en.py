@@ -153,6 +153,7 @@ MESSAGES: dict[str, str] = {
     "stage_clips": "🎥 Clips",
     "stage_narration": "🎙 Recording the narration",
     "stage_assembly": "🛠 Assembling the video",
+    "stage_delivery": "📤 Sending the video",
     "stage_waiting": "👀 Waiting for your decision",
     "stage_delivered": "✅ Done",
     "stage_cancelled": "✖️ Cancelled",

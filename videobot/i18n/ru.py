@@ -153,6 +153,7 @@ MESSAGES: dict[str, str] = {
     "stage_clips": "🎥 Клипы",
     "stage_narration": "🎙 Записываю озвучку",
     "stage_assembly": "🛠 Собираю видео",
+    "stage_delivery": "📤 Отправляю видео",
     "stage_waiting": "👀 Жду вашего решения",
     "stage_delivered": "✅ Готово",
     "stage_cancelled": "✖️ Отменено",
