@@ -230,16 +230,25 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from prefect.settings import get_current_settings
+
     from cli.run_log import run_page
+    from cli.stack import running_stack_api
+    from tasks.runtime import runtime
     from videobot.messages import status_text
 
     store = _store()
     job = _find(store, args.job)
     position = store.queue_position(job.id)
-    print(status_text(job, store.segments(job.id), store.calls(job.id), position))
-    page = run_page(job, temporary_server=False)
+    print(status_text(job, store.segments(job.id), store.calls(job.id), position,
+                      runtime().files.locate))
+    # With no API configured and no `videobot up` running, a `make` ran on a server of its
+    # own that stopped with it: its runs are shown at `prefect server start`'s address.
+    temporary = not get_current_settings().api.url and job.prefect_api_url not in (
+        None, running_stack_api(_settings()))
+    page = run_page(job, temporary_server=temporary)
     if page:
-        print(f"run page {page}")
+        print(f"run page {page}" + (" (after `prefect server start`)" if temporary else ""))
     return 0
 
 

@@ -133,7 +133,10 @@ def test_make_answers_gates_in_the_terminal_and_from_another_shell(
     capsys.readouterr()
     assert main(["status", str(job_id)[:8]]) == 0
     page = f"{prefect_server.removesuffix('/api')}/runs/flow-run/{store.job(job_id).flow_run_id}"
-    assert f"run page {page}" in capsys.readouterr().out
+    status = capsys.readouterr().out
+    assert f"run page {page}\n" in status
+    final = runtime().files.locate(store.job(job_id).final_path or "")
+    assert f"video    {final}\n" in status and Path(final).is_file()
 
 
 def test_make_without_a_prefect_api_runs_on_a_local_server_of_its_own(
@@ -161,6 +164,10 @@ def test_make_without_a_prefect_api_runs_on_a_local_server_of_its_own(
         runs = prefect_db.execute("SELECT name, state_type FROM flow_run WHERE id = ?",
                                   (str(job.flow_run_id),)).fetchall()
     assert runs == [(f"video-{str(job.id)[:8]}", "COMPLETED")]
+    status = subprocess.run([sys.executable, "-m", "cli", "status", str(job.id)[:8]], cwd=REPO,
+                            env=env, capture_output=True, text=True, timeout=120)
+    page = f"http://127.0.0.1:4200/runs/flow-run/{job.flow_run_id}"
+    assert f"run page {page} (after `prefect server start`)" in status.stdout, status.stderr
 
 
 @pytest.mark.parametrize(

@@ -144,8 +144,10 @@ def status_text(
     segments: Sequence[VideoSegment],
     calls: Sequence[ProviderCall],
     queue_position: int | None = None,
+    locate: Callable[[str], str] = str,
 ) -> str:
-    """What `videobot status` prints: stage, per-scene state and cost so far."""
+    """What `videobot status` prints: stage, per-scene state and cost so far; `locate` says
+    where a person finds a stored medium (a path or a URL)."""
     queued = f" · position {queue_position} in the queue" if queue_position else ""
     lines = [
         f"job      {job.id}",
@@ -160,7 +162,7 @@ def status_text(
     if job.error:
         lines.append(f"error    {job.error}")
     if job.final_path:
-        lines.append(f"video    {job.final_path}")
+        lines.append(f"video    {locate(job.final_path)}")
     if segments:
         lines.append("scene  section  image            clip")
         for seg in segments:
