@@ -280,8 +280,12 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     from prefect.settings import get_current_settings
 
     from cli.doctor import report
+    from cli.stack import running_stack_api
 
-    table, healthy = report(_settings(), get_current_settings().api.url, date.today())
+    settings_ = _settings()
+    # As `make` finds it: the configured API, else a `videobot up` running here.
+    api_url = get_current_settings().api.url or running_stack_api(settings_)
+    table, healthy = report(settings_, api_url, date.today())
     print(table)
     return 0 if healthy else 1
 

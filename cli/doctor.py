@@ -134,8 +134,9 @@ def _prefect(api_url: str | None) -> tuple[str, bool]:
         reply = httpx.get(f"{api_url.rstrip('/')}/health", timeout=PROBE_SECONDS)
     except httpx.HTTPError:
         return f"no answer at {api_url}", False
-    return ("reachable", True) if reply.status_code == 200 else (f"answers {reply.status_code}",
-                                                                 False)
+    if reply.status_code != 200:
+        return f"answers {reply.status_code} at {api_url}", False
+    return f"reachable at {api_url}", True
 
 
 def report(settings: Settings, api_url: str | None, today: date) -> tuple[str, bool]:

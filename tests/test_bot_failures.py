@@ -283,7 +283,7 @@ async def test_captions_are_turned_off_in_settings_and_reach_the_next_job(
             tg.write(user, "/settings")
             await deliver(app, tg)
             menu = tg.chat_messages(user)[-1]
-            assert "Captions: captions on" in menu.text
+            assert "Captions: on" in menu.text
             tg.press(user, menu, "set:captions:off")
             await deliver(app, tg)
             records: BotRecords = app.bot_data["services"].records
@@ -295,7 +295,7 @@ async def test_captions_are_turned_off_in_settings_and_reach_the_next_job(
             )
         assert row is not None and row.captions is False
         assert not isinstance(job, Refused) and job.captions is False
-        assert "Captions: captions off" in tg.chat_messages(user)[-1].text
+        assert "Captions: off" in tg.chat_messages(user)[-1].text
 
 
 async def test_a_job_prefect_cannot_take_is_told_failed_in_its_status_message(

@@ -68,8 +68,8 @@ async def test_a_voice_note_is_narrated_in_the_configured_language(
 
 
 async def test_settings_name_languages_as_people_read_them(tmp_path: Path) -> None:
-    """/settings names the language (not its code), and a tap on Русский turns the menu
-    Russian."""
+    """/settings names the language (not its code); a tap on Русский turns the menu Russian,
+    and one on "as in Telegram" gives the choice back to the person's Telegram app."""
     with FakeTelegram() as tg:
         async with running_bot(tg, tmp_path) as app:
             tg.write(ANNA, "/settings")
@@ -79,8 +79,12 @@ async def test_settings_name_languages_as_people_read_them(tmp_path: Path) -> No
             assert {"English", "Русский"} <= set(menu.buttons)
             tg.press(ANNA, menu, menu.button("Русский"))
             await deliver(app, tg)
-        russian = tg.chat_messages(ANNA)[-1]
-    assert "Язык: русский" in russian.text and "• Русский" in russian.buttons
+            russian = tg.chat_messages(ANNA)[-1]
+            assert "Язык: русский" in russian.text and "• Русский" in russian.buttons
+            tg.press(ANNA, russian, russian.button("как в Telegram"))
+            await deliver(app, tg)
+        again = tg.chat_messages(ANNA)[-1]
+    assert "Language: from Telegram" in again.text and "• from Telegram" in again.buttons
 
 
 def _at_script_gate(services: Any, tg: FakeTelegram, user: int) -> tuple[VideoJob, Sent, Sent]:
@@ -145,3 +149,18 @@ async def test_a_question_left_open_by_an_expired_job_lets_a_new_idea_start_a_vi
     assert [j.prompt for j in jobs] == ["Tides", "How kites fly"]
     assert any(t.startswith("Got it! Video ") for t in texts)
     assert "That question is no longer open; the video has moved on." not in texts
+
+
+@pytest.mark.parametrize(("animator", "settings_line"), [
+    ({}, "/settings — format, language, narrator voice and captions\n"),
+    ({"video_provider": "runway", "runwayml_api_secret": "key_test"},
+     "/settings — format, language, narrator voice, captions and clip model\n"),
+])
+async def test_help_names_the_clip_model_only_where_there_is_a_choice(
+    tmp_path: Path, animator: dict[str, Any], settings_line: str
+) -> None:
+    with FakeTelegram() as tg:
+        async with running_bot(tg, tmp_path, **animator) as app:
+            tg.write(ANNA, "/help")
+            await deliver(app, tg)
+        assert settings_line in tg.chat_messages(ANNA)[-1].text

@@ -69,6 +69,12 @@ def test_up_serves_make_and_stops_everything_on_ctrl_c(tmp_path: Path) -> None:
         assert services["task_run_recorder"]["batch_size"] == 50
         assert services["task_run_recorder"]["flush_interval"] == 1
         assert services["event_persister"]["batch_size"] == 1000
+        assert any(f"database: SQLite in {tmp_path}" in x for x in lines)
+        # `doctor` finds the stack as `make` does.
+        doctor = subprocess.run([sys.executable, "-m", "cli", "doctor"], cwd=REPO, env=env,
+                                capture_output=True, text=True, timeout=120)
+        assert f"ok Prefect API: reachable at http://127.0.0.1:{port}/api" in doctor.stdout, (
+            doctor.stdout + doctor.stderr)
 
         # The flow-run process is killed once the job makes its clips: `make`, following the
         # run, says the work carries on, keeps following it, and ends with the video.

@@ -25,11 +25,12 @@ def _menu(sv: Services, person: Person) -> tuple[str, Keyboard]:
     voice = (row.voice if row else None) or sv.settings.narrator_voices[0]
     language = row.language if row else None
     captions = sv.settings.captions if row is None or row.captions is None else row.captions
-    shown = tr(person.lang, "captions_on" if captions else "captions_off")
+    shown = tr(person.lang, "captions_state_on" if captions else "captions_state_off")
     models = motion_models(sv.settings)
     motion = job_motion(sv.settings, row.motion if row else None, None)
     clip = f"{motion.model} · ${motion.clip_usd:.2f}"
     named = tr(person.lang, f"language_{language}" if language else "language_auto")
+    languages = [(NATIVE_NAMES[code], code) for code in LANGUAGES]
     text = tr(person.lang, "settings", format=fmt, language=named, voice=voice,
               captions=shown, motion=clip)
 
@@ -39,8 +40,8 @@ def _menu(sv: Services, person: Person) -> tuple[str, Keyboard]:
     keyboard: Keyboard = [
         [(mark(f.value, f.value == fmt), settings_button("format", f.value)) for f in VideoFormat],
         [
-            (mark(NATIVE_NAMES[code], code == language), settings_button("language", code))
-            for code in LANGUAGES
+            (mark(label, code == (language or "auto")), settings_button("language", code))
+            for label, code in [*languages, (tr(person.lang, "language_auto"), "auto")]
         ],
         [
             (mark(name, name == voice), settings_button("voice", name))
@@ -79,7 +80,7 @@ async def change_setting(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         name, value = parse_setting(query.data)
         allowed = {
             "format": [f.value for f in VideoFormat],
-            "language": list(LANGUAGES),
+            "language": [*LANGUAGES, "auto"],
             "voice": sv.settings.narrator_voices,
             "captions": ["on", "off"],
             "motion": list(motion_models(sv.settings)),
@@ -89,7 +90,9 @@ async def change_setting(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     except BadCallback:
         await query.answer(tr(person.lang, "bad_button"), show_alert=True)
         return
-    saved: str | bool = value == "on" if name == "captions" else value
+    saved: str | bool | None = value == "on" if name == "captions" else value
+    if name == "language" and value == "auto":
+        saved = None  # the person's Telegram language again
     await blocking(sv.records.update_person, person.key, **{name: saved})
     person = await identify(update, context) or person  # the language may have changed
     await query.answer(tr(person.lang, "settings_saved"))

@@ -19,6 +19,7 @@ from bot.services import Services, blocking, services
 from videobot.db.models import FINISHED_STATUSES
 from videobot.decisions import MAX_EDIT_CHARS, MAX_FEEDBACK_CHARS, Decision
 from videobot.i18n import tr
+from videobot.motion import motion_models
 from videobot.requests import (
     MAX_PROMPT_CHARS,
     InvalidRequest,
@@ -102,12 +103,16 @@ def speech_to_text_ready(settings: Settings) -> bool:
 
 def invitation(lang: str, key: str, settings: Settings) -> str:
     """The text `key` (start, help, new, unsupported), naming voice notes only where the bot
-    can transcribe them."""
+    can transcribe them, and the clip model among the settings only where there is a choice."""
+    choices = "settings_list_clips" if len(motion_models(settings)) > 1 else "settings_list"
+    settings_list = tr(lang, choices)
     if not speech_to_text_ready(settings):
-        return tr(lang, key, by_voice="", or_voice="", kinds=tr(lang, "kinds_text"))
+        return tr(lang, key, by_voice="", or_voice="", kinds=tr(lang, "kinds_text"),
+                  settings_list=settings_list)
     length = length_text(lang, settings.voice_max_seconds)
     return tr(lang, key, by_voice=tr(lang, "by_voice", length=length),
-              or_voice=tr(lang, "or_voice"), kinds=tr(lang, "kinds_voice"))
+              or_voice=tr(lang, "or_voice"), kinds=tr(lang, "kinds_voice"),
+              settings_list=settings_list)
 
 
 def length_text(lang: str, seconds: int) -> str:

@@ -16,7 +16,7 @@ MESSAGES: dict[str, str] = {
         "/new — start a new video\n"
         "/status — what your video is doing, and its cost so far\n"
         "/cancel — stop your current video\n"
-        "/settings — format, language, narrator voice, captions and clip model\n"
+        "/settings — {settings_list}\n"
         "/history — your recent videos\n\n"
         "Or just send a sentence{or_voice} to start. Send a photo first, and your next video "
         "is drawn after it."
@@ -34,6 +34,8 @@ MESSAGES: dict[str, str] = {
     "or_voice": " (or a voice note)",
     "kinds_voice": "text, a voice note or a photo",
     "kinds_text": "text or a photo",
+    "settings_list": "format, language, narrator voice and captions",
+    "settings_list_clips": "format, language, narrator voice, captions and clip model",
     "edited_ignored": "I don't follow edited messages. Send the new text as a new message.",
     "prompt_empty": "The message is empty: say what the video should be about.",
     "prompt_too_long": "That is {length} characters; please keep the prompt to {limit} at most.",
@@ -67,6 +69,8 @@ MESSAGES: dict[str, str] = {
                 "Captions: {captions}\nClips: {motion}",
     "captions_on": "captions on",
     "captions_off": "captions off",
+    "captions_state_on": "on",
+    "captions_state_off": "off",
     "settings_saved": "Saved.",
     "language_en": "English",
     "language_ru": "Russian",
