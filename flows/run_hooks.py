@@ -88,7 +88,12 @@ def stop_provider_tasks(flow: Any, flow_run: Any, state: Any) -> None:
     flight stops."""
     job_id = UUID(str(flow_run.parameters["job_id"]))
     rt = runtime()
-    if cancel_unended(rt.store, job_id):
+    # Someone asked for this in Prefect when the run itself is Cancelling. A runner shutting
+    # down (Prefect's CancellationManager.cancel_all, "Runner is shutting down.") cancels its
+    # runs too and runs this hook with the run still Running: the stack stopped, not the
+    # person, so the job is left to carry on.
+    asked = flow_run.state is not None and flow_run.state.is_cancelling()
+    if asked and cancel_unended(rt.store, job_id):
         job = rt.store.job(job_id)
         try:
             rt.channel(flow_run.parameters.get("channel") or channel_for(job)).progress(

@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 from prefect.client.schemas.filters import (
@@ -169,6 +169,27 @@ def test_a_working_run_cancelled_in_prefect_cancels_its_job(
     calls = store.call_counts(job_id)
     wait_for(lambda: server.children() == [], timeout=60, what="the run's process to exit")
     assert store.call_counts(job_id) == calls and "narration" not in calls
+
+
+def test_the_cancellation_hook_ends_the_job_only_when_someone_cancelled_the_run() -> None:
+    """Prefect's runner runs `on_cancellation` both for a run an operator cancelled (the run
+    is Cancelling) and for its own runs as it shuts down (the run still Running): only the
+    first ends the job; the second leaves it to carry on."""
+    from prefect.client.schemas.objects import FlowRun
+    from prefect.states import Cancelling, Running
+
+    from flows.run_hooks import stop_provider_tasks
+
+    store = runtime().store
+    for state, ends in ((Running(), False), (Cancelling(), True)):
+        job_id = new_job("How glaciers carve valleys")
+        store.update_job(job_id, status="running", stage="images")
+        run = FlowRun(flow_id=uuid4(), state=state,
+                      parameters={"job_id": str(job_id), "channel": "terminal"})
+        stop_provider_tasks(None, run, Cancelling(message="Runner is shutting down."))
+        job = store.job(job_id)
+        assert (job.status, job.stage) == (("cancelled", "cancelled") if ends
+                                           else ("running", "images"))
 
 
 def test_a_waiting_run_cancelled_in_prefect_cancels_its_job_at_the_next_answer(
