@@ -92,8 +92,12 @@ async def _through(
 ) -> Outcome:
     """One gate-service step, off the event loop; the text says what happened."""
     outcome = await blocking(step, sv.store, sv.records, job.id, stage, attempt, decision)
-    if outcome.kind == "closed":  # its run may have been cancelled in Prefect meanwhile
+    if outcome.kind == "closed" and job.status == JobStatus.WAITING:
+        # The gate was open when asked: its run ended meanwhile (cancelled in Prefect, or its
+        # pause timed out), and the job's status message is brought up to date.
         now = await blocking(sv.store.job, job.id)
+        await blocking(sv.board.refresh, job.id)
         if now.status == JobStatus.CANCELLED:
             return Outcome(False, tr(person.lang, "cancelled", job=short_id(job.id)))
+        return Outcome(False, tr(person.lang, "stage_expired"))
     return _told(person.lang, outcome, decision)

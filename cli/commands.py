@@ -11,7 +11,7 @@ from contextlib import nullcontext
 
 import httpx
 
-from cli.decision_args import decision_from_args
+from cli.decision_args import decision_from_args, not_waiting
 from cli.errors import USAGE_ERROR, CommandError
 from cli.make_inputs import motion_choice, reference_photo, voice_note
 from videobot.decisions import GATE_STAGES
@@ -183,7 +183,7 @@ def cmd_approve(args: argparse.Namespace) -> int:
     job = _find(store, args.job)
     gate = store.waiting_gate(job.id)
     if gate is None or gate.stage != args.stage or job.status != "waiting":
-        raise CommandError(_not_waiting(job, args.stage, gate))
+        raise CommandError(not_waiting(job, args.stage, gate))
     api_url = get_current_settings().api.url or job.prefect_api_url
     if job.flow_run_id is None or not api_url:
         raise CommandError(f"job {str(job.id)[:8]} has no flow run to resume")
@@ -194,18 +194,13 @@ def cmd_approve(args: argparse.Namespace) -> int:
     if outcome.kind == "resume_failed":
         raise _resume_error(outcome.error, api_url)
     if not outcome.done:
-        raise CommandError(_not_waiting(store.job(job.id), args.stage, store.waiting_gate(job.id)))
+        now = store.job(job.id)
+        if now.status == "waiting":  # the gate was open: its run ended meanwhile
+            raise CommandError(f"job {str(job.id)[:8]}: its run has ended, so no decision "
+                               "reaches it (the cleanup expires a gate left this way)")
+        raise CommandError(not_waiting(now, args.stage, store.waiting_gate(job.id)))
     print(f"Job {str(job.id)[:8]}: {args.stage} → {decision.action}")
     return 0
-
-
-def _not_waiting(job, stage: str, gate) -> str:  # type: ignore[no-untyped-def]
-    from videobot.db.models import FINISHED_STATUSES
-
-    if job.status in FINISHED_STATUSES:  # its last gate may be undecided: it expired there
-        return f"job {str(job.id)[:8]} has ended ({job.status}); no gate waits for a decision"
-    where = f"the {gate.stage} gate" if gate else f"stage {job.stage} ({job.status})"
-    return f"job {str(job.id)[:8]} is not waiting at the {stage} gate; it is at {where}"
 
 
 def _resume_error(error: Exception | None, api_url: str) -> CommandError:

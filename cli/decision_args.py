@@ -1,4 +1,5 @@
-"""The decision `videobot approve` was asked to take, read from its arguments."""
+"""The decision `videobot approve` was asked to take, read from its arguments, and why a job
+has no gate to take it."""
 
 from __future__ import annotations
 
@@ -39,3 +40,13 @@ def decision_from_args(args: argparse.Namespace) -> Decision:
             raise CommandError("--edit takes one scene number (1-10)") from None
         return Decision.make("edit", by, scene=scene, text=args.text)
     return Decision.make("approve", by)
+
+
+def not_waiting(job, stage: str, gate) -> str:  # type: ignore[no-untyped-def]
+    """Why `videobot approve` finds no open `stage` gate on the job."""
+    from videobot.db.models import FINISHED_STATUSES
+
+    if job.status in FINISHED_STATUSES:  # its last gate may be undecided: it expired there
+        return f"job {str(job.id)[:8]} has ended ({job.status}); no gate waits for a decision"
+    where = f"the {gate.stage} gate" if gate else f"stage {job.stage} ({job.status})"
+    return f"job {str(job.id)[:8]} is not waiting at the {stage} gate; it is at {where}"

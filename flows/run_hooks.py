@@ -90,10 +90,12 @@ def stop_provider_tasks(flow: Any, flow_run: Any, state: Any) -> None:
     rt = runtime()
     # Someone asked for this in Prefect when the run itself is Cancelling. A runner shutting
     # down (Prefect's CancellationManager.cancel_all, "Runner is shutting down.") cancels its
-    # runs too and runs this hook with the run still Running: the stack stopped, not the
-    # person, so the job is left to carry on.
-    asked = flow_run.state is not None and flow_run.state.is_cancelling()
-    if asked and cancel_unended(rt.store, job_id):
+    # runs too and runs this hook with the run still Running: the stack stopped, not a
+    # person, so the job is not ended for it.
+    state = flow_run.state
+    asked = state is not None and (state.is_cancelling() or state.is_cancelled())
+    own = rt.store.job(job_id).flow_run_id == flow_run.id  # not a refused duplicate run's
+    if asked and own and cancel_unended(rt.store, job_id):
         job = rt.store.job(job_id)
         try:
             rt.channel(flow_run.parameters.get("channel") or channel_for(job)).progress(

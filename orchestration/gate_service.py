@@ -10,10 +10,12 @@ from datetime import timedelta
 from typing import Literal
 from uuid import UUID
 
+from prefect.states import State
+
 from orchestration import runs
 from videobot.budget import decision_shortfall
 from videobot.db.bot_records import BotRecords
-from videobot.db.maintenance import cancel_unended
+from videobot.db.maintenance import cancel_unended, is_expiry
 from videobot.db.models import JobStatus, VideoJob, utcnow
 from videobot.db.store import JobStore, unready_scenes
 from videobot.decisions import Decision, Refusal, refusal
@@ -103,10 +105,14 @@ def pass_on(
         if _still_waits(store.job(job_id)):
             records.release_decision(job_id, stage, attempt, decision.decided_by)
             return GateOutcome("resume_failed", error=exc)
-        if _run_cancelled(store.job(job_id)) and cancel_unended(store, job_id):
-            # Cancelled in Prefect while it waited (suspended: no process, so no hook ran):
-            # the job ends with it, and the gate keeps no decision nobody acted on.
+        ended = _run_end(store.job(job_id))
+        if ended is not None and runs.waits_at(store, job_id, stage, attempt):
+            # The run ended while the job waited here (cancelled in Prefect: suspended, so no
+            # hook ran; or its pause timed out): no run will act on this decision, so the gate
+            # keeps none. A cancel ends the job with it; an expiry is the cleanup's to tell.
             records.release_decision(job_id, stage, attempt, decision.decided_by)
+            if ended.is_cancelled() and not is_expiry(ended.message):
+                cancel_unended(store, job_id)
             return GateOutcome("closed")
         return GateOutcome("recorded")
     log.info("Resume %.1f ms", (time.perf_counter() - resuming) * 1000)
@@ -150,12 +156,13 @@ def pass_on_stranded(store: JobStore, records: BotRecords) -> int:
     return resumed
 
 
-def _run_cancelled(job: VideoJob) -> bool:
+def _run_end(job: VideoJob) -> State | None:
+    """The run's final state, or None while it lives (or Prefect cannot say)."""
     assert job.flow_run_id is not None
     try:
-        return runs.run_cancelled(job.flow_run_id)
+        return runs.final_state(job.flow_run_id)
     except Exception:
-        return False
+        return None
 
 
 def _still_waits(job: VideoJob) -> bool:

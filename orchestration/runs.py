@@ -16,7 +16,7 @@ from prefect import get_client
 from prefect.client.schemas.responses import SetStateStatus
 from prefect.exceptions import NotPausedError
 from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
-from prefect.states import Cancelled, Cancelling, Running, Scheduled
+from prefect.states import Cancelled, Cancelling, Running, Scheduled, State
 from prefect.utilities.urls import url_for
 
 from orchestration.gate_inputs import run_input_of
@@ -258,11 +258,11 @@ def run_waits(flow_run_id: UUID) -> bool:
     return bool(state and state.is_paused())
 
 
-def run_cancelled(flow_run_id: UUID) -> bool:
-    """Whether the run ended Cancelled."""
+def final_state(flow_run_id: UUID) -> State | None:
+    """The run's state once it has ended, else None."""
     with api_client() as client:
         state = client.read_flow_run(flow_run_id).state
-    return bool(state and state.is_cancelled())
+    return state if state is not None and state.is_final() else None
 
 
 def cancel_run(flow_run_id: UUID, *, reason: str = "cancelled", within: float = 20.0) -> None:

@@ -19,6 +19,7 @@ from videobot.db.maintenance import (
     drop_kept_photos,
     expire_job,
     expiry_reason,
+    is_expiry,
     record_media_removed,
     still_to_clean,
     still_to_expire,
@@ -107,7 +108,7 @@ def cancel_paused_run(flow_run_id: UUID, reason: str) -> bool | None:
         try:
             run = client.read_flow_run(flow_run_id)
             if run.state is not None and run.state.is_cancelled():
-                return None
+                return True if is_expiry(run.state.message) else None  # an earlier try's
             if run.state is None or not run.state.is_paused():
                 return False
             # Forced: the orchestration rules only allow a paused run to resume or time out.
@@ -137,8 +138,12 @@ def expire_waiting_job(job_id: UUID, timeout_hours: float) -> bool:
     stopped = (cancel_paused_run(job.flow_run_id, expiry_reason(timeout))
                if job.flow_run_id is not None else False)
     if stopped is None:  # cancelled in Prefect while it waited: the job ends with its run
-        cancel_unended(rt.store, job_id)
-        rt.channel(channel_for(job)).progress(rt.store.job(job_id), "Cancelled.")
+        if cancel_unended(rt.store, job_id):
+            try:
+                rt.channel(channel_for(job)).progress(rt.store.job(job_id), "Cancelled.")
+            except Exception as exc:  # the job is cancelled either way; a lost message is logged
+                logger.warning("Could not tell the person job %s was cancelled: %s",
+                               str(job_id)[:8], exc)
         return False
     if stopped:
         logger.info("Cancelled paused flow run %s of job %s", job.flow_run_id, str(job_id)[:8])

@@ -142,6 +142,6 @@ def test_an_expired_job_is_told_in_a_new_message_in_the_persons_language(
         channel = TelegramChannel(settings, store, records, BotApi(tg.url, tg.token))
         channel.expired(store.job(job.id), 48.0)
         texts = [m.text for m in tg.chat_messages(78)]
-    assert texts[0] == ("Вы не ответили за 48 ч, поэтому видео отменено. "
+    assert texts[0] == ("Вы не ответили за 48 ч, и время ожидания истекло. "
                         "Пришлите идею ещё раз, чтобы начать заново.")
     assert texts[1].splitlines()[1] == "⌛ Время вышло: решение не пришло"

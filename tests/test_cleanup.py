@@ -21,6 +21,7 @@ from videobot.db.engine import Database
 from videobot.db.maintenance import (
     as_utc,
     expire_job,
+    expiry_reason,
     gates_to_expire,
     jobs_to_clean,
     record_media_removed,
@@ -302,10 +303,18 @@ def test_cleanup_flow_expires_old_gates_and_keeps_their_media_for_later(
         other = client.create_flow_run(make_video, parameters={"job_id": str(cancelled_run)})
         client.set_flow_run_state(other.id, Cancelled(), force=True)
     store.update_job(cancelled_run, flow_run_id=other.id)
+    half_done = new_job()  # an earlier try cancelled its run for the expiry, then failed
+    _gate(store, half_done, 3 * DAY)
+    with api_client() as client:
+        third = client.create_flow_run(make_video, parameters={"job_id": str(half_done)})
+        client.set_flow_run_state(third.id, Cancelled(message=expiry_reason(GATE_TIMEOUT)),
+                                  force=True)
+    store.update_job(half_done, flow_run_id=third.id)
 
     result = cleanup_media()
-    assert (result["jobs_expired"], result["jobs_cleaned"]) == (2, 0)
+    assert (result["jobs_expired"], result["jobs_cleaned"]) == (3, 0)
     assert store.job(cancelled_run).status == "cancelled", "it ends as its run did"
+    assert store.job(half_done).status == "expired", "its own cancel is not a person's"
     job = store.job(stale)
     assert (job.status, job.error) == ("expired", "no decision arrived within 48 hours")
     assert store.job(lost_run).status == "expired"

@@ -239,3 +239,36 @@ def test_an_approved_run_shows_its_place_in_the_queue_until_it_works_again(
     assert decide(store, BotRecords(store.db), job_id, "images", 1, cancel).done
     thread.join(60)
     assert _ended_cancelled(outcome)
+
+
+@pytest.mark.parametrize(("end", "job_after"), [
+    ("failed", "waiting"),  # its pause timed out: the cleanup expires the job and says so
+    ("expired", "waiting"),  # cancelled by the cleanup's expiry, which ends the job itself
+    ("cancelled", "cancelled"),  # cancelled by someone in Prefect: the job ends with it
+])
+def test_an_answer_to_a_run_that_ended_while_its_job_waited_is_not_taken(
+    prefect_server: str, end: str, job_after: str
+) -> None:
+    """The gate keeps no decision no run will act on, and the answer is not reported taken."""
+    from datetime import timedelta
+
+    from prefect.states import Cancelled, Failed
+
+    from flows.make_video import make_video
+    from orchestration.runs import api_client
+    from videobot.db.maintenance import expiry_reason
+
+    store = runtime().store
+    job_id = _waiting(store, "script", run=False)
+    state = {"failed": Failed(message="The flow was paused and never resumed."),
+             "expired": Cancelled(message=expiry_reason(timedelta(hours=48))),
+             "cancelled": Cancelled(message="Flow run was cancelled.")}[end]
+    with api_client() as client:
+        run = client.create_flow_run(make_video, parameters={"job_id": str(job_id)})
+        client.set_flow_run_state(run.id, state, force=True)
+    store.update_job(job_id, flow_run_id=run.id)
+    outcome = decide(store, BotRecords(store.db), job_id, "script", 1,
+                     Decision.make("approve", "t"))
+    assert (outcome.kind, outcome.done) == ("closed", False)
+    assert store.decision(job_id, "script", 1) is None
+    assert store.job(job_id).status == job_after

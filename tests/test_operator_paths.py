@@ -28,7 +28,7 @@ from orchestration.gate_inputs import run_input_of
 from orchestration.local_api import CERT_FILE_VARIABLE
 from orchestration.runs import RunStillLive, api_client, trigger
 from tasks.runtime import runtime
-from tests.helpers import new_job, paused_at, wait_for
+from tests.helpers import job_slots_held, jobs_limit, new_job, paused_at, wait_for
 from tests.processes import has_variable
 from tests.serving import Server
 from tests.test_flow import ONE_VIDEO_CALLS
@@ -152,40 +152,45 @@ def _cancel_from_the_cli(run_id: UUID, api_url: str) -> None:
 def test_a_working_run_cancelled_in_prefect_cancels_its_job(
     server: Server, prefect_server: str
 ) -> None:
-    """Cancelled with the prefect CLI while it makes media: the run ends Cancelled and the job
-    with it (the flow's cancellation hook), and no provider call starts after that."""
+    """Cancelled with the prefect CLI while its process runs (held, every job slot taken, as
+    it waits for one): the run ends Cancelled and the job with it (the flow's cancellation
+    hook), and it never pays for anything."""
     store = runtime().store
-    job_id = new_job("How glaciers carve valleys")
-    run = run_deployment(
-        "make-video/make-video",
-        parameters={"job_id": str(job_id), "auto_approve": True}, timeout=0,
-    )
-    wait_for(lambda: store.job(job_id).stage in ("images", "motion", "clips"), timeout=120,
-             what="the run to make media")
-    _cancel_from_the_cli(run.id, prefect_server)
-    assert _final_state(run.id) == "CANCELLED"
-    wait_for(lambda: store.job(job_id).status == "cancelled", timeout=60,
-             what="the job to end with its run")
-    calls = store.call_counts(job_id)
+    wait_for(lambda: jobs_limit().active_slots == 0, timeout=60, what="no job slot held")
+    with job_slots_held(jobs_limit().limit):
+        job_id = new_job("How glaciers carve valleys")
+        run = run_deployment(
+            "make-video/make-video",
+            parameters={"job_id": str(job_id), "auto_approve": True}, timeout=0,
+        )
+        wait_for(lambda: _state_type(run.id) == "RUNNING" and server.children() != [],
+                 timeout=120, what="the run's process to wait for a job slot")
+        _cancel_from_the_cli(run.id, prefect_server)
+        assert _final_state(run.id) == "CANCELLED"
+        wait_for(lambda: store.job(job_id).status == "cancelled", timeout=60,
+                 what="the job to end with its run")
     wait_for(lambda: server.children() == [], timeout=60, what="the run's process to exit")
-    assert store.call_counts(job_id) == calls and "narration" not in calls
+    assert store.call_counts(job_id) == {}
 
 
 def test_the_cancellation_hook_ends_the_job_only_when_someone_cancelled_the_run() -> None:
     """Prefect's runner runs `on_cancellation` both for a run an operator cancelled (the run
     is Cancelling) and for its own runs as it shuts down (the run still Running): only the
-    first ends the job; the second leaves it to carry on."""
+    first ends the job, and only when the run is the job's own."""
     from prefect.client.schemas.objects import FlowRun
     from prefect.states import Cancelling, Running
 
     from flows.run_hooks import stop_provider_tasks
 
     store = runtime().store
-    for state, ends in ((Running(), False), (Cancelling(), True)):
+    for state, own, ends in ((Running(), True, False), (Cancelling(), False, False),
+                             (Cancelling(), True, True)):
         job_id = new_job("How glaciers carve valleys")
-        store.update_job(job_id, status="running", stage="images")
         run = FlowRun(flow_id=uuid4(), state=state,
                       parameters={"job_id": str(job_id), "channel": "terminal"})
+        # A run that is not the job's own (a refused duplicate) ends nothing either.
+        store.update_job(job_id, status="running", stage="images",
+                         flow_run_id=run.id if own else uuid4())
         stop_provider_tasks(None, run, Cancelling(message="Runner is shutting down."))
         job = store.job(job_id)
         assert (job.status, job.stage) == (("cancelled", "cancelled") if ends

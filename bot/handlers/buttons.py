@@ -68,10 +68,11 @@ async def gate_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 
 def _closed_text(sv: Services, job: VideoJob, button: GateButton) -> str:
-    """Why a closed gate takes no decision: one was taken, or none came in time."""
-    expired = job.status == JobStatus.EXPIRED
-    if expired and sv.store.decision(job.id, button.stage, button.attempt) is None:
-        return "stage_expired"
+    """Why a closed gate takes no decision: one was taken, or the job ended without one
+    (it expired, or was cancelled)."""
+    ended = job.status in (JobStatus.EXPIRED, JobStatus.CANCELLED, JobStatus.FAILED)
+    if ended and sv.store.decision(job.id, button.stage, button.attempt) is None:
+        return f"stage_{job.status}"
     return "already_decided"
 
 

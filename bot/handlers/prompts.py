@@ -16,7 +16,7 @@ from bot.deciding import decide, gate_open
 from bot.guards import Person, admit, identify
 from bot.handlers.starting import start_job
 from bot.services import Services, blocking, services
-from videobot.db.models import FINISHED_STATUSES
+from videobot.db.models import JobStatus
 from videobot.decisions import MAX_EDIT_CHARS, MAX_FEEDBACK_CHARS, Decision
 from videobot.i18n import tr
 from videobot.motion import motion_models
@@ -155,7 +155,7 @@ async def _answer(
     prompt."""
     await blocking(sv.records.set_awaiting, person.key, None)
     job, _ = await blocking(sv.records.job_by_key, person.key, str(awaiting.get("job", "")))
-    if job is not None and job.status in FINISHED_STATUSES:
+    if job is not None and job.status in (JobStatus.EXPIRED, JobStatus.CANCELLED):
         return False
     stage, attempt = str(awaiting.get("stage")), int(str(awaiting.get("attempt", 0)))
     if job is None or not await blocking(gate_open, sv, job, stage, attempt):

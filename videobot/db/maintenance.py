@@ -27,10 +27,19 @@ def as_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
+EXPIRY_REASON = "no decision arrived within"
+
+
 def expiry_reason(timeout: timedelta) -> str:
-    """The error recorded on a job whose gate timed out, e.g. "... within 48 hours"."""
+    """The error recorded on a job whose gate timed out, e.g. "... within 48 hours"; the
+    cleanup cancels the job's paused run with it as the state's message."""
     hours = timeout.total_seconds() / 3600
-    return f"no decision arrived within {hours:g} hours"
+    return f"{EXPIRY_REASON} {hours:g} hours"
+
+
+def is_expiry(message: str | None) -> bool:
+    """Whether a run was cancelled by an expiry (`expiry_reason`), not by a person."""
+    return (message or "").startswith(EXPIRY_REASON)
 
 
 # Media cleanup --------------------------------------------------------------------------
