@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import UUID
@@ -16,6 +17,8 @@ from videobot.db.store import JobStore
 from videobot.decisions import Decision, Refusal
 from videobot.i18n import tr
 from videobot.naming import short_id
+
+log = logging.getLogger(__name__)
 
 # The chat's text for each refusal code of `videobot.decisions.refusal`.
 REFUSAL_TEXTS = {
@@ -96,7 +99,10 @@ async def _through(
         # The gate was open when asked: its run ended meanwhile (cancelled in Prefect, or its
         # pause timed out), and the job's status message is brought up to date.
         now = await blocking(sv.store.job, job.id)
-        await blocking(sv.board.refresh, job.id)
+        try:
+            await blocking(sv.board.refresh, job.id)
+        except Exception as exc:  # the answer below matters more than the status message
+            log.warning("Status of job %s not shown: %s", short_id(job.id), exc)
         if now.status == JobStatus.CANCELLED:
             return Outcome(False, tr(person.lang, "cancelled", job=short_id(job.id)))
         return Outcome(False, tr(person.lang, "stage_expired"))
