@@ -95,9 +95,9 @@ async def _through(
 ) -> Outcome:
     """One gate-service step, off the event loop; the text says what happened."""
     outcome = await blocking(step, sv.store, sv.records, job.id, stage, attempt, decision)
-    if outcome.kind == "closed" and job.status == JobStatus.WAITING:
-        # The gate was open when asked: its run ended meanwhile (cancelled in Prefect, or its
-        # pause timed out), and the job's status message is brought up to date.
+    if outcome.kind == "ended":
+        # Its run ended while the job waited (cancelled in Prefect, or its pause timed out):
+        # the job's status message is brought up to date.
         now = await blocking(sv.store.job, job.id)
         try:
             await blocking(sv.board.refresh, job.id)

@@ -195,7 +195,7 @@ def cmd_approve(args: argparse.Namespace) -> int:
         raise _resume_error(outcome.error, api_url)
     if not outcome.done:
         now = store.job(job.id)
-        if now.status == "waiting":  # the gate was open: its run ended meanwhile
+        if outcome.kind == "ended" and now.status == "waiting":
             raise CommandError(f"job {str(job.id)[:8]}: its run has ended, so no decision "
                                "reaches it (the cleanup expires a gate left this way)")
         raise CommandError(not_waiting(now, args.stage, store.waiting_gate(job.id)))

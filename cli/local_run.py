@@ -194,6 +194,9 @@ def _answer(job_id: UUID, gate: Approval, line: str) -> None:
         print(f"  → {decision.action}", flush=True)
     elif outcome.refusal is not None:
         print(f"  {outcome.refusal.text}", flush=True)
+    elif outcome.kind == "ended":
+        print("  its run has ended (cancelled, or it waited too long): no decision reaches it",
+              flush=True)
     elif outcome.error is not None:
         print(f"  the run could not take it just now ({short_reason(outcome.error)}); "
               "answer again", flush=True)

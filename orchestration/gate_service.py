@@ -28,9 +28,10 @@ log = logging.getLogger(__name__)
 # resumed: the run took the decision now. recorded: the run takes it from the gate row (it
 # had not paused, or no longer waits). closed: the job does not wait at that gate. taken:
 # another answer claimed the gate first. refused: the rules refuse it (see `refusal`).
-# resume_failed: the run still waits and the gate is open again for another try.
+# resume_failed: the run still waits and the gate is open again for another try. ended: the
+# run ended while the job waited there (cancelled in Prefect, or its pause timed out).
 OutcomeKind = Literal[
-    "claimed", "resumed", "recorded", "closed", "taken", "refused", "resume_failed"
+    "claimed", "resumed", "recorded", "closed", "taken", "refused", "resume_failed", "ended"
 ]
 
 
@@ -113,7 +114,7 @@ def pass_on(
             records.release_decision(job_id, stage, attempt, decision.decided_by)
             if ended.is_cancelled() and not is_expiry(ended.message):
                 cancel_unended(store, job_id)
-            return GateOutcome("closed")
+            return GateOutcome("ended")
         return GateOutcome("recorded")
     log.info("Resume %.1f ms", (time.perf_counter() - resuming) * 1000)
     if resumed and decision.action != "cancel":

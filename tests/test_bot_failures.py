@@ -348,3 +348,29 @@ async def test_a_button_of_an_expired_job_says_the_video_expired(tmp_path: Path)
             await deliver(app, tg)
             answers = [tg.wait_for_answer(callback)["text"] for callback in pressed]
     assert answers == ["Already decided.", "⌛ Expired: no decision arrived in time"]
+
+
+async def test_a_click_on_a_gate_decided_a_moment_before_says_already_decided(
+    tmp_path: Path,
+) -> None:
+    """The second of two quick clicks finds the gate claimed by the first (its job still
+    waiting): "Already decided", not a word about the run having ended."""
+    import uuid
+
+    from bot.deciding import claim
+    from bot.guards import Person
+    from videobot.decisions import Decision
+
+    with FakeTelegram() as tg:
+        async with running_bot(tg, tmp_path) as app:
+            sv = app.bot_data["services"]
+            job = sv.store.create_job(user_id=f"tg:{ANNA}", prompt="Tides", language="en",
+                                      fmt="16:9", chat_id=str(ANNA))
+            sv.store.update_job(job.id, flow_run_id=uuid.uuid4())
+            sv.store.open_gate(job.id, "script", 1)
+            job = sv.store.job(job.id)  # as the second click read it: waiting, undecided
+            approve = Decision.make("approve", f"tg:{ANNA}")
+            assert sv.records.claim_decision(job.id, "script", 1, approve) is not None
+            person = Person(f"tg:{ANNA}", ANNA, str(ANNA), "en")
+            second = await claim(sv, person, job, "script", 1, approve)
+    assert (second.done, second.text) == (False, "Already decided.")

@@ -269,6 +269,6 @@ def test_an_answer_to_a_run_that_ended_while_its_job_waited_is_not_taken(
     store.update_job(job_id, flow_run_id=run.id)
     outcome = decide(store, BotRecords(store.db), job_id, "script", 1,
                      Decision.make("approve", "t"))
-    assert (outcome.kind, outcome.done) == ("closed", False)
+    assert (outcome.kind, outcome.done) == ("ended", False)
     assert store.decision(job_id, "script", 1) is None
     assert store.job(job_id).status == job_after

@@ -214,7 +214,7 @@ def test_a_waiting_run_cancelled_in_prefect_cancels_its_job_at_the_next_answer(
     assert _final_state(run.id) == "CANCELLED"
     outcome = decide(store, BotRecords(store.db), job_id, "script", 1,
                      Decision.make("approve", "test"))
-    assert (outcome.kind, outcome.done) == ("closed", False)
+    assert (outcome.kind, outcome.done) == ("ended", False)
     assert (store.job(job_id).status, store.decision(job_id, "script", 1)) == ("cancelled", None)
 
 
